@@ -1,0 +1,31 @@
+"""jobhost: a plugin-based background-job host.
+
+This module is the whole API for plugin authors; everything else in the package is private to
+the host and may change. See docs/plugin-authors.md and docs/hooks.md.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from jobhost.errors import JobError, PermanentError, RetryLater, ServiceUnavailable
+from jobhost.host import Event
+from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
+from jobhost.settings import Setting
+
+hookimpl = pluggy.HookimplMarker("jobhost")
+
+__all__ = [
+    "Backoff",
+    "Event",
+    "JobError",
+    "PermanentError",
+    "PolicyError",
+    "QueuePolicy",
+    "RateLimit",
+    "Retention",
+    "RetryLater",
+    "ServiceUnavailable",
+    "Setting",
+    "hookimpl",
+]

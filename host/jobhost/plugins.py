@@ -1,0 +1,399 @@
+"""Finding, loading and isolating plugins, and crediting each registration to its plugin.
+
+Plugins are installed distributions that declare a module under the `jobhost` entry-point group.
+A plugin that fails to import, raises in a registration hook or registers something invalid is
+recorded as `failed` with its reason, and the host goes on without it (or stops, when
+`JOBHOST_STRICT_PLUGINS=1`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+from croniter import croniter
+
+from jobhost import hookspecs
+from jobhost.policy import QueuePolicy
+from jobhost.settings import Setting, Settings
+
+log = logging.getLogger("jobhost.plugins")
+
+GROUP = "jobhost"
+# Registration hooks, in the order they are called for each plugin.
+REGISTRATION_HOOKS = (
+    "register_settings",
+    "register_queues",
+    "register_tasks",
+    "register_routes",
+    "register_admin_routes",
+    "register_schedules",
+    "register_services",
+    "register_migrations",
+)
+
+
+class PluginError(RuntimeError):
+    """A plugin could not be loaded, or the plugin configuration is wrong."""
+
+
+class InvalidRegistration(TypeError):
+    """A plugin called a `register` function with something the host cannot use."""
+
+
+@attrs.frozen
+class TaskDef:
+    name: str
+    fn: Callable[..., Any]
+    queue: str
+    plugin: str
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+
+@attrs.frozen
+class ScheduleDef:
+    name: str
+    cron: str
+    task: str
+    kwargs: Mapping[str, Any]
+    plugin: str
+
+
+@attrs.frozen
+class RouteDef:
+    handler: Any
+    paths: tuple[str, ...]
+    plugin: str
+
+
+@attrs.define
+class Contribution:
+    """What one plugin registered."""
+
+    settings: list[Setting] = attrs.field(factory=list)
+    queues: list[QueuePolicy] = attrs.field(factory=list)
+    tasks: list[TaskDef] = attrs.field(factory=list)
+    routes: list[RouteDef] = attrs.field(factory=list)
+    admin_routes: list[RouteDef] = attrs.field(factory=list)
+    schedules: list[ScheduleDef] = attrs.field(factory=list)
+    services: dict[str, Any] = attrs.field(factory=dict)
+    migrations: list[str] = attrs.field(factory=list)
+    commands: list[str] = attrs.field(factory=list)
+
+    def names(self) -> list[tuple[str, str]]:
+        """(kind, name) of everything that must be unique across plugins."""
+        return [
+            *(("queue", q.name) for q in self.queues),
+            *(("task", t.name) for t in self.tasks),
+            *(("schedule", s.name) for s in self.schedules),
+            *(("service", name) for name in self.services),
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "queues": [q.as_dict() for q in self.queues],
+            "tasks": [{"name": t.name, "queue": t.queue} for t in self.tasks],
+            "routes": sorted(p for r in self.routes for p in r.paths),
+            "admin_routes": sorted(p for r in self.admin_routes for p in r.paths),
+            "schedules": [{"name": s.name, "cron": s.cron, "task": s.task} for s in self.schedules],
+            "services": sorted(self.services),
+            "settings": [s.name for s in self.settings],
+            "commands": sorted(self.commands),
+        }
+
+
+@attrs.define
+class PluginInfo:
+    """One plugin as listings show it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    status: str  # loaded | disabled | failed
+    error: str | None = None
+    hooks: list[str] = attrs.field(factory=list)
+    contribution: Contribution = attrs.field(factory=Contribution)
+    module: Any = attrs.field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        dist = f" ({self.distribution} {self.version})" if self.distribution else ""
+        return f"plugin {self.name!r}{dist}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "hooks": self.hooks,
+            **self.contribution.summary(),
+        }
+
+
+def _route_paths(handler: Any) -> tuple[str, ...]:
+    """The paths a Litestar handler, controller or router serves, or an error."""
+    from litestar import Controller, Router
+    from litestar.handlers import BaseRouteHandler
+
+    if isinstance(handler, BaseRouteHandler):
+        return tuple(sorted(handler.paths))
+    if isinstance(handler, Router):
+        return (handler.path,)
+    if inspect.isclass(handler) and issubclass(handler, Controller):
+        return (handler.path,)
+    raise InvalidRegistration(
+        f"routes must be Litestar route handlers, controllers or routers, got {handler!r}"
+    )
+
+
+class _Registrars:
+    """The `register` callables handed to one plugin's hooks; they fill its Contribution."""
+
+    def __init__(self, plugin: str, into: Contribution) -> None:
+        self.plugin = plugin
+        self.into = into
+
+    def register_settings(self, setting: Setting) -> None:
+        if not isinstance(setting, Setting):
+            raise InvalidRegistration(f"register_settings takes a Setting, got {setting!r}")
+        self.into.settings.append(setting)
+
+    def register_queues(self, policy: QueuePolicy) -> None:
+        if not isinstance(policy, QueuePolicy):
+            raise InvalidRegistration(f"register_queues takes a QueuePolicy, got {policy!r}")
+        self.into.queues.append(policy)
+
+    def register_tasks(self, fn: Callable[..., Any], *, queue: str, name: str | None = None) -> None:
+        if not callable(fn):
+            raise InvalidRegistration(f"task {name or fn!r}: must be a function, got {fn!r}")
+        task_name = name or f"{self.plugin}.{fn.__name__}"
+        self.into.tasks.append(TaskDef(task_name, fn, queue, self.plugin))
+
+    def _route(self, handler: Any) -> RouteDef:
+        return RouteDef(handler, _route_paths(handler), self.plugin)
+
+    def register_routes(self, handler: Any) -> None:
+        self.into.routes.append(self._route(handler))
+
+    def register_admin_routes(self, handler: Any) -> None:
+        self.into.admin_routes.append(self._route(handler))
+
+    def register_schedules(
+        self, name: str, *, cron: str, task: str, kwargs: Mapping[str, Any] | None = None
+    ) -> None:
+        if not isinstance(cron, str) or not croniter.is_valid(cron):
+            raise InvalidRegistration(
+                f"schedule {name!r}: cron must be a 5-field cron expression such as '0 3 * * *', got {cron!r}"
+            )
+        self.into.schedules.append(ScheduleDef(name, cron, task, dict(kwargs or {}), self.plugin))
+
+    def register_services(self, name: str, service: Any) -> None:
+        self.into.services[name] = service
+
+    def register_migrations(self, location: Any) -> None:
+        self.into.migrations.append(str(location))
+
+
+@attrs.define
+class Registry:
+    """Everything the loaded plugins registered, by name, and every plugin's record."""
+
+    plugins: dict[str, PluginInfo] = attrs.field(factory=dict)
+    queues: dict[str, QueuePolicy] = attrs.field(factory=dict)
+    tasks: dict[str, TaskDef] = attrs.field(factory=dict)
+    schedules: dict[str, ScheduleDef] = attrs.field(factory=dict)
+    services: dict[str, Any] = attrs.field(factory=dict)
+    settings: list[Setting] = attrs.field(factory=list)
+    routes: list[RouteDef] = attrs.field(factory=list)
+    admin_routes: list[RouteDef] = attrs.field(factory=list)
+    migrations: list[str] = attrs.field(factory=list)
+
+    @property
+    def degraded(self) -> bool:
+        return any(p.status == "failed" for p in self.plugins.values())
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        return [p for p in self.plugins.values() if p.status == "failed"]
+
+    owners: dict[tuple[str, str], str] = attrs.field(factory=dict)
+
+    def _conflicts(self, contrib: Contribution) -> str | None:
+        """Why this contribution cannot join what is already accepted, if it can't."""
+        for key in contrib.names():
+            if key in self.owners:
+                kind, name = key
+                return f"{kind} {name!r} is already registered by plugin {self.owners[key]!r}"
+        return None
+
+    def accept(self, info: PluginInfo) -> None:
+        contrib = info.contribution
+        self.owners.update(dict.fromkeys(contrib.names(), info.name))
+        self.queues.update({q.name: q for q in contrib.queues})
+        self.tasks.update({t.name: t for t in contrib.tasks})
+        self.schedules.update({s.name: s for s in contrib.schedules})
+        self.services.update(contrib.services)
+        self.settings.extend(contrib.settings)
+        self.routes.extend(contrib.routes)
+        self.admin_routes.extend(contrib.admin_routes)
+        self.migrations.extend(contrib.migrations)
+
+    def dangling(self) -> tuple[PluginInfo, str] | None:
+        """The first loaded plugin whose task or schedule points at something missing."""
+        for info in self.plugins.values():
+            if info.status != "loaded":
+                continue
+            for task in info.contribution.tasks:
+                if task.queue not in self.queues:
+                    return info, f"task {task.name!r}: queue {task.queue!r} is not registered"
+            for schedule in info.contribution.schedules:
+                if schedule.task not in self.tasks:
+                    return info, (f"schedule {schedule.name!r}: task {schedule.task!r} is not registered")
+        return None
+
+
+def _distribution(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    return dist.metadata["Name"], dist.version
+
+
+class Plugins:
+    """A typed face on pluggy: host code never calls `pm.hook` directly."""
+
+    def __init__(self, settings: Settings, extra: Iterable[tuple[str, Any]] = ()) -> None:
+        self.settings = settings
+        self.extra = list(extra)
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+
+    # -- discovery --------------------------------------------------------------------------
+
+    def installed(self) -> dict[str, importlib.metadata.EntryPoint]:
+        return {ep.name: ep for ep in importlib.metadata.entry_points(group=GROUP)}
+
+    def _check_names(self, known: Iterable[str]) -> None:
+        known = sorted(known)
+        for var, names in (
+            ("JOBHOST_LOAD_PLUGINS", self.settings.load_plugins or ()),
+            ("JOBHOST_DISABLE_PLUGINS", self.settings.disable_plugins),
+        ):
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise PluginError(
+                    f"{var}: unknown plugin {', '.join(map(repr, unknown))}; "
+                    f"installed plugins are: {', '.join(known) or '(none)'}"
+                )
+
+    def _wanted(self, name: str) -> bool:
+        if name in self.settings.disable_plugins:
+            return False
+        return self.settings.load_plugins is None or name in self.settings.load_plugins
+
+    def load(self) -> Registry:
+        """Import every wanted plugin, call its registration hooks, and check the whole."""
+        eps = self.installed()
+        self._check_names([*eps, *(name for name, _ in self.extra)])
+        candidates: list[tuple[PluginInfo, Callable[[], Any]]] = []
+        for name, ep in sorted(eps.items()):
+            dist, version = _distribution(ep)
+            candidates.append((PluginInfo(name, dist, version, "loaded"), ep.load))
+        for name, obj in self.extra:
+            candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj))
+
+        for info, load in candidates:
+            self.registry.plugins[info.name] = info
+            if not self._wanted(info.name):
+                info.status = "disabled"
+                continue
+            try:
+                info.module = load()
+                self.pm.register(info.module, name=info.name)
+                info.hooks = sorted(
+                    impl_hook for impl_hook in self._hook_names() if self._impls(impl_hook, info)
+                )
+                self._collect(info)
+            except Exception as exc:  # a broken plugin must not take the host down
+                self._fail(info, exc)
+                continue
+            reason = self.registry._conflicts(info.contribution)
+            if reason:
+                self._fail(info, PluginError(reason))
+            else:
+                self.registry.accept(info)
+
+        while (problem := self.registry.dangling()) is not None:
+            info, reason = problem
+            self._fail(info, InvalidRegistration(reason))
+            self._rebuild()
+        return self.registry
+
+    def _hook_names(self) -> list[str]:
+        return [name for name in dir(self.pm.hook) if not name.startswith("_")]
+
+    def _impls(self, hook: str, info: PluginInfo) -> list[pluggy.HookImpl]:
+        return [impl for impl in getattr(self.pm.hook, hook).get_hookimpls() if impl.plugin_name == info.name]
+
+    def _collect(self, info: PluginInfo) -> None:
+        registrars = _Registrars(info.name, info.contribution)
+        for hook in REGISTRATION_HOOKS:
+            for impl in self._impls(hook, info):
+                impl.function(**({"register": getattr(registrars, hook)} if impl.argnames else {}))
+
+    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, PluginError) else str(exc)
+        info.status = "failed"
+        info.error = detail
+        info.contribution = Contribution()
+        if info.module is not None and self.pm.is_registered(info.module):
+            self.pm.unregister(info.module)
+        message = f"{info.label}: {detail}"
+        if self.settings.strict_plugins:
+            raise PluginError(message) from exc
+        log.error("%s; the host runs without it", message)
+
+    def _rebuild(self) -> None:
+        fresh = Registry(plugins=self.registry.plugins)
+        for info in self.registry.plugins.values():
+            if info.status == "loaded":
+                fresh.accept(info)
+        self.registry = fresh
+
+    # -- calling hooks ----------------------------------------------------------------------
+
+    def loaded(self) -> list[PluginInfo]:
+        return [p for p in self.registry.plugins.values() if p.status == "loaded"]
+
+    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[PluginInfo, Any]]:
+        """Call `hook` on each loaded plugin; one plugin raising does not stop the others."""
+        results = []
+        for info in self.loaded():
+            for impl in self._impls(hook, info):
+                try:
+                    results.append((info, impl.function(**{a: kwargs[a] for a in impl.argnames})))
+                except Exception:
+                    log.exception("%s: hook %s failed", info.label, hook)
+        return results
+
+    def add_commands(self, cli: Any) -> None:
+        """Let each plugin add sub-commands to the `jobhost` click group."""
+        for info in self.loaded():
+            before = set(cli.commands)
+            for impl in self._impls("register_commands", info):
+                try:
+                    impl.function(cli=cli)
+                except Exception:
+                    log.exception("%s: hook register_commands failed", info.label)
+            info.contribution.commands = sorted(set(cli.commands) - before)

@@ -1,0 +1,237 @@
+"""Every setting, read from the environment in one typed place.
+
+A bad value fails at start-up with the variable's name and what is allowed. Plugins declare
+their own settings (`register_settings`) with the same `Setting` type, so `jobhost config` shows
+the whole effective configuration, secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from jobhost.policy import QueuePolicy, RateLimit
+
+
+class SettingsError(ValueError):
+    """A variable holds a value its setting does not allow."""
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
+
+
+def parse_positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    stripped = text.strip()
+    for suffix in sorted(units, key=len, reverse=True):
+        if stripped.endswith(suffix):
+            stripped, factor = stripped[: -len(suffix)], units[suffix]
+            break
+    else:
+        factor = 1
+    value = float(stripped) * factor
+    if value < 0:
+        raise ValueError("must be a duration >= 0, such as 30, 500ms, 2m or 1h")
+    return value
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+@attrs.frozen
+class Setting:
+    """One environment variable: its name, default, parser and whether to mask it."""
+
+    name: str
+    default: Any = None
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+    help: str = ""
+    # The text `parse` accepts, for the error message.
+    allowed: str = ""
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        raw = env.get(self.name)
+        if raw is None:
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            shown = "***" if self.secret else repr(raw)
+            rule = self.allowed or str(exc)
+            raise SettingsError(f"{self.name}={shown}: {rule}") from None
+
+
+def _default_data_dir() -> str:
+    return os.path.join(os.getcwd(), ".jobhost")
+
+
+HOST_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "REDIS_URL",
+        None,
+        str,
+        secret=True,
+        help="Redis for queues and the job registry; unset = embedded in-process store",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        str,
+        secret=True,
+        help="SQLAlchemy URL; unset = SQLite file in JOBHOST_DATA_DIR",
+    ),
+    Setting("JOBHOST_DATA_DIR", None, str, help="where embedded-mode data lives (default ./.jobhost)"),
+    Setting("UPLOAD_DIR", None, str, help="uploaded files (default JOBHOST_DATA_DIR/uploads)"),
+    Setting(
+        "SHUTDOWN_TIMEOUT",
+        30.0,
+        parse_seconds,
+        help="seconds running jobs and requests get to finish on SIGTERM",
+        allowed="must be a duration >= 0, such as 30, 500ms, 2m or 1h",
+    ),
+    Setting(
+        "JOBHOST_SECRET_KEY",
+        None,
+        str,
+        secret=True,
+        help="signs tokens sent by mail; required outside embedded mode",
+    ),
+    Setting("JOBHOST_REDIS_PREFIX", "jobhost", str, help="prefix of every Redis key"),
+    Setting(
+        "JOBHOST_LOAD_PLUGINS",
+        None,
+        parse_names,
+        help="comma-separated plugins to load (empty = none); unset = all installed",
+    ),
+    Setting("JOBHOST_DISABLE_PLUGINS", (), parse_names, help="comma-separated plugins to skip"),
+    Setting(
+        "JOBHOST_STRICT_PLUGINS",
+        False,
+        parse_bool,
+        help="1 = any plugin failure stops start-up",
+        allowed="must be 1 or 0",
+    ),
+    Setting("JOBHOST_LOG_LEVEL", "INFO", str.upper, help="DEBUG, INFO, WARNING or ERROR"),
+)
+
+
+@attrs.frozen
+class Settings:
+    """The host's settings; build with `Settings.from_env()`."""
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = attrs.field(factory=lambda: Path(_default_data_dir()), converter=Path)
+    upload_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    shutdown_timeout: float = 30.0
+    secret_key: str | None = None
+    redis_prefix: str = "jobhost"
+    load_plugins: tuple[str, ...] | None = None
+    disable_plugins: tuple[str, ...] = ()
+    strict_plugins: bool = False
+    log_level: str = "INFO"
+    # The whole environment the settings were read from: plugins' settings and the queues'
+    # concurrency variables are read from it too.
+    env: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values = {s.name: s.read(env) for s in HOST_SETTINGS}
+        if values["JOBHOST_LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(
+                f"JOBHOST_LOG_LEVEL={values['JOBHOST_LOG_LEVEL']!r}: must be DEBUG, INFO, WARNING or ERROR"
+            )
+        return cls(
+            redis_url=values["REDIS_URL"] or None,
+            database_url=values["DATABASE_URL"] or None,
+            data_dir=values["JOBHOST_DATA_DIR"] or _default_data_dir(),
+            upload_dir=values["UPLOAD_DIR"] or None,
+            shutdown_timeout=values["SHUTDOWN_TIMEOUT"],
+            secret_key=values["JOBHOST_SECRET_KEY"] or None,
+            redis_prefix=values["JOBHOST_REDIS_PREFIX"],
+            load_plugins=values["JOBHOST_LOAD_PLUGINS"],
+            disable_plugins=values["JOBHOST_DISABLE_PLUGINS"],
+            strict_plugins=values["JOBHOST_STRICT_PLUGINS"],
+            log_level=values["JOBHOST_LOG_LEVEL"],
+            env=env,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """No REDIS_URL: queues live in an in-process store."""
+        return self.redis_url is None
+
+    @property
+    def uploads(self) -> Path:
+        return self.upload_dir or self.data_dir / "uploads"
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'jobhost.db'}"
+
+    def read(self, setting: Setting) -> Any:
+        """The value of a plugin's setting in this environment."""
+        return setting.read(self.env)
+
+    def concurrency(self, policy: QueuePolicy) -> int:
+        """How many jobs of this queue one worker runs at once: its variable, else its default."""
+        if not policy.concurrency_env:
+            return policy.concurrency
+        return self.read(
+            Setting(
+                policy.concurrency_env,
+                policy.concurrency,
+                parse_positive_int,
+                allowed="must be a whole number >= 1",
+            )
+        )
+
+    def rate_limit(self, policy: QueuePolicy) -> RateLimit | None:
+        """The queue's rate limit: its variable, else its policy's."""
+        if not policy.rate_limit_env:
+            return policy.rate_limit
+        return self.read(Setting(policy.rate_limit_env, policy.rate_limit, RateLimit.parse))
+
+
+def mask(setting: Setting, value: Any) -> Any:
+    """What `jobhost config` shows: secrets as `***`, URLs with their password masked."""
+    if value is None or value == "":
+        return value
+    if setting.secret and isinstance(value, str) and "://" in value:
+        scheme, rest = value.split("://", 1)
+        if "@" in rest:
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://***@{host}"
+        return value
+    return "***" if setting.secret else value
+
+
+def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
+    """Every setting's effective value, masked for display."""
+    shown = {}
+    for setting in (*HOST_SETTINGS, *extra):
+        value = setting.read(settings.env)
+        shown[setting.name] = mask(setting, list(value) if isinstance(value, tuple) else value)
+    return shown

@@ -1,0 +1,1 @@
+"""jobhost plugin: daily and weekly analytics reports."""

@@ -1,0 +1,1 @@
+"""jobhost plugin: temporary-file and expired-token cleanup."""

@@ -1,0 +1,1 @@
+"""jobhost plugin: SMTP delivery queue, deal alerts and transactional mail."""

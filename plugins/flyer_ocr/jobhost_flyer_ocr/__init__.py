@@ -1,0 +1,1 @@
+"""jobhost plugin: OCR of grocery flyers into deals (tesseract)."""
