@@ -297,25 +297,27 @@ class Plugins:
                     f"installed plugins are: {', '.join(known) or '(none)'}"
                 )
 
-    def _wanted(self, name: str) -> bool:
+    def _wanted(self, name: str, listed: bool) -> bool:
         if name in self.settings.disable_plugins:
             return False
-        return self.settings.load_plugins is None or name in self.settings.load_plugins
+        allow = self.settings.load_plugins
+        return allow is None or not listed or name in allow
 
     def load(self) -> Registry:
         """Import every wanted plugin, call its registration hooks, and check the whole."""
         eps = self.installed()
         self._check_names([*eps, *(name for name, _ in self.extra)])
-        candidates: list[tuple[PluginInfo, Callable[[], Any]]] = []
+        candidates: list[tuple[PluginInfo, Callable[[], Any], bool]] = []
         for name, ep in sorted(eps.items()):
             dist, version = _distribution(ep)
-            candidates.append((PluginInfo(name, dist, version, "loaded"), ep.load))
+            candidates.append((PluginInfo(name, dist, version, "loaded"), ep.load, True))
+        # Plugins handed over in code (tests) skip the allow-list, not the deny-list.
         for name, obj in self.extra:
-            candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj))
+            candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj, False))
 
-        for info, load in candidates:
+        for info, load, listed in candidates:
             self.registry.plugins[info.name] = info
-            if not self._wanted(info.name):
+            if not self._wanted(info.name, listed):
                 info.status = "disabled"
                 continue
             try:

@@ -1,0 +1,3 @@
+from jobhost.cli import main
+
+main()

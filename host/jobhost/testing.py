@@ -1,0 +1,55 @@
+"""pytest fixtures for plugin authors (registered through the `pytest11` entry point).
+
+Nothing here is autouse. `make_host` builds a host from the plugins you name, installed or not:
+
+    def test_my_queue(make_host):
+        host = make_host(my_plugin)            # a module or object with @hookimpl functions
+        assert "my-queue" in host.registry.queues
+
+Each host gets its own data directory and Redis key prefix, so tests never see each other's jobs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobhost.host import Host
+from jobhost.settings import Settings
+
+HostFactory = Callable[..., Host]
+
+
+def _named(plugin: Any) -> tuple[str, Any]:
+    if isinstance(plugin, tuple):
+        return plugin
+    name = getattr(plugin, "__name__", None) or type(plugin).__name__
+    return name.rsplit(".", 1)[-1], plugin
+
+
+def build_host(*plugins: Any, tmp_path: Path, installed: tuple[str, ...] = (), **env: str) -> Host:
+    """A host loading `plugins` (objects, or `(name, object)` pairs) and the `installed` ones.
+
+    `env` holds extra environment variables, e.g. `REDIS_URL="redis://127.0.0.1:6379/0"`.
+    """
+    environ = {
+        "JOBHOST_DATA_DIR": str(tmp_path / "jobhost"),
+        "JOBHOST_REDIS_PREFIX": f"jobhost-test-{uuid.uuid4().hex[:12]}",
+        "JOBHOST_LOAD_PLUGINS": ",".join(installed),
+        **env,
+    }
+    return Host.load(Settings.from_env(environ), extra_plugins=[_named(p) for p in plugins])
+
+
+@pytest.fixture
+def make_host(tmp_path: Path) -> Iterator[HostFactory]:
+    """Build hosts from chosen plugins: `make_host(plugin, installed=("email",), REDIS_URL=...)`."""
+
+    def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> Host:
+        return build_host(*plugins, tmp_path=tmp_path, installed=installed, **env)
+
+    yield make

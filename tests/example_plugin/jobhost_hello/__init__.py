@@ -1,0 +1,1 @@
+"""Example jobhost plugin: greets people in the background."""
