@@ -9,15 +9,19 @@ from __future__ import annotations
 import pluggy
 
 from jobhost.errors import JobError, PermanentError, RetryLater, ServiceUnavailable
-from jobhost.host import Event
+from jobhost.host import Event, Host
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
+from jobhost.queue.context import JobContext
 from jobhost.settings import Setting
+from jobhost.store.user import User
 
 hookimpl = pluggy.HookimplMarker("jobhost")
 
 __all__ = [
     "Backoff",
     "Event",
+    "Host",
+    "JobContext",
     "JobError",
     "PermanentError",
     "PolicyError",
@@ -27,5 +31,6 @@ __all__ = [
     "RetryLater",
     "ServiceUnavailable",
     "Setting",
+    "User",
     "hookimpl",
 ]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Iterable
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from jobhost.errors import ServiceUnavailable
 from jobhost.plugins import PluginError, Plugins, Registry
+from jobhost.queue.engine import Engine
+from jobhost.queue.job import Job
 from jobhost.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from jobhost.store.database import Database
 
 log = logging.getLogger("jobhost")
 
@@ -56,6 +66,57 @@ class Host:
     @property
     def degraded(self) -> bool:
         return self.registry.degraded
+
+    @property
+    def engine(self) -> Engine:
+        """The queue engine (host-internal API for the HTTP face, the CLI and the worker)."""
+        if self._engine is None:
+            self._engine = Engine(self.settings, self.registry)
+        return self._engine
+
+    async def enqueue(
+        self,
+        task: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        owner: str | None = None,
+    ) -> Job:
+        """Queue a job of a registered task now, after `delay` seconds or at `run_at`."""
+        return await self.engine.enqueue(task, kwargs, delay=delay, run_at=run_at, owner=owner)
+
+    async def job(self, job_id: str) -> Job | None:
+        """A job by id, or None."""
+        return await self.engine.job(job_id)
+
+    def worker(self, queues: Iterable[str] | None = None) -> AbstractAsyncContextManager[Any]:
+        """A worker for `queues` (default: all) on this event loop while the `async with` block runs.
+
+        For one-process tools such as `jobhost demo`, which must work in embedded mode too;
+        `jobhost worker` is how production runs workers.
+        """
+        from jobhost.worker import running_worker
+
+        return running_worker(self, queues)
+
+    @functools.cached_property
+    def database(self) -> Database:
+        """The SQL database (SQLite under the data dir, or DATABASE_URL); connects on first use."""
+        from jobhost.store.database import Database
+
+        return Database(self.settings.sql_url)
+
+    @property
+    def db(self) -> async_sessionmaker[AsyncSession]:
+        """Database sessions: `async with host.db() as session:`."""
+        return self.database.sessions
+
+    async def purge_expired_tokens(self) -> int:
+        """Delete every expired token (of any purpose) from the database; how many went."""
+        from jobhost.store.accounts import Accounts
+
+        return await Accounts(self.db).delete_expired_tokens()
 
     def service(self, name: str) -> Any:
         """A service a plugin offers (e.g. `mail`), or ServiceUnavailable saying why not."""

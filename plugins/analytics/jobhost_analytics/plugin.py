@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost_analytics import routes
+from jobhost_analytics.facts import EVENT, FlyerFact
+from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK, daily_report, weekly_report
+from jobhost_analytics.records import Records
+
+log = logging.getLogger("jobhost_analytics")
+
+DAILY_QUEUE = "analytics-reporting"
+WEEKLY_QUEUE = "weekly-analytics-reporting"
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @hookimpl
 def register_queues(register):
     register(
         QueuePolicy(
-            "analytics-reporting",
+            DAILY_QUEUE,
             attempts=2,
             backoff=Backoff.exponential(60),
             concurrency=1,
@@ -19,7 +34,7 @@ def register_queues(register):
     )
     register(
         QueuePolicy(
-            "weekly-analytics-reporting",
+            WEEKLY_QUEUE,
             attempts=2,
             backoff=Backoff.exponential(3600),
             concurrency=1,
@@ -27,3 +42,44 @@ def register_queues(register):
             description="weekly report generation",
         )
     )
+
+
+@hookimpl
+def register_tasks(register):
+    register(daily_report, queue=DAILY_QUEUE, name=DAILY_TASK)
+    register(weekly_report, queue=WEEKLY_QUEUE, name=WEEKLY_TASK)
+
+
+@hookimpl
+def register_schedules(register):
+    # Cron times are UTC: yesterday's report shortly after midnight, last week's on Monday.
+    register("analytics.daily-report", cron="5 0 * * *", task=DAILY_TASK)
+    register("analytics.weekly-report", cron="20 0 * * 1", task=WEEKLY_TASK)
+
+
+@hookimpl
+def register_admin_routes(register):
+    register(routes.list_reports)
+    register(routes.show_report)
+
+
+@hookimpl
+def register_migrations(register):
+    register(MIGRATIONS)
+
+
+@hookimpl
+def handle_event(event, host):
+    if event.name == EVENT:
+        return record_flyer(host, event.data)
+    return None
+
+
+async def record_flyer(host: Any, data: Any) -> None:
+    """Keep the facts of a processed flyer for the reports; a malformed event is logged and left."""
+    try:
+        fact = FlyerFact.from_event(data)
+    except ValueError as exc:
+        log.warning("analytics: event ignored: %s", exc)
+        return
+    await Records(host.db).record(fact, datetime.now(UTC))

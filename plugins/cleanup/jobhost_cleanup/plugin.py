@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost_cleanup.config import CLEANUP_FILE_MAX_AGE
+from jobhost_cleanup.jobs import FILES_TASK, TOKENS_TASK, files, tokens
+
+FILES_QUEUE = "file-cleanup"
+TOKENS_QUEUE = "token-cleanup"
+
+
+@hookimpl
+def register_settings(register):
+    register(CLEANUP_FILE_MAX_AGE)
 
 
 @hookimpl
 def register_queues(register):
     register(
         QueuePolicy(
-            "file-cleanup",
+            FILES_QUEUE,
             attempts=3,
             backoff=Backoff.exponential(30),
             concurrency=10,
@@ -19,7 +29,7 @@ def register_queues(register):
     )
     register(
         QueuePolicy(
-            "token-cleanup",
+            TOKENS_QUEUE,
             attempts=2,
             backoff=Backoff.exponential(3600),
             concurrency=10,
@@ -27,3 +37,16 @@ def register_queues(register):
             description="expired token removal",
         )
     )
+
+
+@hookimpl
+def register_tasks(register):
+    register(files, queue=FILES_QUEUE, name=FILES_TASK)
+    register(tokens, queue=TOKENS_QUEUE, name=TOKENS_TASK)
+
+
+@hookimpl
+def register_schedules(register):
+    # Cron times are UTC; off the full hour, when other jobs pile up.
+    register("cleanup.files-hourly", cron="17 * * * *", task=FILES_TASK)
+    register("cleanup.tokens-daily", cron="40 3 * * *", task=TOKENS_TASK)

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost_email import routes
+from jobhost_email.alerts import EVENT, Flyer, alerts
+from jobhost_email.config import SETTINGS, MailConfig
+from jobhost_email.jobs import PRUNE_TASK, SEND_TASK, prune_ledger, send_email
+from jobhost_email.ledger import Ledger
+from jobhost_email.service import MailService
+from jobhost_email.unsubscribe import Unsubscribe
+from jobhost_email.watchlist import Watchlists
+
+log = logging.getLogger("jobhost_email")
 
 QUEUE = "email-sending"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Registered before the host has settings; configured from them when the host starts.
+mail = MailService()
+
+
+@hookimpl
+def register_settings(register):
+    for setting in SETTINGS:
+        register(setting)
 
 
 @hookimpl
@@ -21,3 +44,69 @@ def register_queues(register):
             description="email delivery over SMTP",
         )
     )
+
+
+@hookimpl
+def register_tasks(register):
+    register(send_email, queue=QUEUE, name=SEND_TASK)
+    register(prune_ledger, queue=QUEUE, name=PRUNE_TASK)
+
+
+@hookimpl
+def register_schedules(register):
+    register("email.prune-ledger", cron="15 4 * * *", task=PRUNE_TASK)
+
+
+@hookimpl
+def register_routes(register):
+    for handler in (
+        routes.get_watchlist,
+        routes.put_watchlist,
+        routes.unsubscribe_link,
+        routes.unsubscribe_one_click,
+    ):
+        register(handler)
+
+
+@hookimpl
+def register_admin_routes(register):
+    register(routes.email_status)
+    register(routes.email_test)
+
+
+@hookimpl
+def register_services(register):
+    register("mail", mail)
+
+
+@hookimpl
+def register_migrations(register):
+    register(MIGRATIONS)
+
+
+@hookimpl
+def startup(host):
+    try:
+        config = MailConfig.from_settings(host.settings)
+    except ValueError as exc:
+        mail.unavailable(str(exc))
+        raise
+    mail.configure(config, Ledger(host.db))
+
+
+@hookimpl
+def handle_event(event, host):
+    if event.name == EVENT:
+        return announce(host, event.data)
+    return None
+
+
+async def announce(host, data):
+    """Queue one deal alert for every user whose watchlist matches a deal of the flyer."""
+    flyer = Flyer.from_event(data)
+    unsubscribe = Unsubscribe.from_settings(host.settings)
+    watchlists = await Watchlists(host.db).subscribed()
+    found = alerts(flyer, watchlists, unsubscribe, mail.config.sender_domain)
+    for watchlist, message in found:
+        await host.enqueue(SEND_TASK, message.as_kwargs(), owner=str(watchlist.user_id))
+    log.info("flyer %s: %d deal alerts queued for %d watchlists", flyer.flyer_id, len(found), len(watchlists))

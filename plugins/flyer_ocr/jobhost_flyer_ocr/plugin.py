@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost_flyer_ocr.config import SETTINGS
+from jobhost_flyer_ocr.demo import demo
+from jobhost_flyer_ocr.intake import TASK
+from jobhost_flyer_ocr.routes import ROUTES
+from jobhost_flyer_ocr.task import QUEUE_TIMEOUT, process_flyer
 
 QUEUE = "flyer-processing"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def register_settings(register):
+    for setting in SETTINGS:
+        register(setting)
 
 
 @hookimpl
@@ -16,8 +30,29 @@ def register_queues(register):
             backoff=Backoff.exponential(5),
             concurrency=1,
             concurrency_env="WORKER_CONCURRENCY",
-            timeout=600,
+            timeout=QUEUE_TIMEOUT,
             lease=30,
             description="OCR of uploaded grocery flyers",
         )
     )
+
+
+@hookimpl
+def register_tasks(register):
+    register(process_flyer, queue=QUEUE, name=TASK)
+
+
+@hookimpl
+def register_routes(register):
+    for handler in ROUTES:
+        register(handler)
+
+
+@hookimpl
+def register_migrations(register):
+    register(MIGRATIONS)
+
+
+@hookimpl
+def register_commands(cli):
+    cli.add_command(demo)

@@ -1,0 +1,125 @@
+"""What the flyer pipeline costs next to tesseract alone, and how it scales with workers.
+
+Per page: the median wall time of a bare `tesseract page.png stdout --psm 11 tsv` (the same
+page segmentation and output the pipeline asks for, OMP_THREAD_LIMIT=1) next to the whole
+pipeline on the same file's bytes (sniff, decode, grayscale, deskew, binarize, rule removal,
+tesseract, extraction). Then pages per minute through the pipeline with 1 and 2 workers
+(threads, as a worker process runs a queue with WORKER_CONCURRENCY=2), and the same for bare
+tesseract: the machine's own scaling is the baseline the pipeline's is judged against.
+
+Goals (issue 5): pipeline <= 1.05 x bare tesseract + 0.1 s per page; 2 workers >= 1.8 x one.
+Run by hand on a quiet machine, never in the test suite:
+
+    python bench/ocr.py [--repeat 3] [--pages 8] [--rounds 3]
+
+Other load on the machine lowers the 2-worker figure most: the best of alternating rounds is
+kept, and the load average is printed with the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "plugins" / "flyer_ocr"))
+
+import flyergen
+
+from jobhost_flyer_ocr.pipeline import process
+from jobhost_flyer_ocr.recognise import PSM
+
+ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def bare(path: Path) -> None:
+    subprocess.run(
+        ["tesseract", str(path), "stdout", "--psm", str(PSM), "tsv"],
+        check=True,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def pipeline(path: Path) -> None:
+    process(path.read_bytes())
+
+
+def median_time(run: Callable[[Path], None], path: Path, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run(path)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def pages_per_minute(run: Callable[[Path], None], paths: list[Path], workers: int) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, paths))
+    return len(paths) / (time.perf_counter() - started) * 60
+
+
+def make_pages(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for seed in range(2000, 2000 + count):
+        flyer = flyergen.make_flyer(seed, layout=("grid", "list")[seed % 2])
+        image = flyer.pages[0] if seed % 4 < 2 else flyergen.degrade(flyer.pages[0], "photo", seed)
+        path = folder / f"{flyer.name}{'-photo' if seed % 4 >= 2 else ''}.png"
+        path.write_bytes(flyergen.encode([image], "png"))
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per page for the median")
+    parser.add_argument("--pages", type=int, default=8, help="pages to generate")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds; the best counts")
+    args = parser.parse_args()
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench-ocr-") as folder:
+        paths = make_pages(Path(folder), args.pages)
+        pipeline(paths[0])  # warm up: imports, pytesseract's version check, font caches
+
+        print(f"{'page':<34} {'bare s':>7} {'pipeline s':>10} {'ratio':>6} {'budget s':>8}")
+        for path in paths:
+            bare_s = median_time(bare, path, args.repeat)
+            pipe_s = median_time(pipeline, path, args.repeat)
+            budget = 1.05 * bare_s + 0.1
+            failed |= pipe_s > budget
+            verdict = "ok" if pipe_s <= budget else "OVER"
+            ratio = pipe_s / bare_s
+            print(f"{path.stem:<34} {bare_s:>7.3f} {pipe_s:>10.3f} {ratio:>6.2f} {budget:>8.3f} {verdict}")
+
+        print(f"\nthroughput over {len(paths)} pages, best of {args.rounds} alternating rounds (pages/min)")
+        rates = {}
+        for name, run in (("bare tesseract", bare), ("pipeline", pipeline)):
+            best = {1: 0.0, 2: 0.0}
+            for _ in range(args.rounds):
+                for workers in best:
+                    best[workers] = max(best[workers], pages_per_minute(run, paths, workers))
+            one, two = best[1], best[2]
+            rates[name] = two / one
+            print(f"  {name:<15} 1 worker {one:6.1f}   2 workers {two:6.1f}   x{two / one:.2f}")
+        failed |= rates["pipeline"] < 1.8
+        print(
+            f"goal: 2 workers >= 1.8 x one: pipeline x{rates['pipeline']:.2f} "
+            f"({'met' if rates['pipeline'] >= 1.8 else 'MISSED'}; this machine's bare tesseract "
+            f"manages x{rates['bare tesseract']:.2f})"
+        )
+        print(f"load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Drain and enqueue throughput: the full jobhost engine next to bare taskiq-redis, in one run.
+
+    python bench/throughput.py [--n 20000] [--concurrency 50] [--port 6396]
+
+Starts a private redis-server on --port (no persistence, in a temp dir) and stops it by pid at
+the end. For each system: FLUSHALL (our private server), enqueue N no-op jobs from this process,
+then start ONE worker process with the given concurrency and measure the drain the way
+`/work/shared/bench-peers` does: every job body runs `INCR bench:done`; the first stamps
+`bench:t0`, the N-th stamps `bench:t1`; drain jobs/s = N / (t1 - t0).
+
+- taskiq-redis: `RedisStreamBroker(xread_count=CONC)` + `Receiver(max_async_tasks=CONC)`, enqueue
+  with `kiq()`, 50 in flight (as in bench-peers/q_taskiq.py).
+- jobhost: the full engine (job registry, leases, retries armed: 3 attempts, retention, events),
+  `run_worker` in the worker process; enqueue with `host.enqueue()` 50 in flight, and pipelined
+  `engine.enqueue_many()`.
+
+Prints jobs/s for each and the ratios jobhost / taskiq.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import redis
+
+from jobhost import QueuePolicy, Retention, hookimpl
+
+QUEUE = "bench"
+IN_FLIGHT = 50
+
+
+# -- the job body, the same for both systems ---------------------------------------------------
+
+_client = None
+
+
+async def mark(url: str, n: int) -> None:
+    global _client
+    if _client is None:
+        import redis.asyncio
+
+        _client = redis.asyncio.Redis.from_url(url)
+    started = time.time()
+    done = await _client.incr("bench:done")
+    if done == 1:
+        await _client.set("bench:t0", repr(started))
+    if done == n:
+        await _client.set("bench:t1", repr(time.time()))
+
+
+# -- jobhost: a one-queue plugin ---------------------------------------------------------------
+
+
+class BenchPlugin:
+    def __init__(self, url: str, n: int, concurrency: int) -> None:
+        self.url, self.n, self.concurrency = url, n, concurrency
+
+    @hookimpl
+    def register_queues(self, register):
+        register(
+            QueuePolicy(
+                QUEUE,
+                attempts=3,
+                concurrency=self.concurrency,
+                lease=30,
+                keep_completed=Retention(age=3600, count=1000),
+            )
+        )
+
+    @hookimpl
+    def register_tasks(self, register):
+        url, n = self.url, self.n
+
+        async def noop() -> None:
+            await mark(url, n)
+
+        register(noop, queue=QUEUE, name="bench.noop")
+
+
+def jobhost_host(url: str, n: int, concurrency: int):
+    from jobhost.host import Host
+    from jobhost.settings import Settings
+
+    settings = Settings(redis_url=url, redis_prefix="bench", load_plugins=("bench",))
+    return Host.load(settings, extra_plugins=[("bench", BenchPlugin(url, n, concurrency))])
+
+
+async def jobhost_enqueue(url: str, n: int, concurrency: int) -> dict[str, float]:
+    host = jobhost_host(url, n, concurrency)
+    await host.engine.setup()
+    todo = iter(range(n))
+
+    async def lane() -> None:
+        for _ in todo:
+            await host.enqueue("bench.noop")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+    single = time.perf_counter() - started
+    await host.engine.clean(QUEUE, "waiting")
+    started = time.perf_counter()
+    await host.engine.enqueue_many("bench.noop", [{}] * n)
+    bulk = time.perf_counter() - started
+    await host.engine.close()
+    return {"enqueue": n / single, "enqueue_bulk": n / bulk}
+
+
+async def jobhost_work(url: str, n: int, concurrency: int) -> None:
+    from jobhost.worker import run_worker, serve
+
+    host = jobhost_host(url, n, concurrency)
+    await serve(lambda stop: run_worker(host, [QUEUE], stop))
+
+
+# -- bare taskiq-redis -------------------------------------------------------------------------
+
+
+def taskiq_broker(url: str, n: int, concurrency: int):
+    from taskiq_redis import RedisStreamBroker
+
+    broker = RedisStreamBroker(url, queue_name=QUEUE, xread_count=concurrency)
+
+    @broker.task(task_name="noop")
+    async def noop() -> None:
+        await mark(url, n)
+
+    return broker, noop
+
+
+async def taskiq_enqueue(url: str, n: int, concurrency: int) -> dict[str, float]:
+    broker, noop = taskiq_broker(url, n, concurrency)
+    await broker.startup()  # creates the consumer group before the jobs go in
+    todo = iter(range(n))
+
+    async def lane() -> None:
+        for _ in todo:
+            await noop.kiq()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+    elapsed = time.perf_counter() - started
+    await broker.shutdown()
+    return {"enqueue": n / elapsed}
+
+
+async def taskiq_work(url: str, n: int, concurrency: int) -> None:
+    from taskiq.receiver import Receiver
+
+    broker, _ = taskiq_broker(url, n, concurrency)
+    broker.is_worker_process = True
+    await broker.startup()
+    await Receiver(broker, max_async_tasks=concurrency).listen(asyncio.Event())
+
+
+SYSTEMS = {"taskiq": (taskiq_enqueue, taskiq_work), "jobhost": (jobhost_enqueue, jobhost_work)}
+
+
+# -- listing a big registry --------------------------------------------------------------------
+
+# Writes `count` completed job records the way the engine stores them (hash + state-set entry).
+_FILL = """
+local base, start, count = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = start, start + count - 1 do
+  local id = 'bench:' .. string.format('%016x', i)
+  local at = 1700000000000 + i
+  redis.call('HSET', base .. 'job:' .. id, 'id', id, 'task', 'bench.noop', 'kwargs', '{}',
+    'state', 'completed', 'attempt', 1, 'attempts', 3, 'created', at, 'started', at,
+    'finished', at, 'result', 'null')
+  redis.call('ZADD', base .. 'completed', at, id)
+end
+"""
+
+
+async def listing(url: str, sizes: tuple[int, int]) -> dict[int, float]:
+    """Mean seconds per `list_jobs` page (50 jobs) at the first, middle and last page, per size."""
+    host = jobhost_host(url, 0, 1)
+    engine = host.engine
+    fill = engine.redis.register_script(_FILL)
+    timings = {}
+    for size in sizes:
+        await engine.redis.flushall()  # our private server only
+        for start in range(0, size, 50_000):
+            await fill(keys=[engine.keys.base(QUEUE)], args=[start, min(50_000, size - start)])
+        started, calls = time.perf_counter(), 0
+        for offset in (0, size // 2, size - 50) * 20:
+            page = await engine.list_jobs(QUEUE, "completed", offset=offset, limit=50)
+            assert len(page.jobs) == 50 and page.total == size
+            calls += 1
+        timings[size] = (time.perf_counter() - started) / calls
+    await engine.close()
+    return timings
+
+
+# -- the harness -------------------------------------------------------------------------------
+
+
+def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> float:
+    argv = [sys.executable, __file__, "--role", system, "--url", url, "--n", str(args.n)]
+    argv += ["--concurrency", str(args.concurrency)]
+    worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 600
+        while int(r.get("bench:done") or 0) < args.n:
+            if worker.poll() is not None or time.time() > deadline:
+                raise SystemExit(f"{system} worker stopped or timed out at {r.get('bench:done')} jobs")
+            time.sleep(0.02)
+        while not r.get("bench:t1"):
+            time.sleep(0.01)
+        return args.n / (float(r.get("bench:t1")) - float(r.get("bench:t0")))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--port", type=int, default=6396)
+    parser.add_argument(
+        "--listing", type=int, default=0, metavar="JOBS", help="Also time job listing with this many jobs."
+    )
+    parser.add_argument("--role", choices=list(SYSTEMS), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:  # a worker process
+        asyncio.run(SYSTEMS[args.role][1](args.url, args.n, args.concurrency))
+        return
+
+    url = f"redis://127.0.0.1:{args.port}/0"
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed")
+    workdir = tempfile.mkdtemp(prefix="jobhost-bench-")
+    server_argv = ["redis-server", "--port", str(args.port), "--bind", "127.0.0.1", "--save", ""]
+    server = subprocess.Popen(
+        [*server_argv, "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        r = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                r.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        results: dict[str, dict[str, float]] = {}
+        for system, (enqueue, _) in SYSTEMS.items():
+            r.flushall()  # our private server only
+            figures = asyncio.run(enqueue(url, args.n, args.concurrency))
+            figures["drain"] = drain(system, args, url, r)
+            results[system] = figures
+            print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
+        jh, tq = results["jobhost"], results["taskiq"]
+        print(
+            f"\nN={args.n}, one worker process, concurrency {args.concurrency}, "
+            f"{IN_FLIGHT} enqueues in flight"
+        )
+        print(f"drain   jobhost / taskiq-redis: {jh['drain'] / tq['drain']:.2f}")
+        print(f"enqueue jobhost / taskiq-redis: {jh['enqueue'] / tq['enqueue']:.2f}")
+        print(f"enqueue_many (pipelined) / taskiq-redis enqueue: {jh['enqueue_bulk'] / tq['enqueue']:.2f}")
+        print(json.dumps(results))
+        if args.listing:
+            small, big = 1_000, args.listing
+            timings = asyncio.run(listing(url, (small, big)))
+            print(f"\nlist_jobs page of 50: {small:,} jobs {timings[small] * 1000:.2f} ms, ", end="")
+            print(f"{big:,} jobs {timings[big] * 1000:.2f} ms (ratio {timings[big] / timings[small]:.2f})")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The Litestar app: the host's routes (auth, health, metrics, jobs, admin) and every plugin's."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from jobhost.host import Host
+from jobhost.http.admin import ADMIN_ROUTES
+from jobhost.http.auth import BEARER, SECURED, AuthController, admin_guard, provide_user
+from jobhost.http.config import HttpConfig
+from jobhost.http.errors import EXCEPTION_HANDLERS
+from jobhost.http.health import healthz, readyz
+from jobhost.http.jobs import JOB_ROUTES
+from jobhost.http.metrics import HttpMetrics, metrics_route
+from jobhost.http.state import AppState
+from jobhost.plugins import RouteDef
+from jobhost.store.accounts import Accounts
+from jobhost.store.user import User
+
+log = logging.getLogger("jobhost.http")
+
+ADMIN_PATH = "/api/admin"
+
+
+def _mount(target: Litestar | Router, route: RouteDef, where: str) -> None:
+    """Add a plugin's handler; one that cannot be mounted is left out, naming its plugin."""
+    try:
+        target.register(route.handler)
+    except Exception as exc:
+        log.error("plugin %r: %s route %s left out: %s", route.plugin, where, ", ".join(route.paths), exc)
+
+
+def create_app(host: Host, *, own_host: bool = True) -> Litestar:
+    """The API of a loaded host. With `own_host` the app starts and stops the host with itself;
+    `jobhost run`, which also runs workers, manages the host on its own."""
+    config = HttpConfig.read(host.settings)
+    state = AppState(host, config, Accounts(host.db))
+    metrics = HttpMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if own_host:
+            await host.start()
+        try:
+            yield
+        finally:
+            if own_host:
+                await host.stop()
+                await host.engine.close()
+            await host.database.dispose()
+
+    admin = Router(
+        ADMIN_PATH, route_handlers=ADMIN_ROUTES, guards=[admin_guard], security=SECURED, tags=["admin"]
+    )
+    for route in host.registry.admin_routes:
+        _mount(admin, route, "admin")
+
+    app = Litestar(
+        route_handlers=[AuthController, healthz, readyz, metrics_route, *JOB_ROUTES],
+        dependencies={
+            "host": Provide(lambda: host, sync_to_thread=False),
+            "user": Provide(provide_user),
+        },
+        signature_namespace={"Host": Host, "User": User},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[metrics.middleware],
+        request_max_body_size=config.max_body_size,
+        openapi_config=OpenAPIConfig(
+            title="jobhost",
+            version=importlib.metadata.version("jobhost"),
+            description="Background jobs: enqueue through plugin routes, follow jobs, administer queues.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    BEARER: SecurityScheme(type="http", scheme="bearer", description="API or session token")
+                }
+            ),
+        ),
+        lifespan=[lifespan],
+        state=State({"jobhost": state, "metrics": metrics}),
+    )
+    app.register(admin)
+    for route in host.registry.routes:
+        _mount(app, route, "public")
+    return app

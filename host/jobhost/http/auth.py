@@ -1,0 +1,195 @@
+"""Who makes a request: bearer tokens, the `user` dependency, the admin guard, the auth routes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+import attrs
+from litestar import Controller, Request, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT, HTTP_429_TOO_MANY_REQUESTS
+
+from jobhost.errors import JobError, ServiceUnavailable
+from jobhost.http.config import RESET_TTL
+from jobhost.http.ratelimit import hit
+from jobhost.http.state import AppState, app_state
+from jobhost.policy import RateLimit
+from jobhost.store.accounts import PASSWORD_RESET, SESSION, AccountError
+from jobhost.store.user import User
+
+log = logging.getLogger("jobhost.http")
+
+BEARER = "BearerToken"  # the OpenAPI security scheme's name
+SECURED = [{BEARER: []}]
+_USER = "jobhost_user"  # where a request keeps its resolved user
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+    """The user of the request's bearer token, looked up once per request."""
+    if _USER not in connection.state:
+        token = bearer_token(connection)
+        connection.state[_USER] = (
+            await app_state(connection).accounts.user_for_token(token) if token else None
+        )
+    return connection.state[_USER]
+
+
+class Unauthenticated(NotAuthorizedException):
+    def __init__(self) -> None:
+        super().__init__(
+            detail="a valid bearer token is required: send `Authorization: Bearer <token>` "
+            "(POST /api/auth/login gives one)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+async def provide_user(request: Request[Any, Any, Any]) -> User:
+    """The `user` dependency: the request's user, or 401."""
+    user = await current_user(request)
+    if user is None:
+        raise Unauthenticated()
+    return user
+
+
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user = await current_user(connection)
+    if user is None:
+        raise Unauthenticated()
+    if not user.is_admin:
+        raise PermissionDeniedException(detail=f"{connection.url.path} is for administrators only")
+
+
+class TooManyAttempts(HTTPException):
+    status_code = HTTP_429_TOO_MANY_REQUESTS
+
+
+async def _limit(state: AppState, what: str, key: str, limit: RateLimit) -> None:
+    wait = await hit(state.host.engine.redis, f"{state.host.settings.redis_prefix}:ratelimit:{key}", limit)
+    if wait is not None:
+        raise TooManyAttempts(
+            detail=f"too many attempts from this {what}; retry in {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+
+
+async def _limit_address(request: Request[Any, Any, Any]) -> None:
+    state = app_state(request)
+    address = request.client.host if request.client else "unknown"
+    await _limit(state, "address", f"address:{address}", state.config.login_address_limit)
+
+
+@attrs.frozen
+class Login:
+    email: str
+    password: str
+
+
+@attrs.frozen
+class UserInfo:
+    id: int
+    email: str
+    is_admin: bool
+
+
+@attrs.frozen
+class IssuedSession:
+    token: str
+    expires_at: datetime
+    user: UserInfo
+
+
+@attrs.frozen
+class ResetRequest:
+    email: str
+
+
+@attrs.frozen
+class ResetConfirm:
+    token: str
+    password: str
+
+
+@attrs.frozen
+class Message:
+    detail: str
+
+
+RESET_ANSWER = "if an account with this address exists, a password-reset mail is on its way"
+
+
+def _reset_mail(token: str, reset_url: str | None) -> str:
+    how = (
+        f"open this link within the hour:\n\n  {reset_url.replace('{token}', token)}\n"
+        if reset_url
+        else f"use this code within the hour:\n\n  {token}\n"
+    )
+    return (
+        f"Someone (hopefully you) asked to reset your password. To choose a new one, {how}\n"
+        "If you did not ask, ignore this mail: your password stays as it is.\n"
+    )
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=200, summary="Log in: exchange email and password for a session token")
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[Login]) -> IssuedSession:
+        state = app_state(request)
+        await _limit_address(request)
+        account = hashlib.sha256(data.email.strip().lower().encode()).hexdigest()[:32]
+        await _limit(state, "account", f"account:{account}", state.config.login_account_limit)
+        user = await state.accounts.authenticate(data.email, data.password)
+        if user is None:
+            raise NotAuthorizedException(detail="wrong email or password")
+        issued = await state.accounts.issue_token(user, SESSION, state.config.session_ttl)
+        return IssuedSession(issued.token, issued.expires_at, UserInfo(user.id, user.email, user.is_admin))
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, security=SECURED, summary="End the token used")
+    async def logout(self, request: Request[Any, Any, Any], user: NamedDependency[User]) -> None:
+        await app_state(request).accounts.revoke(bearer_token(request) or "")
+
+    @post(
+        "/password-reset/request",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a one-hour password-reset token; the same answer whether the address exists",
+    )
+    async def request_reset(self, request: Request[Any, Any, Any], data: JSONBody[ResetRequest]) -> Message:
+        state = app_state(request)
+        try:
+            mail = state.host.service("mail")
+        except ServiceUnavailable as exc:
+            raise ServiceUnavailable(f"password reset needs the mail service: {exc}") from None
+        await _limit_address(request)
+        user = await state.accounts.find(data.email)
+        if user is not None:
+            issued = await state.accounts.issue_token(user, PASSWORD_RESET, RESET_TTL)
+            text = _reset_mail(issued.token, state.config.reset_url)
+            try:  # sent now, not queued: the user is waiting for this mail
+                await mail.send(user.email, "Reset your password", text)
+            except JobError as exc:
+                await state.accounts.revoke(issued.token)
+                raise ServiceUnavailable(
+                    f"the reset mail could not be sent ({exc}); try again later"
+                ) from exc
+        return Message(RESET_ANSWER)
+
+    @post("/password-reset/confirm", status_code=200, summary="Set a new password with a reset token")
+    async def confirm_reset(self, request: Request[Any, Any, Any], data: JSONBody[ResetConfirm]) -> Message:
+        try:
+            await app_state(request).accounts.reset_password(data.token, data.password)
+        except AccountError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return Message("password changed; log in with the new one")

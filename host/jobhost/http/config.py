@@ -1,0 +1,86 @@
+"""The HTTP face's settings, read from the environment like every other setting."""
+
+from __future__ import annotations
+
+import attrs
+
+from jobhost.policy import RateLimit
+from jobhost.settings import Setting, Settings, parse_seconds
+
+_SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """`1048576`, `512k`, `25M` or `1G`, as bytes."""
+    stripped = text.strip().lower().removesuffix("b")
+    factor = _SIZE_UNITS.get(stripped[-1:], 1)
+    number = stripped[:-1] if factor > 1 else stripped
+    value = int(float(number) * factor)
+    if value < 1:
+        raise ValueError("must be a size >= 1 byte, such as 500000, 512k or 25M")
+    return value
+
+
+MAX_BODY_SIZE = Setting(
+    "JOBHOST_MAX_BODY_SIZE",
+    25 * 1024**2,
+    parse_size,
+    help="largest request body the API accepts, uploads included (default 25M)",
+    allowed="must be a size such as 500000, 512k or 25M",
+)
+SESSION_TTL = Setting(
+    "JOBHOST_SESSION_TTL",
+    7 * 86400.0,
+    parse_seconds,
+    help="how long a login token lasts (default 7d)",
+    allowed="must be a duration such as 12h or 7d",
+)
+LOGIN_ACCOUNT_LIMIT = Setting(
+    "JOBHOST_LOGIN_ACCOUNT_LIMIT",
+    RateLimit(5, 60),
+    RateLimit.parse,
+    help="login attempts allowed per account (default 5/min)",
+)
+LOGIN_ADDRESS_LIMIT = Setting(
+    "JOBHOST_LOGIN_ADDRESS_LIMIT",
+    RateLimit(20, 60),
+    RateLimit.parse,
+    help="login and password-reset attempts allowed per client address (default 20/min)",
+)
+RESET_URL = Setting(
+    "JOBHOST_PASSWORD_RESET_URL",
+    None,
+    str,
+    help="link put in password-reset mails, `{token}` replaced by the token; unset = the token alone",
+)
+SSE_HEARTBEAT = Setting(
+    "JOBHOST_SSE_HEARTBEAT",
+    15.0,
+    parse_seconds,
+    help="seconds between heartbeat comments on a quiet job event stream (default 15; 0 = none)",
+    allowed="must be a duration such as 500ms or 15",
+)
+HTTP_SETTINGS = (
+    MAX_BODY_SIZE,
+    SESSION_TTL,
+    LOGIN_ACCOUNT_LIMIT,
+    LOGIN_ADDRESS_LIMIT,
+    RESET_URL,
+    SSE_HEARTBEAT,
+)
+
+RESET_TTL = 3600.0  # the issue fixes it: a reset token lasts one hour
+
+
+@attrs.frozen
+class HttpConfig:
+    max_body_size: int
+    session_ttl: float
+    login_account_limit: RateLimit
+    login_address_limit: RateLimit
+    reset_url: str | None
+    sse_heartbeat: float
+
+    @classmethod
+    def read(cls, settings: Settings) -> HttpConfig:
+        return cls(*(settings.read(s) for s in HTTP_SETTINGS))

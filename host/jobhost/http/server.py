@@ -1,0 +1,61 @@
+"""Serving the app with uvicorn: as one part of a jobhost process, or as N worker processes.
+
+On SIGTERM uvicorn stops accepting connections and gives in-flight requests SHUTDOWN_TIMEOUT
+seconds; a request that answered 202 had its job stored before the answer was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import uvicorn
+from litestar import Litestar
+
+from jobhost.host import Host
+from jobhost.http.app import create_app
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The process's part runner (jobhost.worker.serve) owns SIGTERM/SIGINT and sets `stop`.
+        yield
+
+
+def _grace(host: Host) -> int | None:
+    return int(host.settings.shutdown_timeout) or None
+
+
+async def run_api(host: Host, stop: asyncio.Event, *, bind: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the API until `stop` is set, then shut down gracefully (the caller owns the host)."""
+    app = create_app(host, own_host=False)
+    # log_config=None: the process's logging setup applies.
+    server = _Server(
+        uvicorn.Config(app, host=bind, port=port, timeout_graceful_shutdown=_grace(host), log_config=None)
+    )
+    serving = asyncio.create_task(server.serve())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    server.should_exit = True
+    await serving
+
+
+def app_from_env() -> Litestar:
+    """The app of a host loaded from the environment (what each `jobhost api --workers N` process runs)."""
+    return create_app(Host.load())
+
+
+def serve_processes(host: Host, bind: str, port: int, workers: int) -> None:
+    """Serve with `workers` uvicorn processes sharing the port; uvicorn supervises them."""
+    uvicorn.run(
+        "jobhost.http.server:app_from_env",
+        factory=True,
+        host=bind,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=_grace(host),
+        log_config=None,
+    )

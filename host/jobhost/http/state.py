@@ -1,0 +1,23 @@
+"""What the HTTP face keeps for the app's life: the host, its accounts, its settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from litestar.connection import ASGIConnection
+
+from jobhost.host import Host
+from jobhost.http.config import HttpConfig
+from jobhost.store.accounts import Accounts
+
+
+@attrs.frozen
+class AppState:
+    host: Host
+    config: HttpConfig
+    accounts: Accounts
+
+
+def app_state(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
+    return connection.app.state.jobhost

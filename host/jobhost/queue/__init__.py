@@ -1,0 +1,23 @@
+"""The queue engine (host-internal): Redis streams with leases, retries, dead set, job registry.
+
+Plugins never import this package; they get `JobContext` from `jobhost` and reach jobs through
+`host.enqueue()` / `host.job()`.
+"""
+
+from jobhost.queue.context import JobContext
+from jobhost.queue.engine import Claim, Claimed, Engine, JobPage
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.job import Job, JobFailure
+
+__all__ = [
+    "Claim",
+    "Claimed",
+    "Engine",
+    "Job",
+    "JobContext",
+    "JobFailure",
+    "JobInputError",
+    "JobNotFound",
+    "JobPage",
+    "JobStateError",
+]

@@ -1,0 +1,35 @@
+"""The Redis client: a real server for REDIS_URL, else one in-process fakeredis per process."""
+
+from __future__ import annotations
+
+import fakeredis
+import redis.asyncio as aioredis
+from fakeredis import aioredis as fake_aioredis
+
+from jobhost.settings import Settings
+
+# Longest BLOCK any engine read uses; the socket timeout must exceed it (redis-py 8 defaults to 5 s,
+# which kills a blocked read).
+BLOCK_MS = 2000
+SOCKET_TIMEOUT = 10.0
+
+_embedded: fakeredis.FakeServer | None = None
+
+
+def embedded_server() -> fakeredis.FakeServer:
+    """The process's in-process store: every Host of the process (API, worker, scheduler) shares it."""
+    global _embedded
+    if _embedded is None:
+        _embedded = fakeredis.FakeServer()
+    return _embedded
+
+
+def connect(settings: Settings) -> aioredis.Redis:
+    if settings.embedded:
+        return fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True)
+    return aioredis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=5.0,
+    )

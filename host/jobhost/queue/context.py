@@ -1,0 +1,72 @@
+"""JobContext: what a running task knows about its job, and how it reports back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from jobhost.queue import codec
+
+
+class JobContext:
+    """Handed to a task that declares a `ctx` parameter.
+
+    `progress()` and `log()` are plain methods, safe to call from the thread a sync task runs in.
+    The worker writes what they record in call order, and all of it before the job's outcome.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        queue: str,
+        task: str,
+        attempt: int,
+        attempts: int,
+        owner: str | None,
+        host: Any,
+        notify: Callable[[], None],
+    ) -> None:
+        self.job_id = job_id
+        self.queue = queue
+        self.task = task
+        self.attempt = attempt
+        self.attempts = attempts
+        self.owner = owner
+        self.host = host
+        self._notify = notify
+        self._lock = threading.Lock()
+        self._progress: dict[str, Any] | None = None
+        self._lines: list[str] = []
+        self._dirty = False
+
+    def progress(self, percent: float, message: str = "", **data: Any) -> None:
+        """Report how far the job is (0-100), with a short message and any JSON extras."""
+        if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            raise ValueError(
+                f"job {self.job_id}: progress percent must be a number from 0 to 100, got {percent!r}"
+            )
+        value = {"percent": percent, "message": str(message), **data}
+        codec.check(value, "progress")
+        with self._lock:
+            self._progress = value
+            self._mark()
+
+    def log(self, line: str) -> None:
+        """Add a line to the job's log (kept with the job, shown in its detail view)."""
+        with self._lock:
+            self._lines.append(str(line))
+            self._mark()
+
+    def _mark(self) -> None:
+        if not self._dirty:
+            self._dirty = True
+            self._notify()
+
+    def take(self) -> tuple[dict[str, Any] | None, list[str]]:
+        """What was recorded since the last call (latest progress, every line), for the worker to write."""
+        with self._lock:
+            progress, lines = self._progress, self._lines
+            self._progress, self._lines, self._dirty = None, [], False
+            return progress, lines

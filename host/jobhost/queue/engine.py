@@ -1,0 +1,542 @@
+"""The queue engine: every read and write of queues and jobs in Redis.
+
+One Lua script per state change (enqueue, claim, complete, fail, put back, renew, tick, admin),
+so a transition is atomic and costs one round trip. Workers, the scheduler, the HTTP face and the
+CLI all go through this class; none of them touches Redis keys directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+from redis.exceptions import ResponseError
+
+from jobhost.plugins import Registry, TaskDef
+from jobhost.policy import QueuePolicy, RateLimit
+from jobhost.queue import codec
+from jobhost.queue.connection import BLOCK_MS, connect
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.job import TERMINAL, Job
+from jobhost.queue.keys import GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.scripts import Scripts
+from jobhost.queue.tasks import check_kwargs
+from jobhost.settings import Settings
+
+# The reaper part of a tick runs at most once per this many ms per queue, across all processes.
+REAP_EVERY_MS = 1000
+TICK_BATCH = 500
+PIPELINE_CHUNK = 1000
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+@attrs.frozen
+class Claimed:
+    """A job a worker took: what it needs to run it and to report back (`sid` fences stale reports)."""
+
+    id: str
+    sid: str
+    queue: str
+    task: str
+    kwargs: str
+    attempt: int
+    attempts: int
+    owner: str | None
+
+
+@attrs.frozen
+class Claim:
+    """What a claim found: jobs, nothing (`last_id` to block on), a paused queue or a rate limit."""
+
+    kind: Literal["jobs", "idle", "paused", "limited"]
+    jobs: tuple[Claimed, ...] = ()
+    last_id: str = "0-0"
+    wait: float = 0.0
+
+
+@attrs.frozen
+class JobPage:
+    jobs: tuple[Job, ...]
+    total: int
+    offset: int
+    limit: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "jobs": [j.as_dict() for j in self.jobs],
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+        }
+
+
+class Engine:
+    """Queues and jobs of one host, on Redis (or the embedded in-process store)."""
+
+    def __init__(self, settings: Settings, registry: Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.keys = Keys(settings.redis_prefix)
+        self.redis = connect(settings)
+        self.scripts = Scripts(self.redis)
+        self._grouped: set[str] = set()
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def policy(self, queue: str) -> QueuePolicy:
+        try:
+            return self.registry.queues[queue]
+        except KeyError:
+            known = ", ".join(sorted(self.registry.queues)) or "(none)"
+            raise JobInputError(f"unknown queue {queue!r}; registered queues: {known}") from None
+
+    def task(self, name: str) -> TaskDef:
+        try:
+            return self.registry.tasks[name]
+        except KeyError:
+            known = ", ".join(sorted(self.registry.tasks)) or "(none)"
+            raise JobInputError(
+                f"unknown task {name!r}; registered tasks: {known} (is its plugin installed and enabled?)"
+            ) from None
+
+    def _base(self, queue: str) -> list[str]:
+        return [self.keys.base(queue)]
+
+    async def setup(self, queues: Iterable[str] | None = None) -> None:
+        """Create each queue's stream and consumer group (from id 0), before anything is enqueued."""
+        for queue in self.registry.queues if queues is None else queues:
+            if queue in self._grouped:
+                continue
+            try:
+                await self.redis.xgroup_create(self.keys.stream(queue), GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._grouped.add(queue)
+
+    # -- producing -------------------------------------------------------------------------------
+
+    def _prepare(self, task_name: str, kwargs: Any, delay: float | None, run_at: datetime | None) -> tuple:
+        task = self.task(task_name)
+        kwargs = {} if kwargs is None else kwargs
+        check_kwargs(task, kwargs)
+        if delay is not None and run_at is not None:
+            raise JobInputError(f"task {task_name!r}: give delay or run_at, not both")
+        delay_ms = run_at_ms = ""
+        if delay is not None:
+            if not isinstance(delay, int | float) or delay < 0:
+                raise JobInputError(f"task {task_name!r}: delay must be seconds >= 0, got {delay!r}")
+            delay_ms = _ms(delay)
+        if run_at is not None:
+            if not isinstance(run_at, datetime) or run_at.tzinfo is None:
+                raise JobInputError(f"task {task_name!r}: run_at must be a timezone-aware datetime")
+            run_at_ms = _ms(run_at.timestamp())
+        return task, kwargs, delay_ms, run_at_ms
+
+    async def enqueue(
+        self,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        owner: str | None = None,
+    ) -> Job:
+        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`)."""
+        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0)
+        assert job is not None  # only a `once` enqueue can be refused
+        return job
+
+    async def enqueue_once(
+        self, key: str, ttl: int, task_name: str, kwargs: dict[str, Any] | None = None
+    ) -> Job | None:
+        """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
+        return await self._enqueue(task_name, kwargs, None, None, None, f"once:{key}", ttl)
+
+    async def _enqueue(
+        self,
+        task_name: str,
+        kwargs: Any,
+        delay: float | None,
+        run_at: datetime | None,
+        owner: str | None,
+        once: str | None,
+        ttl: int,
+    ) -> Job | None:
+        task, kwargs, delay_ms, run_at_ms = self._prepare(task_name, kwargs, delay, run_at)
+        attempts = self.policy(task.queue).attempts
+        job_id = new_job_id(task.queue)
+        await self.setup([task.queue])
+        created = await self.scripts.enqueue(
+            keys=self._base(task.queue),
+            args=[
+                job_id,
+                task.name,
+                codec.dumps(kwargs),
+                attempts,
+                owner or "",
+                delay_ms,
+                run_at_ms,
+                once or "",
+                ttl,
+            ],
+        )
+        if not created:
+            return None
+        due = created + delay_ms if delay_ms != "" else (run_at_ms if run_at_ms != "" else created)
+        return Job.from_hash(
+            {
+                "id": job_id,
+                "task": task.name,
+                "kwargs": codec.dumps(kwargs),
+                "state": "delayed" if due > created else "waiting",
+                "attempt": "0",
+                "attempts": str(attempts),
+                "owner": owner or "",
+                "created": str(created),
+                "run_at": str(due),
+            }
+        )
+
+    async def enqueue_many(
+        self, task_name: str, kwargs_list: Sequence[dict[str, Any]], *, owner: str | None = None
+    ) -> list[str]:
+        """Enqueue many jobs of one task in pipelined round trips; returns their ids in order."""
+        prepared = [self._prepare(task_name, kwargs, None, None) for kwargs in kwargs_list]
+        if not prepared:
+            return []
+        task = prepared[0][0]
+        attempts = self.policy(task.queue).attempts
+        await self.setup([task.queue])
+        base = self._base(task.queue)
+        ids = []
+        for start in range(0, len(prepared), PIPELINE_CHUNK):
+            pipe = self.redis.pipeline(transaction=False)
+            for _, kwargs, _, _ in prepared[start : start + PIPELINE_CHUNK]:
+                job_id = new_job_id(task.queue)
+                ids.append(job_id)
+                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0]
+                await self.scripts.enqueue(keys=base, args=args, client=pipe)
+            await pipe.execute()
+        return ids
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def job(self, job_id: str) -> Job | None:
+        """The job with this id, with its log lines; None when there is none."""
+        try:
+            queue_of(job_id)
+        except UnknownJobId:
+            return None
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.job(job_id))
+        pipe.lrange(self.keys.log(job_id), 0, -1)
+        data, logs = await pipe.execute()
+        return Job.from_hash(data, tuple(logs)) if data else None
+
+    async def list_jobs(
+        self, queue: str, state: str, *, offset: int = 0, limit: int = 50, newest_first: bool = True
+    ) -> JobPage:
+        """One page of a queue's jobs in one state, by the time they entered it (logs left out)."""
+        self.policy(queue)
+        if state not in STATES:
+            raise JobInputError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise JobInputError(f"offset must be >= 0 and limit 1-1000, got offset={offset} limit={limit}")
+        key = self.keys.state(queue, state)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(key)
+        if newest_first:
+            pipe.zrevrange(key, offset, offset + limit - 1)
+        else:
+            pipe.zrange(key, offset, offset + limit - 1)
+        total, ids = await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(self.keys.job(job_id))
+        records = await pipe.execute() if ids else []
+        return JobPage(tuple(Job.from_hash(r) for r in records if r), total, offset, limit)
+
+    async def counts(self, queue: str) -> dict[str, int]:
+        """How many jobs of the queue are in each state."""
+        self.policy(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        for state in STATES:
+            pipe.zcard(self.keys.state(queue, state))
+        return dict(zip(STATES, await pipe.execute(), strict=True))
+
+    async def overview(self) -> list[dict[str, Any]]:
+        """Every registered queue: plugin, paused flag, counts by state, policy."""
+        rows = []
+        for name, policy in sorted(self.registry.queues.items()):
+            rows.append(
+                {
+                    "name": name,
+                    "plugin": self.registry.owners.get(("queue", name)),
+                    "paused": await self.is_paused(name),
+                    "counts": await self.counts(name),
+                    "concurrency": self.settings.concurrency(policy),
+                    "policy": policy.as_dict(),
+                }
+            )
+        return rows
+
+    async def rates(self, queue: str, minutes: int = 5) -> dict[str, float]:
+        """Completed and failed tries per minute, averaged over the last `minutes` minutes."""
+        self.policy(queue)
+        now_minute = int(time.time() // 60)
+        pipe = self.redis.pipeline(transaction=False)
+        for minute in range(now_minute - minutes + 1, now_minute + 1):
+            pipe.hgetall(self.keys.minute(queue, minute))
+        buckets = await pipe.execute()
+        kinds = ("completed", "failed", "dead")
+        return {kind: sum(int(b.get(kind, 0)) for b in buckets) / minutes for kind in kinds}
+
+    async def totals(self, queue: str) -> dict[str, int]:
+        """Completed jobs, failed tries and dead jobs since the queue was first used."""
+        self.policy(queue)
+        raw = await self.redis.hgetall(self.keys.totals(queue))
+        return {kind: int(raw.get(kind, 0)) for kind in ("completed", "failed", "dead")}
+
+    async def events(self, job_id: str, last_id: str = "0-0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The job's events after `last_id` (state, progress, log), until it ends or disappears.
+
+        Yields `(event_id, event)`; a reader that reconnects passes the last id it saw.
+        """
+        if await self.job_state(job_id) is None:
+            return
+        key = self.keys.events(job_id)
+        block: int | None = None  # the first read only catches up
+        while True:
+            reply = await self.redis.xread({key: last_id}, count=100, block=block)
+            block = BLOCK_MS
+            if not reply:
+                state = await self.job_state(job_id)
+                if state is None or state in TERMINAL:
+                    return
+                continue
+            for event_id, fields in reply[0][1]:
+                last_id = event_id
+                event = codec.loads(fields["e"])
+                yield event_id, event
+                if event["type"] == "state" and event["state"] in TERMINAL:
+                    return
+
+    async def job_state(self, job_id: str) -> str | None:
+        try:
+            return await self.redis.hget(self.keys.job(job_id), "state")
+        except UnknownJobId:
+            return None
+
+    async def wait(self, job_id: str, timeout: float = 30.0) -> Job:
+        """Wait until the job ends (completed, dead or cancelled) and return it."""
+        async with asyncio.timeout(timeout):
+            async for _ in self.events(job_id):
+                pass
+        job = await self.job(job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id!r} does not exist (removed or trimmed)")
+        return job
+
+    # -- operator actions ------------------------------------------------------------------------
+
+    async def _admin(self, action: str, job_id: str, *args: Any) -> Any:
+        try:
+            queue = queue_of(job_id)
+        except UnknownJobId:
+            raise JobNotFound(f"no job {job_id!r}") from None
+        return await self.scripts.admin(keys=self._base(queue), args=[action, job_id, *args])
+
+    async def retry(self, job_id: str, kwargs: dict[str, Any] | None = None) -> Job:
+        """Queue a dead, cancelled or completed job again with fresh tries (a delayed one: now).
+
+        With `kwargs`, the job runs with them instead (checked against the task's parameters first).
+        """
+        payload = ""
+        if kwargs is not None:
+            job = await self.job(job_id)
+            if job is None:
+                raise JobNotFound(f"no job {job_id!r}")
+            check_kwargs(self.task(job.task), kwargs)
+            payload = codec.dumps(kwargs)
+        reply = await self._admin("retry", job_id, payload)
+        if reply == 0:
+            raise JobNotFound(f"no job {job_id!r}")
+        if reply.startswith("refused:"):
+            raise JobStateError(
+                f"job {job_id!r} is {reply[8:]}; "
+                "only dead, cancelled, completed or delayed jobs can be retried"
+            )
+        job = await self.job(job_id)
+        assert job is not None
+        return job
+
+    async def replay(self, job_id: str, kwargs: dict[str, Any] | None = None) -> Job:
+        """Retry a job, optionally with edited kwargs; an alias that reads better for the dead set."""
+        return await self.retry(job_id, kwargs)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a waiting or delayed job (a running one cannot be stopped from outside)."""
+        try:
+            keep = self.policy(queue_of(job_id)).keep_completed
+        except (UnknownJobId, JobInputError):
+            raise JobNotFound(f"no job {job_id!r}") from None
+        reply = await self._admin("cancel", job_id, keep.count, int(keep.age))
+        if reply == 0:
+            raise JobNotFound(f"no job {job_id!r}")
+        if reply.startswith("refused:"):
+            raise JobStateError(
+                f"job {job_id!r} is {reply[8:]}; only waiting or delayed jobs can be cancelled"
+            )
+        job = await self.job(job_id)
+        assert job is not None
+        return job
+
+    async def remove(self, job_id: str) -> bool:
+        """Delete a job in any state; False when there was none."""
+        try:
+            return bool(await self._admin("remove", job_id))
+        except JobNotFound:
+            return False
+
+    async def clean(self, queue: str, state: str, older_than: float = 0.0) -> int:
+        """Remove the queue's jobs that entered `state` more than `older_than` seconds ago."""
+        self.policy(queue)
+        if state not in STATES or state == "active":
+            raise JobInputError(
+                f"state must be one of waiting, delayed, completed, dead, cancelled, got {state!r}"
+            )
+        removed = 0
+        while True:
+            n = await self.scripts.admin(
+                keys=self._base(queue), args=["clean", state, _ms(older_than), TICK_BATCH]
+            )
+            removed += n
+            if n < TICK_BATCH:
+                return removed
+
+    async def pause(self, queue: str) -> None:
+        """Workers take nothing new from the queue; enqueue still works."""
+        self.policy(queue)
+        await self.redis.set(self.keys.paused(queue), "1")
+
+    async def resume(self, queue: str) -> None:
+        self.policy(queue)
+        await self.redis.delete(self.keys.paused(queue))
+
+    async def is_paused(self, queue: str) -> bool:
+        return bool(await self.redis.exists(self.keys.paused(queue)))
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl: float) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=_ms(ttl))
+        pipe.zadd(self.keys.workers, {worker_id: time.time()})
+        await pipe.execute()
+
+    async def forget_worker(self, worker_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(self.keys.worker(worker_id))
+        pipe.zrem(self.keys.workers, worker_id)
+        await pipe.execute()
+
+    async def workers(self) -> list[dict[str, Any]]:
+        """Live workers' heartbeats; the ids of workers whose heartbeat expired are dropped."""
+        ids = await self.redis.zrange(self.keys.workers, 0, -1)
+        if not ids:
+            return []
+        found = await self.redis.mget([self.keys.worker(w) for w in ids])
+        gone = [w for w, info in zip(ids, found, strict=True) if info is None]
+        if gone:
+            await self.redis.zrem(self.keys.workers, *gone)
+        return [codec.loads(info) for info in found if info is not None]
+
+    async def claim(
+        self, queue: str, consumer: str, count: int, lease: float, rate: RateLimit | None
+    ) -> Claim:
+        """Take up to `count` jobs and lease them to `consumer` (one round trip)."""
+        args = [consumer, count, _ms(lease), rate.count if rate else "", _ms(rate.per) if rate else ""]
+        try:
+            reply = await self.scripts.claim(keys=self._base(queue), args=args)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the group (restarted without persistence, or flushed): make it again
+            # from id 0, so whatever is in the stream is read, and try once more.
+            self._grouped.discard(queue)
+            await self.setup([queue])
+            reply = await self.scripts.claim(keys=self._base(queue), args=args)
+        kind = reply[0]
+        if kind == "jobs":
+            fields = [reply[i : i + 7] for i in range(1, len(reply), 7)]
+            jobs = tuple(
+                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None)
+                for job_id, sid, task, kwargs, attempt, attempts, owner in fields
+            )
+            return Claim("jobs", jobs)
+        if kind == "idle":
+            return Claim("idle", last_id=reply[1])
+        if kind == "limited":
+            return Claim("limited", wait=max(int(reply[1]), 1) / 1000)
+        return Claim("paused")
+
+    async def wait_for_jobs(self, queue: str, last_id: str, block_ms: int = BLOCK_MS) -> None:
+        """Block until the queue's stream has an entry after `last_id`, or `block_ms` passed."""
+        await self.redis.xread({self.keys.stream(queue): last_id}, count=1, block=block_ms)
+
+    async def complete(self, job: Claimed, result: Any) -> bool:
+        """Record success (result already JSON-checked); False when the job was no longer ours."""
+        keep = self.policy(job.queue).keep_completed
+        args = [job.id, job.sid, codec.dumps(result), keep.count, int(keep.age)]
+        return bool(await self.scripts.complete(keys=self._base(job.queue), args=args))
+
+    async def fail(self, job: Claimed, error: str, traceback: str | None, retry_in: float | None) -> bool:
+        """Record a failed try: delayed for `retry_in` s, or dead when None."""
+        keep = self.policy(job.queue).keep_dead
+        failure = {"attempt": job.attempt, "error": error, "traceback": traceback, "at": _ms(time.time())}
+        args = [job.id, job.sid, codec.dumps(failure), "" if retry_in is None else _ms(retry_in)]
+        return bool(
+            await self.scripts.fail(keys=self._base(job.queue), args=[*args, keep.count, int(keep.age)])
+        )
+
+    async def put_back(self, job: Claimed) -> bool:
+        """Hand a running job back to the queue now, without spending its try."""
+        return bool(await self.scripts.putback(keys=self._base(job.queue), args=[job.id, job.sid]))
+
+    async def renew(self, queue: str, jobs: Iterable[Claimed], lease: float) -> list[str]:
+        """Extend the leases of all these jobs (one call); returns the ids no longer ours."""
+        args: list[Any] = [_ms(lease)]
+        for job in jobs:
+            args += [job.id, job.sid]
+        return await self.scripts.renew(keys=self._base(queue), args=args)
+
+    async def write_progress(self, job: Claimed, progress: dict[str, Any] | None, lines: list[str]) -> bool:
+        args = [job.id, job.sid, codec.dumps(progress) if progress is not None else "", *lines]
+        return bool(await self.scripts.progress(keys=self._base(job.queue), args=args))
+
+    async def tick(self, queues: Iterable[str] | None = None) -> float | None:
+        """Move due delayed jobs, reap expired leases, trim by age: one pipelined call for all queues.
+
+        Returns seconds until the next delayed job is due (None when none is).
+        """
+        names = list(self.registry.queues if queues is None else queues)
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in names:
+            policy = self.policy(queue)
+            done, dead = policy.keep_completed, policy.keep_dead
+            args = [_ms(done.age), _ms(dead.age), REAP_EVERY_MS, TICK_BATCH]
+            args += [done.count, dead.count, int(done.age), int(dead.age)]
+            await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
+        due = [ms for ms in await pipe.execute() if ms >= 0]
+        return min(due) / 1000 if due else None

@@ -1,0 +1,78 @@
+"""Where a queue's data lives in Redis, and how a job id names its queue.
+
+Every key of one queue carries the hash tag `{queue}`, so a Lua script that touches the stream,
+the state sets and a job record stays inside one Redis Cluster slot. A job id is
+`<queue>:<16 hex digits>`: queue names never hold a `:`, so the record is found from the id
+alone, without an index that would live in another slot.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import attrs
+
+GROUP = "workers"  # the one consumer group of every queue stream
+STATES = ("waiting", "active", "delayed", "completed", "dead", "cancelled")
+
+
+class UnknownJobId(ValueError):
+    """A string that cannot be a job id (no queue part)."""
+
+
+def new_job_id(queue: str) -> str:
+    return f"{queue}:{secrets.token_hex(8)}"
+
+
+def queue_of(job_id: str) -> str:
+    queue, sep, rest = job_id.partition(":")
+    if not sep or not queue or not rest:
+        raise UnknownJobId(f"job id must look like '<queue>:<hex>', got {job_id!r}")
+    return queue
+
+
+@attrs.frozen
+class Keys:
+    """Key names under one prefix (`JOBHOST_REDIS_PREFIX`)."""
+
+    prefix: str
+
+    def base(self, queue: str) -> str:
+        """The queue's key prefix; Lua scripts get it as KEYS[1] and build the rest from it."""
+        return f"{self.prefix}:{{{queue}}}:"
+
+    def stream(self, queue: str) -> str:
+        return self.base(queue) + "stream"
+
+    def state(self, queue: str, state: str) -> str:
+        return self.base(queue) + state
+
+    def paused(self, queue: str) -> str:
+        return self.base(queue) + "paused"
+
+    def totals(self, queue: str) -> str:
+        return self.base(queue) + "totals"
+
+    def minute(self, queue: str, minute: int) -> str:
+        return self.base(queue) + f"minute:{minute}"
+
+    def job(self, job_id: str) -> str:
+        return self.base(queue_of(job_id)) + "job:" + job_id
+
+    def log(self, job_id: str) -> str:
+        return self.base(queue_of(job_id)) + "log:" + job_id
+
+    def events(self, job_id: str) -> str:
+        return self.base(queue_of(job_id)) + "events:" + job_id
+
+    @property
+    def workers(self) -> str:
+        """Sorted set of worker ids by last heartbeat; each worker's details expire on their own."""
+        return f"{self.prefix}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        return f"{self.prefix}:worker:{worker_id}"
+
+    def schedule_last(self) -> str:
+        """Hash: schedule name → the last fire time (epoch seconds) any scheduler enqueued."""
+        return f"{self.prefix}:schedules:last"

@@ -1,0 +1,42 @@
+-- Operator actions on one job. ARGV: action, id, [kwargs json | keep_count, age_s]
+-- remove: delete the job in any state.                    → 1 | 0 (no such job)
+-- retry:  dead/cancelled/completed → waiting with fresh tries (ARGV[3]: new kwargs or '');
+--         delayed → waiting now, tries kept.
+-- cancel: waiting/delayed → cancelled (ARGV[3] keep count, ARGV[4] age s).
+-- retry and cancel answer the previous state, 'refused:<state>' when not allowed, 0 if no job.
+-- clean:  remove up to ARGV[4] jobs that entered state ARGV[2] over ARGV[3] ms ago → how many
+local action, id = ARGV[1], ARGV[2]
+if action == 'remove' then return remove(id) end
+if action == 'clean' then
+  local ids = redis.call('ZRANGEBYSCORE', base .. ARGV[2], '-inf', now_ms() - tonumber(ARGV[3]),
+    'LIMIT', 0, tonumber(ARGV[4]))
+  for _, old in ipairs(ids) do remove(old) end
+  return #ids
+end
+local jk = jkey(id)
+local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt')
+local state = rec[1]
+if not state then return 0 end
+local now = now_ms()
+if action == 'retry' then
+  if state == 'waiting' or state == 'active' then return 'refused:' .. state end
+  redis.call('ZREM', base .. state, id)
+  local attempt = tonumber(rec[3])
+  if state ~= 'delayed' then
+    attempt = 0
+    redis.call('HSET', jk, 'attempt', 0)
+    redis.call('HDEL', jk, 'result', 'finished', 'progress')
+  end
+  if ARGV[3] ~= '' then redis.call('HSET', jk, 'kwargs', ARGV[3]) end
+  requeue(id, now)
+  state_event(id, 'waiting', attempt, now)
+  return state
+end
+if action == 'cancel' then
+  if state ~= 'waiting' and state ~= 'delayed' then return 'refused:' .. state end
+  unstream(rec[2])
+  redis.call('ZREM', base .. state, id)
+  finish(id, 'cancelled', now, ARGV[4], tonumber(ARGV[3]))
+  return state
+end
+return redis.error_reply('unknown action ' .. action)

@@ -1,0 +1,183 @@
+"""Accounts: users, their passwords and their bearer tokens.
+
+Tokens are opaque random strings handed out once; only their SHA-256 is stored, so the table is
+useless to whoever reads it. Every token has a purpose and an expiry and works only for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import attrs
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jobhost.store import passwords
+from jobhost.store.models import TokenRow, UserRow, utcnow
+from jobhost.store.user import User
+
+API = "api"
+SESSION = "session"
+PASSWORD_RESET = "password-reset"
+PURPOSES = (API, SESSION, PASSWORD_RESET)
+# Purposes a bearer token may have to authenticate a request.
+BEARER = (API, SESSION)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """An account operation was refused; the message says why and what to do."""
+
+
+@attrs.frozen
+class IssuedToken:
+    """A token as handed out: the only time its clear text exists."""
+
+    token: str
+    purpose: str
+    expires_at: datetime
+    user: User
+
+
+def normalize_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    if not _EMAIL.match(cleaned) or len(cleaned) > 320:
+        raise AccountError(f"{email!r} is not an email address")
+    return cleaned
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user(row: UserRow) -> User:
+    return User(row.id, row.email, row.is_admin)
+
+
+class Accounts:
+    """Users and tokens in the host's database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def create_user(self, email: str, password: str, *, is_admin: bool = False) -> User:
+        email = normalize_email(email)
+        try:
+            passwords.check_new(password)
+        except passwords.PasswordRejected as exc:
+            raise AccountError(str(exc)) from None
+        password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        async with self.sessions() as session:
+            row = UserRow(email=email, password_hash=password_hash, is_admin=is_admin)
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise AccountError(f"a user with email {email!r} already exists") from None
+            return _user(row)
+
+    async def find(self, email: str) -> User | None:
+        try:
+            email = normalize_email(email)
+        except AccountError:
+            return None
+        async with self.sessions() as session:
+            row = await session.scalar(select(UserRow).where(UserRow.email == email))
+            return _user(row) if row else None
+
+    async def authenticate(self, email: str, password: str) -> User | None:
+        """The user with this email and password, or None (in the same time either way)."""
+        try:
+            email = normalize_email(email)
+        except AccountError:
+            email = ""
+        async with self.sessions() as session:
+            row = await session.scalar(select(UserRow).where(UserRow.email == email))
+            stored = row.password_hash if row else passwords.dummy_hash()
+            ok = await asyncio.to_thread(passwords.verify_password, password, stored)
+            if not (row and ok):
+                return None
+            if passwords.needs_rehash(row.password_hash):
+                row.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+                await session.commit()
+            return _user(row)
+
+    async def issue_token(self, user: User, purpose: str, ttl: float) -> IssuedToken:
+        if purpose not in PURPOSES:
+            raise AccountError(f"token purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+        if ttl <= 0:
+            raise AccountError(f"token lifetime must be > 0 seconds, got {ttl}")
+        token = secrets.token_urlsafe(32)
+        expires_at = utcnow() + timedelta(seconds=ttl)
+        async with self.sessions() as session:
+            session.add(
+                TokenRow(
+                    user_id=user.id, purpose=purpose, token_hash=token_hash(token), expires_at=expires_at
+                )
+            )
+            await session.commit()
+        return IssuedToken(token, purpose, expires_at, user)
+
+    async def user_for_token(self, token: str, purposes: tuple[str, ...] = BEARER) -> User | None:
+        """The owner of a live token with one of `purposes`; expired tokens count as none."""
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(UserRow)
+                .join(TokenRow, TokenRow.user_id == UserRow.id)
+                .where(
+                    TokenRow.token_hash == token_hash(token),
+                    TokenRow.purpose.in_(purposes),
+                    TokenRow.expires_at > utcnow(),
+                )
+            )
+            return _user(row) if row else None
+
+    async def revoke(self, token: str) -> bool:
+        async with self.sessions() as session:
+            result = await session.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
+            await session.commit()
+            return bool(result.rowcount)
+
+    async def reset_password(self, token: str, new_password: str) -> User:
+        """Set the password of a reset token's user and spend the token.
+
+        Also ends the user's sessions and other reset tokens (whoever knew the old password
+        is logged out); API tokens, which operators hand to programs, stay.
+        """
+        try:
+            passwords.check_new(new_password)
+        except passwords.PasswordRejected as exc:
+            raise AccountError(str(exc)) from None
+        user = await self.user_for_token(token, (PASSWORD_RESET,))
+        if user is None:
+            raise AccountError("the reset token is invalid, used or expired; request a new one")
+        password_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+        async with self.sessions() as session:
+            spent = await session.execute(
+                delete(TokenRow).where(
+                    TokenRow.token_hash == token_hash(token), TokenRow.purpose == PASSWORD_RESET
+                )
+            )
+            if not spent.rowcount:  # another request spent it in the meantime
+                raise AccountError("the reset token is invalid, used or expired; request a new one")
+            row = await session.get_one(UserRow, user.id)
+            row.password_hash = password_hash
+            await session.execute(
+                delete(TokenRow).where(
+                    TokenRow.user_id == user.id, TokenRow.purpose.in_((SESSION, PASSWORD_RESET))
+                )
+            )
+            await session.commit()
+        return user
+
+    async def delete_expired_tokens(self) -> int:
+        async with self.sessions() as session:
+            result = await session.execute(delete(TokenRow).where(TokenRow.expires_at <= utcnow()))
+            await session.commit()
+            return result.rowcount or 0

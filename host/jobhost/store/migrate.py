@@ -1,0 +1,114 @@
+"""Versioned schema migrations (Alembic), run in code: operators need no alembic.ini.
+
+The host's migrations and each enabled plugin's (the folders it registers with
+`register_migrations`) are separate histories, each with its own version table
+(`alembic_version`, `alembic_version_<plugin>`). A plugin's first migration has
+`down_revision = None`; the host's tables are migrated first, so a plugin table may refer to
+`users`. Separate tables mean a plugin that is later disabled leaves its tables and version
+behind without breaking the others' upgrades (one shared table would hold a revision nobody
+can resolve), and an error always names the plugin whose migration failed.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from jobhost.host import Host
+
+SCRIPTS = Path(__file__).parent / "migrations"
+HOST = "jobhost"
+
+
+class MigrationError(RuntimeError):
+    """A migration could not run; the message names the plugin and what to do."""
+
+
+@attrs.frozen
+class History:
+    """The migrations of the host or of one plugin, and the table recording how far they got."""
+
+    name: str
+    folders: tuple[str, ...]
+
+    @property
+    def owner(self) -> str:
+        return "the host" if self.name == HOST else f"plugin {self.name!r}"
+
+    @property
+    def version_table(self) -> str:
+        return "alembic_version" if self.name == HOST else f"alembic_version_{self.name}"
+
+    def config(self, connection: Any = None) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(SCRIPTS))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join(self.folders))
+        config.attributes["connection"] = connection
+        config.attributes["version_table"] = self.version_table
+        return config
+
+    def scripts(self) -> ScriptDirectory:
+        for folder in self.folders:
+            if not Path(folder).is_dir():
+                raise MigrationError(f"{self.owner}: migrations folder {folder} does not exist")
+        try:
+            with warnings.catch_warnings():  # alembic warns, then fails; the error says it all
+                warnings.simplefilter("ignore")
+                scripts = ScriptDirectory.from_config(self.config())
+                scripts.get_heads()
+        except Exception as exc:  # plugin files: any import or history error
+            raise MigrationError(
+                f"{self.owner}: its migrations do not form a valid history ({type(exc).__name__}: {exc}); "
+                "check each revision's down_revision and that every file imports"
+            ) from None
+        return scripts
+
+
+def histories(host: Host) -> list[History]:
+    found = [History(HOST, (str(SCRIPTS / "versions"),))]
+    for info in host.plugins.loaded():
+        if info.contribution.migrations:
+            found.append(History(info.name, tuple(info.contribution.migrations)))
+    return found
+
+
+async def upgrade(host: Host) -> dict[str, tuple[str, ...]]:
+    """Bring the host's and then every enabled plugin's tables to their newest version, each in
+    its own transaction. Returns the revisions each history is at."""
+    found = histories(host)
+    for history in found:
+        history.scripts()  # a broken folder fails before anything runs
+    await host.database.ping(timeout=10)  # an unreachable database is not a migration's fault
+    for history in found:
+        try:
+            async with host.database.engine.begin() as conn:
+                await conn.run_sync(lambda sync, h=history: command.upgrade(h.config(sync), "heads"))
+        except Exception as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise MigrationError(
+                f"{history.owner}: migration failed: {type(reason).__name__}: {reason}"
+            ) from exc
+    return await current(host)
+
+
+async def current(host: Host) -> dict[str, tuple[str, ...]]:
+    """The revisions the host's and each enabled plugin's tables are at (empty: never migrated)."""
+    at = {}
+    async with host.database.engine.connect() as conn:
+        for history in histories(host):
+            at[history.name] = await conn.run_sync(
+                lambda sync, h=history: MigrationContext.configure(
+                    sync, opts={"version_table": h.version_table}
+                ).get_current_heads()
+            )
+    return at

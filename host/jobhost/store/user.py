@@ -1,0 +1,24 @@
+"""The user a request is made by: what route handlers see of an account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class User:
+    """The user a request is made by (route handlers declare `user: User`)."""
+
+    id: int
+    email: str
+    is_admin: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The `owner` of the jobs this user enqueues."""
+        return str(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email, "is_admin": self.is_admin}

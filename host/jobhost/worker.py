@@ -1,0 +1,532 @@
+"""The worker runtime: runs jobs of the chosen queues with their concurrency, keeps their leases
+alive, publishes a heartbeat, and shuts down gracefully.
+
+`run_worker(host, queues, stop)` is the coroutine `jobhost worker` and `jobhost run` use;
+`running_worker(host)` runs one inside a test's event loop; `serve(...)` runs coroutines under
+SIGTERM/SIGINT handling; `supervise(argv, n)` runs N worker processes.
+
+Sync tasks run in daemon threads. A thread cannot be killed: when a sync task outlives its
+timeout, its try is recorded as failed at once (the job retries on schedule, maybe elsewhere),
+its late outcome is ignored, and its slot stays busy until the thread returns, so the worker
+never runs more threads than its concurrency. Async tasks are cancelled at their timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue as stdqueue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from jobhost.errors import PermanentError, RetryLater
+from jobhost.policy import QueuePolicy, RateLimit
+from jobhost.queue import codec
+from jobhost.queue.context import JobContext
+from jobhost.queue.engine import Claimed, Engine
+from jobhost.queue.tasks import signature
+from jobhost.queue.ticker import keep_ticking, sleep_unless
+
+log = logging.getLogger("jobhost.worker")
+
+PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
+
+
+class _Threads:
+    """Daemon threads for sync tasks (a stuck task must not keep the process from exiting)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._started = 0
+        self._work: stdqueue.SimpleQueue[Any] = stdqueue.SimpleQueue()
+
+    def run(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._work.put((loop, future, fn, kwargs))
+        # Busy slots never exceed the concurrency (a stuck thread keeps its slot), so `size`
+        # threads always suffice.
+        if self._started < self._size:
+            self._started += 1
+            threading.Thread(target=self._serve, name=f"jobhost-task-{self._started}", daemon=True).start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            loop, future, fn, kwargs = self._work.get()
+            try:
+                outcome = (fn(**kwargs), None)
+            except BaseException as exc:
+                outcome = (None, exc)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if not future.done():
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+
+
+class JobTimeout(Exception):
+    """A try ran longer than its queue's timeout."""
+
+
+@attrs.define(eq=False)
+class _Running:
+    job: Claimed
+    ctx: JobContext | None = None
+    task: asyncio.Task[None] | None = None
+    flushing: asyncio.Lock | None = None
+
+
+@attrs.define(eq=False)
+class _Queue:
+    policy: QueuePolicy
+    concurrency: int
+    rate: RateLimit | None
+    busy: int = 0
+    running: dict[str, _Running] = attrs.field(factory=dict)
+    slot_freed: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+
+class Worker:
+    """One worker: consumes `queues` (default: every registered queue) until `run`'s stop is set."""
+
+    def __init__(
+        self,
+        host: Any,
+        queues: Iterable[str] | None = None,
+        *,
+        worker_id: str | None = None,
+        heartbeat_every: float = 5.0,
+    ) -> None:
+        self.host = host
+        self.engine: Engine = host.engine
+        names = list(queues) if queues else sorted(host.registry.queues)
+        settings = host.settings
+        self.queues = {}
+        for name in names:
+            policy = self.engine.policy(name)  # unknown queue → JobInputError naming the known ones
+            self.queues[name] = _Queue(policy, settings.concurrency(policy), settings.rate_limit(policy))
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(2).hex()}"
+        self.heartbeat_every = heartbeat_every
+        self.started = asyncio.Event()
+        self.completed = 0
+        self.failed = 0
+        self._stop = asyncio.Event()
+        self._threads = _Threads(sum(q.concurrency for q in self.queues.values()))
+        self._dirty: set[_Running] = set()
+        self._dirty_event = asyncio.Event()
+        self._started_at = time.time()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; then drain for SHUTDOWN_TIMEOUT and hand back the rest."""
+        await self.engine.setup(self.queues)
+        await self._beat()
+        consumers = [
+            asyncio.create_task(self._consume(q), name=f"consume {q.name}") for q in self.queues.values()
+        ]
+        helpers = [
+            asyncio.create_task(coro)
+            for coro in (
+                keep_ticking(self.engine, self._stop),
+                self._renew_leases(),
+                self._heartbeats(),
+                self._flush_progress(),
+            )
+        ]
+        log.info(
+            "worker %s consuming %s",
+            self.id,
+            ", ".join(f"{q.name}×{q.concurrency}" for q in self.queues.values()),
+        )
+        self.started.set()
+        stop_waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([stop_waiter, *consumers], return_when=asyncio.FIRST_COMPLETED)
+        stop_waiter.cancel()
+        self._stop.set()
+        for q in self.queues.values():
+            q.slot_freed.set()
+        await asyncio.gather(*consumers, return_exceptions=True)
+        await self._drain()
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.engine.forget_worker(self.id)
+        log.info("worker %s stopped", self.id)
+        for consumer in consumers:  # a consumer that crashed stops the worker; say why
+            if not consumer.cancelled() and consumer.exception() is not None:
+                raise consumer.exception()  # type: ignore[misc]
+
+    async def _drain(self) -> None:
+        tasks = [r.task for q in self.queues.values() for r in q.running.values() if r.task]
+        if tasks:
+            timeout = self.host.settings.shutdown_timeout
+            log.info("worker %s: waiting up to %gs for %d running jobs", self.id, timeout, len(tasks))
+            await asyncio.wait(tasks, timeout=timeout)
+        for q in self.queues.values():
+            for running in list(q.running.values()):
+                # Hand it back first, so the cancelled task's outcome no longer counts.
+                try:
+                    if await self.engine.put_back(running.job):
+                        log.warning(
+                            "worker %s: job %s did not finish in time; put back", self.id, running.job.id
+                        )
+                except Exception:
+                    log.exception(
+                        "job %s: putting it back failed; its lease will bring it back", running.job.id
+                    )
+                if running.task:
+                    running.task.cancel()
+        leftovers = [r.task for q in self.queues.values() for r in q.running.values() if r.task]
+        await asyncio.gather(*leftovers, return_exceptions=True)
+
+    # -- taking jobs -----------------------------------------------------------------------------
+
+    async def _consume(self, q: _Queue) -> None:
+        while not self._stop.is_set():
+            free = q.concurrency - q.busy
+            if free <= 0:
+                await q.slot_freed.wait()
+                q.slot_freed.clear()
+                continue
+            try:
+                claim = await self.engine.claim(q.name, self.id, free, q.policy.lease, q.rate)
+            except Exception:
+                log.exception("worker %s: taking jobs from %s failed; trying again", self.id, q.name)
+                await sleep_unless(self._stop, 1.0)
+                continue
+            if claim.kind == "jobs":
+                for job in claim.jobs:
+                    self._start(q, job)
+            elif claim.kind == "idle":
+                await self._until_stopped(self.engine.wait_for_jobs(q.name, claim.last_id))
+            else:
+                await sleep_unless(self._stop, PAUSED_POLL if claim.kind == "paused" else claim.wait)
+
+    async def _until_stopped(self, aw: Awaitable[Any]) -> None:
+        waiting = asyncio.ensure_future(aw)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, stopping):
+                task.cancel()
+        if waiting in done and waiting.exception() is not None:
+            log.warning("worker %s: waiting for jobs failed: %s", self.id, waiting.exception())
+            await sleep_unless(self._stop, 1.0)
+
+    def _start(self, q: _Queue, job: Claimed) -> None:
+        q.busy += 1
+        running = _Running(job)
+        q.running[job.id] = running
+        running.task = asyncio.create_task(self._execute(q, running))
+
+    # -- running one job -------------------------------------------------------------------------
+
+    async def _execute(self, q: _Queue, running: _Running) -> None:
+        job = running.job
+        stuck: asyncio.Future[Any] | None = None
+        try:
+            try:
+                result = await self._call(q, running)
+            except _Stuck as exc:
+                stuck = exc.future  # its failure is recorded already
+            except asyncio.CancelledError:
+                raise  # shutdown: `_drain` has put the job back
+            except Exception as exc:
+                await self._flush(running)
+                await self._record_failure(q, job, exc)
+            else:
+                await self._flush(running)
+                if await self.engine.complete(job, result):
+                    self.completed += 1
+                else:
+                    log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s: recording its outcome failed; its lease will bring it back", job.id)
+        finally:
+            q.running.pop(job.id, None)
+            self._dirty.discard(running)
+            if stuck is not None:  # keep the slot until the stuck thread returns
+                with contextlib.suppress(BaseException):
+                    await stuck
+            q.busy -= 1
+            q.slot_freed.set()
+
+    async def _call(self, q: _Queue, running: _Running) -> Any:
+        """Run the task and return its JSON-checked result."""
+        job = running.job
+        task = self.host.registry.tasks.get(job.task)
+        if task is None:
+            raise LookupError(
+                f"task {job.task!r} is not registered in this worker (is its plugin installed and enabled?)"
+            )
+        kwargs = codec.loads(job.kwargs)
+        if signature(task.fn)[1]:
+            running.ctx = kwargs["ctx"] = self._context(running)
+            running.flushing = asyncio.Lock()
+        timeout = q.policy.timeout
+        if task.is_async:
+            try:
+                result = await asyncio.wait_for(task.fn(**kwargs), timeout)
+            except TimeoutError:
+                raise JobTimeout(f"timed out after {timeout:g}s") from None
+        else:
+            future = self._threads.run(task.fn, kwargs)
+            try:
+                result = await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                # The thread cannot be stopped: fail the try now; the caller holds the slot.
+                q.running.pop(job.id, None)
+                await self._flush(running)
+                exc = JobTimeout(f"timed out after {timeout:g}s (its thread was left to finish)")
+                await self._record_failure(q, job, exc)
+                raise _Stuck(future) from None
+        try:
+            codec.check(result, "result")
+        except codec.NotJSON as exc:
+            raise PermanentError(f"task {job.task!r} returned a result that is not JSON: {exc}") from None
+        return result
+
+    async def _record_failure(self, q: _Queue, job: Claimed, exc: BaseException) -> None:
+        self.failed += 1
+        retry_in: float | None
+        if isinstance(exc, PermanentError) or job.attempt >= job.attempts:
+            retry_in = None
+        elif isinstance(exc, RetryLater) and exc.delay is not None:
+            retry_in = exc.delay
+        else:
+            retry_in = q.policy.backoff.delay_for(job.attempt)
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        trace = "".join(traceback.format_exception(exc))
+        if not await self.engine.fail(job, error, trace, retry_in):
+            log.warning("job %s: its lease was lost before it failed; failure discarded", job.id)
+        elif retry_in is None:
+            log.warning("job %s (%s) is dead after try %d: %s", job.id, job.task, job.attempt, error)
+        else:
+            log.info("job %s try %d failed (%s); retry in %.3gs", job.id, job.attempt, error, retry_in)
+
+    # -- progress and log lines ------------------------------------------------------------------
+
+    def _context(self, running: _Running) -> JobContext:
+        loop = asyncio.get_running_loop()
+        job = running.job
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(self._mark_dirty, running)
+
+        return JobContext(
+            job_id=job.id,
+            queue=job.queue,
+            task=job.task,
+            attempt=job.attempt,
+            attempts=job.attempts,
+            owner=job.owner,
+            host=self.host,
+            notify=notify,
+        )
+
+    def _mark_dirty(self, running: _Running) -> None:
+        self._dirty.add(running)
+        self._dirty_event.set()
+
+    async def _flush_progress(self) -> None:
+        while True:
+            await self._dirty_event.wait()
+            self._dirty_event.clear()
+            while self._dirty:
+                await self._flush(self._dirty.pop())
+
+    async def _flush(self, running: _Running) -> None:
+        """Write what the task's ctx recorded; the lock keeps writes in call order."""
+        if running.ctx is None or running.flushing is None:
+            return
+        async with running.flushing:
+            progress, lines = running.ctx.take()
+            if progress is not None or lines:
+                try:
+                    await self.engine.write_progress(running.job, progress, lines)
+                except Exception:
+                    log.exception("job %s: writing progress failed", running.job.id)
+
+    # -- leases and heartbeat --------------------------------------------------------------------
+
+    async def _renew_leases(self) -> None:
+        every = min((q.policy.lease for q in self.queues.values()), default=30.0) / 3
+        while True:
+            await asyncio.sleep(every)
+            for q in self.queues.values():
+                if not q.running:
+                    continue
+                try:
+                    lost = await self.engine.renew(
+                        q.name, [r.job for r in q.running.values()], q.policy.lease
+                    )
+                except Exception:
+                    log.exception("worker %s: renewing leases on %s failed", self.id, q.name)
+                    continue
+                for job_id in lost:
+                    log.warning("job %s: lease lost (this worker was too slow to renew it)", job_id)
+
+    def info(self) -> dict[str, Any]:
+        """What the heartbeat publishes."""
+        return {
+            "id": self.id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "queues": {q.name: q.concurrency for q in self.queues.values()},
+            "running": sorted(job_id for q in self.queues.values() for job_id in q.running),
+            "completed": self.completed,
+            "failed": self.failed,
+            "started": self._started_at,
+            "last_seen": time.time(),
+        }
+
+    async def _beat(self) -> None:
+        try:
+            await self.engine.heartbeat(self.id, self.info(), ttl=self.heartbeat_every * 3)
+        except Exception:
+            log.exception("worker %s: heartbeat failed", self.id)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_every)
+            await self._beat()
+
+
+class _Stuck(Exception):
+    """Carries a timed-out sync task's future out of `_call` (its failure is already recorded)."""
+
+    def __init__(self, future: asyncio.Future[Any]) -> None:
+        super().__init__("stuck")
+        self.future = future
+
+
+async def run_worker(host: Any, queues: Iterable[str] | None, stop: asyncio.Event, **options: Any) -> None:
+    """Run one worker in this event loop until `stop` is set (then shut down gracefully)."""
+    await Worker(host, queues, **options).run(stop)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    host: Any, queues: Iterable[str] | None = None, **options: Any
+) -> AsyncIterator[Worker]:
+    """A worker running in the current event loop for the duration of the block (for tests)."""
+    stop = asyncio.Event()
+    worker = Worker(host, queues, **options)
+    task = asyncio.create_task(worker.run(stop))
+    ready = asyncio.create_task(worker.started.wait())
+    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        await task  # it failed to start: raise why
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await task
+
+
+async def serve(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `parts` side by side until SIGTERM or SIGINT; a second signal exits the process at once.
+
+    Each part gets the same stop event and must return soon after it is set. A part that fails
+    stops the others.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning(
+                "second %s: exiting now; running jobs return after their lease", signal.Signals(signum).name
+            )
+            os._exit(1)
+        log.info("%s: shutting down gracefully (send it again to exit at once)", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        tasks = [asyncio.create_task(part(stop)) for part in parts]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def supervise(argv: Sequence[str], processes: int) -> int:
+    """Run `processes` copies of a command (a worker), restart any that dies, stop all on a signal.
+
+    SIGTERM/SIGINT is passed to every child once (each drains gracefully); a second signal kills
+    them. Returns 0 when all children exited after a stop.
+    """
+    stopping = threading.Event()
+    children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start() -> None:
+        # Own process group: a terminal's Ctrl-C reaches the children only through us, once.
+        child = subprocess.Popen(list(argv), process_group=0)
+        children[child.pid] = child
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stopping.is_set():
+            for child in children.values():
+                child.kill()
+            return
+        stopping.set()
+        for child in children.values():
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    for _ in range(processes):
+        start()
+    code = 0
+    while children:
+        for pid, child in list(children.items()):
+            status = child.poll()
+            if status is None:
+                continue
+            del children[pid]
+            if stopping.is_set():
+                code = code or status
+            else:
+                log.error("worker process %d exited with %s; starting another", pid, status)
+                time.sleep(1.0)
+                start()
+        time.sleep(0.1)
+    return code
+
+
+def worker_command(queues: Sequence[str]) -> list[str]:
+    """The command line of one worker process (what `--processes N` runs N times)."""
+    return [sys.executable, "-m", "jobhost.cli", "worker", *(arg for q in queues for arg in ("--queue", q))]

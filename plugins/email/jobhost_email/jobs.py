@@ -1,0 +1,46 @@
+"""The send job: one composed message per job, delivered at most once however often it is tried.
+
+Enqueue it with the message's own fields, `host.enqueue(SEND_TASK, mail.as_kwargs())`: the
+Message-ID is fixed there, so every try sends the same message and the ledger recognises it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jobhost import PermanentError
+from jobhost_email.mail import InvalidMail, Mail
+
+SEND_TASK = "email.send_email"
+PRUNE_TASK = "email.prune_ledger"
+# How long the ledger remembers a message: far longer than any job's retries, and a dead
+# job's stay in the dead set (7 days), so a replay of an old job still finds its acceptance.
+KEEP_LEDGER = timedelta(days=30)
+
+
+async def send_email(
+    ctx: Any,
+    message_id: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    date: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Deliver one message over SMTP; a 4xx or a lost connection retries, a 5xx is final."""
+    try:
+        mail = Mail(
+            message_id=message_id, to=to, subject=subject, text=text, date=date, html=html, headers=headers
+        )
+    except InvalidMail as exc:
+        raise PermanentError(str(exc)) from None
+    mailer = ctx.host.service("mail")
+    return await mailer.deliver(mail, holder=ctx.job_id, last_try=ctx.attempt >= ctx.attempts)
+
+
+async def prune_ledger(ctx: Any) -> dict[str, int]:
+    """Forget ledger rows older than KEEP_LEDGER (run daily by the `email.prune-ledger` schedule)."""
+    removed = await ctx.host.service("mail").ledger.prune(datetime.now(UTC) - KEEP_LEDGER)
+    return {"removed": removed}

@@ -1,0 +1,108 @@
+"""The plugin's HTTP face: a user's watchlist, the unsubscribe link, and the admin status and test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from litestar import MediaType, get, post, put
+from litestar.exceptions import HTTPException
+
+from jobhost import Host, User
+from jobhost_email.mail import InvalidMail
+from jobhost_email.smtp import MailFailure
+from jobhost_email.templates import render
+from jobhost_email.unsubscribe import PATH as UNSUBSCRIBE_PATH
+from jobhost_email.unsubscribe import Unsubscribe
+from jobhost_email.watchlist import WatchlistError, Watchlists
+
+
+@attrs.frozen
+class WatchlistIn:
+    keywords: list[str]
+    # True or False turns alerts on or off; left out, it stays as it is (on for a new watchlist).
+    alerts: bool | None = None
+
+
+@attrs.frozen
+class WatchlistOut:
+    keywords: list[str]
+    alerts: bool
+
+
+@attrs.frozen
+class TestMailIn:
+    to: str
+
+
+@attrs.frozen
+class TestMailOut:
+    message_id: str
+    to: str
+    detail: str
+
+
+@get("/api/email/watchlist", summary="Your deal-alert keywords, and whether alerts are on")
+async def get_watchlist(host: Host, user: User) -> WatchlistOut:
+    found = await Watchlists(host.db).get(user.id)
+    return WatchlistOut([], True) if found is None else WatchlistOut(list(found.keywords), found.alerts)
+
+
+@put("/api/email/watchlist", summary="Replace your deal-alert keywords (and turn alerts on or off)")
+async def put_watchlist(host: Host, user: User, data: WatchlistIn) -> WatchlistOut:
+    try:
+        saved = await Watchlists(host.db).put(user.id, user.email, data.keywords, data.alerts)
+    except WatchlistError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    return WatchlistOut(list(saved.keywords), saved.alerts)
+
+
+async def _unsubscribe(host: Host, token: str) -> None:
+    user_id = Unsubscribe.from_settings(host.settings).user_id(token)
+    if user_id is None:
+        raise HTTPException(
+            status_code=400,
+            detail="this unsubscribe link is damaged or not ours; open the link from the mail as a whole, "
+            "or turn alerts off with PUT /api/email/watchlist",
+        )
+    await Watchlists(host.db).unsubscribe(user_id)
+
+
+@get(UNSUBSCRIBE_PATH, media_type=MediaType.HTML, summary="Stop deal alerts (the link in every alert)")
+async def unsubscribe_link(host: Host, token: str) -> str:
+    await _unsubscribe(host, token)
+    return (
+        "<!DOCTYPE html><html><body><p>You will get no more deal alerts.</p>"
+        "<p>To get them again, turn alerts on in your watchlist.</p></body></html>"
+    )
+
+
+@post(UNSUBSCRIBE_PATH, status_code=200, summary="Stop deal alerts: one-click unsubscribe (RFC 8058)")
+async def unsubscribe_one_click(host: Host, token: str) -> dict[str, str]:
+    await _unsubscribe(host, token)
+    return {"detail": "deal alerts stopped"}
+
+
+@get("/email/status", summary="Mail server in use, sent and failed counts, the latest failures")
+async def email_status(host: Host) -> dict[str, Any]:
+    return await host.service("mail").status()
+
+
+@post("/email/test", status_code=200, summary="Send a test message now and report the server's answer")
+async def email_test(host: Host, user: User, data: TestMailIn) -> TestMailOut:
+    mail = host.service("mail")
+    text, html = render(
+        "test_message",
+        server=mail.config.server,
+        requested_by=user.email,
+        sent_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    try:
+        message_id = await mail.send(data.to, "jobhost test message", text, html)
+    except InvalidMail as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    except MailFailure as failure:
+        # The request was fine; the mail server was not: a gateway error with its reply.
+        raise HTTPException(status_code=502, detail=str(failure)) from None
+    return TestMailOut(message_id, data.to, "the mail server accepted the test message")

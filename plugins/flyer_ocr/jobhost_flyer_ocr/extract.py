@@ -1,0 +1,559 @@
+"""Stage 4: turn the words tesseract read into deals, the store's name and the dates of the flyer.
+
+1. Words become *phrases*: words side by side on one baseline with word-sized gaps (dotted
+   leaders between a name and its price are dropped, so they split the phrase).
+2. Each phrase is cut into *segments* by what its (OCR-corrected) text says: an offer
+   (`$1.99`, `2 for $5`, `$0.59/lb`, `99¢ ea`), a modifier (`Save $1.00`, `25% off`, `BOGO`),
+   a pack size (`12 oz`) or a name.
+3. Names are paired with offers by layout: a name in the same phrase or on the same row to the
+   left of the price (list layouts), or above it in the same column (grid cells), nearest
+   first. A name wrapped over several lines is joined; sizes and modifiers join the deal whose
+   box they sit under or inside.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import attrs
+
+from jobhost_flyer_ocr.model import Box, Flyer, Item, Word
+
+CENT = Decimal("0.01")
+
+# -- OCR corrections, one word at a time ----------------------------------------------------
+_DIGITISH = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1", ",": "."})
+_SLASH_BEFORE_PRICE = re.compile(r"^(\d{1,2})(?:[Il|\\1]|/[Il|1])(?=[$S]\d)")  # 4I$9.00, 5/1$5 → 4/$9.00
+_SLASH_BEFORE_UNIT = re.compile(r"(\$\d{1,3}\.\d{2})[1Il|](?=(?:kg|k9|lb|Ib|1b|100)\b)")  # $2.491kg
+_S_FOR_DOLLAR = re.compile(r"(?:(?<=^)|(?<=/))S(?=[\dlIO][\dlIO.,]*(?:[/¢c%]|$|\b))")
+_DOLLAR_AMOUNT = re.compile(r"\$[\dOolI|]+(?:[.,][\dOolIi|]{1,2})?")
+# Before a cent sign only digits make sense: bold `4` reads as `A`, `5` as `S`, `8` as `B`.
+_CENTS = re.compile(r"^[\dOolI|ASB]{1,2}(?=[¢]$)")
+_CENT_DIGITS = str.maketrans({**{chr(k): v for k, v in _DIGITISH.items()}, "A": "4", "S": "5", "B": "8"})
+_BARE_AMOUNT = re.compile(r"^(?=[\dOolI|]*\d)[\dOolI|]+(?:[.,][\dOolI|]{1,2})?(?=[%¢]?$)")
+_UNIT_WORDS = (
+    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))(?:ib|1b|\|b|lb|lbs|1bs|ibs)\.?$"), "lb"),
+    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))[0o]z\.?$"), "oz"),
+    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))k[g9]\.?$"), "kg"),
+    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))ea\.?$"), "ea"),
+)
+# Below this tesseract is guessing (dotted leaders, speckles): such words never make a name.
+MIN_WORD_CONFIDENCE = 15
+_LEADER = re.compile(r"^[.·•…_,:;'`~\-–—]{3,}$")
+
+
+def normalize_word(text: str) -> str:
+    """One OCR word with the usual confusions in prices and units fixed: `S1.99`, `$l.99`, `Ib`, `0z`."""
+    text = _SLASH_BEFORE_PRICE.sub(r"\1/", text)
+    text = _S_FOR_DOLLAR.sub("$", text)
+    text = _DOLLAR_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
+    text = _SLASH_BEFORE_UNIT.sub(r"\1/", text)
+    text = _BARE_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
+    text = _CENTS.sub(lambda m: m.group().translate(_CENT_DIGITS), text)
+    for pattern, unit in _UNIT_WORDS:
+        text = pattern.sub(unit, text)
+    return text
+
+
+_OZ_MISREAD = re.compile(r"^[0oO][zZ2]\.?$")
+_ONES_MISREAD = re.compile(r"^[lI|1]{1,2}$")
+
+
+def _in_context(tokens: list[str]) -> tuple[str, ...]:
+    """Fixes that need the neighbour: `12 02` → `12 oz` after a number, `ll oz` → `11 oz` before a unit."""
+    for i, token in enumerate(tokens):
+        after_number = i > 0 and tokens[i - 1][-1:].isdigit()
+        if after_number and _OZ_MISREAD.match(token):
+            tokens[i] = "oz"
+        elif (
+            _ONES_MISREAD.match(token) and i + 1 < len(tokens) and tokens[i + 1].lower() in ("oz", "lb", "ct")
+        ):
+            tokens[i] = token.translate(_DIGITISH)
+    return tuple(tokens)
+
+
+# -- what a phrase says --------------------------------------------------------------------
+_SIZE_UNITS = r"(?:fl\.?\s?oz|oz|lbs?|g|kg|ml|l|ct|pk|pack|rolls?|gal|count)"
+# `$1.99`, `$5`, `99¢`, or a bare `1.99` where a price starts (a phrase, or after `for` or `/`):
+# inside a line a bare decimal is more often a pack size (`Soup 10.75 oz`).
+_MONEY = (
+    r"(?:\$\s?\d{1,4}(?:\.\d{2})?(?!\d)"
+    r"|(?:^|(?<=for )|(?<=save )|(?<=/))\d{1,3}\.\d{2}(?![\d.])(?!\s?(?:fl|oz|g|ml|ct|pk|gal)\b)"
+    r"|(?<![a-z\d.])\d{1,2}\s?[¢c](?![a-z]))"
+)
+_OFFER = re.compile(
+    rf"(?i)(?:(?P<quantity>\d{{1,2}})\s?(?:for|/)\s?(?P<total>{_MONEY})|(?P<price>{_MONEY}))"
+    r"(?:\s?(?:/|per)?\s?(?P<unit>lb|kg|100\s?g|oz|ea|each)\b\.?)?"
+)
+_SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
+_PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
+_BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:1|one)\s?,?\s?get\s?(?:1|one)(?:\s?free)?)\b")
+_SIZE = re.compile(rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?$")
+# A number and a short word alone on a line is a pack size OCR got wrong (`12 thos`, `8 az`).
+_SIZE_LIKE = re.compile(rf"(?i)^(?:\d+(?:\.\d+)?\s?[a-z]{{1,4}}|[a-z0-9]{{0,3}}oz|(?:{_SIZE_UNITS}\s?)+)\.?$")
+# A name ending in a number and maybe a short word: its pack size, perhaps misread (`7.25 072`).
+_TRAILING_SIZE = re.compile(
+    rf"(?i)\s(?P<size>\d{{1,3}}(?:\.\d+)?(?:\s?{_SIZE_UNITS}|(?:\s?[a-z0-9]{{1,4}}){{1,2}})?)\.?$"
+)
+_MONTH_NAMES = (
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?"
+_TO = r"\s?(?:-|–|—|to|thru|through|until)\s?"
+_NAMED_DATES = re.compile(
+    rf"(?i)\b(?P<m1>{_MONTH})\s?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s?(?P<y1>\d{{4}}))?{_TO}"
+    rf"(?:(?P<m2>{_MONTH})\s?)?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s?(?P<y2>\d{{4}}))?"
+)
+_NUMERIC_DATES = re.compile(
+    rf"\b(?P<m1>\d{{1,2}})/(?P<d1>\d{{1,2}})(?:/(?P<y1>\d{{2}}|\d{{4}}))?{_TO}"
+    rf"(?P<m2>\d{{1,2}})/(?P<d2>\d{{1,2}})(?:/(?P<y2>\d{{2}}|\d{{4}}))?\b"
+)
+
+
+def parse_money(text: str) -> Decimal:
+    """`$1.99`, `$5`, `1.99`, `99¢` or `99c` as dollars."""
+    text = text.replace(" ", "")
+    if text[-1] in "¢cC":
+        return (Decimal(text[:-1]) / 100).quantize(CENT)
+    return Decimal(text.lstrip("$")).quantize(CENT)
+
+
+def _unit(text: str | None) -> str:
+    if not text or text.lower() in ("ea", "each"):
+        return "each"
+    text = text.lower()
+    return "100 g" if text.startswith("100") else text
+
+
+@attrs.frozen
+class Offer:
+    price: Decimal
+    quantity: int = 1
+    unit: str = "each"
+
+
+@attrs.frozen
+class Modifier:
+    save: Decimal | None = None
+    percent_off: int | None = None
+    bogo: bool = False
+
+
+@attrs.frozen(eq=False)
+class Segment:
+    """Part of a phrase: an offer, a modifier, a size or a name, with its words' box."""
+
+    kind: str  # offer | modifier | size | name | date
+    text: str
+    box: Box
+    # The box from the words' median top and bottom: one tall misread word (a border taken
+    # into a letter) does not make the line look like two.
+    core: Box
+    confidence: float
+    phrase: int
+    value: Offer | Modifier | None = None
+
+    @property
+    def height(self) -> int:
+        return max(self.core.height, 1)
+
+
+@attrs.frozen(eq=False)
+class Phrase:
+    words: tuple[Word, ...]
+    tokens: tuple[str, ...]
+
+    @property
+    def box(self) -> Box:
+        box = self.words[0].box
+        for word in self.words[1:]:
+            box = box.union(word.box)
+        return box
+
+    @property
+    def height(self) -> float:
+        return statistics.median(word.box.height for word in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def _has_alnum(word: Word) -> bool:
+    return any(ch.isalnum() for ch in word.text)
+
+
+def phrases(words: Iterable[Word]) -> list[Phrase]:
+    """Words joined left to right while they share a baseline and sit a word-gap apart."""
+    words = list(words)
+    if not words:
+        return []
+    typical = statistics.median(w.box.height for w in words)
+    # Dotted leaders between a name and its price: dots, or flat doubtful "words" read from them.
+    kept = [
+        w
+        for w in words
+        if not _LEADER.match(w.text) and (w.box.height >= 0.3 * typical or w.confidence >= 50)
+    ]
+    groups: list[list[Word]] = []
+    for word in sorted(kept, key=lambda w: w.box.left):
+        best, best_gap = None, None
+        for group in groups:
+            last = group[-1]
+            a, b = last.box, word.box
+            height = max(a.height, b.height, 1)
+            gap = b.left - a.right
+            same_row = a.top <= b.center_y <= a.bottom or b.top <= a.center_y <= b.bottom
+            # Word boxes run from x-height ('oz') to ascender plus descender ('fly'): only a
+            # big difference means another font size. Punctuation ('-') joins either way.
+            similar = min(a.height, b.height) * 3 >= height or not (_has_alnum(last) and _has_alnum(word))
+            close = -0.3 * height <= gap <= 0.8 * height
+            if same_row and similar and close and (best_gap is None or gap < best_gap):
+                best, best_gap = group, gap
+        if best is None:
+            groups.append([word])
+        else:
+            best.append(word)
+    found = [Phrase(tuple(g), _in_context([normalize_word(w.text) for w in g])) for g in groups]
+    return sorted(found, key=lambda p: (p.box.top, p.box.left))
+
+
+def _segment(index: int, phrase: Phrase) -> list[Segment]:
+    """Cut one phrase into what its parts say."""
+    text = phrase.text
+    starts, position = [], 0
+    for token in phrase.tokens:
+        starts.append(position)
+        position += len(token) + 1
+    taken = [None] * len(phrase.tokens)  # token → (kind, span start)
+    spans: list[tuple[int, int, str, Offer | Modifier | None]] = []
+    masked = text
+    for pattern in (_NAMED_DATES, _NUMERIC_DATES, _SAVE, _PERCENT, _BOGO, _OFFER):
+        for match in pattern.finditer(masked):
+            if match.end() == match.start():
+                continue
+            spans.append((match.start(), match.end(), *_meaning(pattern, match)))
+            masked = masked[: match.start()] + "\0" * (match.end() - match.start()) + masked[match.end() :]
+    spans.sort()
+    for order, (start, end, _kind, _value) in enumerate(spans):
+        for i, token_start in enumerate(starts):
+            token_end = token_start + len(phrase.tokens[i])
+            if token_start < end and token_end > start and taken[i] is None:
+                taken[i] = order
+    segments = []
+    for order, (_start, _end, kind, value) in enumerate(spans):
+        members = [i for i, owner in enumerate(taken) if owner == order]
+        if members:
+            segments.append(_make(index, phrase, members, kind, value))
+    run: list[int] = []
+    for i in [*range(len(phrase.tokens)), None]:
+        if i is not None and taken[i] is None:
+            run.append(i)
+            continue
+        if run:
+            segments.extend(_text_segments(index, phrase, run))
+            run = []
+    return segments
+
+
+def _meaning(pattern: re.Pattern[str], match: re.Match[str]) -> tuple[str, Offer | Modifier | None]:
+    if pattern in (_NAMED_DATES, _NUMERIC_DATES):
+        return "date", None
+    if pattern is _SAVE:
+        return "modifier", Modifier(save=parse_money(match["save"]))
+    if pattern is _PERCENT:
+        return "modifier", Modifier(percent_off=int(match["percent"]))
+    if pattern is _BOGO:
+        return "modifier", Modifier(bogo=True)
+    if match["quantity"]:
+        return "offer", Offer(parse_money(match["total"]), int(match["quantity"]), _unit(match["unit"]))
+    return "offer", Offer(parse_money(match["price"]), 1, _unit(match["unit"]))
+
+
+def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: object = None) -> Segment:
+    words = [phrase.words[i] for i in members]
+    box = words[0].box
+    for word in words[1:]:
+        box = box.union(word.box)
+    top = round(statistics.median(w.box.top for w in words))
+    bottom = round(statistics.median(w.box.bottom for w in words))
+    core = Box(box.left, top, box.width, max(bottom - top, 1))
+    text = " ".join(phrase.tokens[i] for i in members)
+    confidence = sum(w.confidence for w in words) / len(words) / 100
+    return Segment(kind, text, box, core, confidence, index, value)  # type: ignore[arg-type]
+
+
+def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
+    """Runs of plain words: pack sizes and names. Words tesseract barely believes split a run."""
+    segments, piece = [], []
+    for i in [*run, None]:
+        if i is not None and phrase.words[i].confidence >= MIN_WORD_CONFIDENCE:
+            piece.append(i)
+            continue
+        while piece and not any(ch.isalnum() for ch in phrase.tokens[piece[0]]):
+            piece.pop(0)
+        while piece and not any(ch.isalnum() for ch in phrase.tokens[piece[-1]]):
+            piece.pop()
+        if piece:
+            segments.extend(_classify(index, phrase, piece))
+        piece = []
+    return segments
+
+
+def _classify(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
+    """A pack size, a name, a name followed by its size, or nothing worth keeping."""
+    text = " ".join(phrase.tokens[i] for i in run)
+    if _SIZE.match(text) or _SIZE_LIKE.match(text):
+        return [_make(index, phrase, run, "size")]
+    trailing = _TRAILING_SIZE.search(text)
+    if trailing:
+        size_words = len(trailing["size"].split())
+        return [
+            *_classify(index, phrase, run[:-size_words]),
+            _make(index, phrase, run[-size_words:], "size"),
+        ]
+    name = _make(index, phrase, run, "name")
+    letters = sum(ch.isalpha() for ch in text)
+    if (
+        letters < 2
+        or name.confidence < 0.35
+        or (letters <= 3 and name.confidence < 0.8)
+        or (len(run) == 1 and name.confidence < 0.5)
+    ):
+        return []  # a stray mark or a smudge read as a word
+    return [name]
+
+
+# -- pairing by layout ---------------------------------------------------------------------
+def _pair_cost(name: Segment, offer: Segment) -> tuple[float, str] | None:
+    """How well `name` reads as the name of `offer`'s deal, and where it sits; None if it can't be."""
+    if name.phrase == offer.phrase:
+        return (0.0, "phrase") if name.box.right <= offer.box.left + offer.height else None
+    height = offer.height
+    a, b = name.core, offer.core
+    rows = _overlap(a.top, a.bottom, b.top, b.bottom) >= 0.4 * min(a.height, b.height)
+    if rows and a.right <= b.left + 0.5 * height:
+        return 0.6 + 0.02 * (b.left - a.right) / height, "row"
+    columns = _overlap(a.left, a.right, b.left, b.right) > 0 or abs(a.left - b.left) < height
+    if not columns:
+        return None
+    if a.bottom <= b.top + 0.3 * height:
+        gap = (b.top - a.bottom) / height
+        return (gap, "above") if gap <= 3.5 else None
+    if a.top >= b.bottom - 0.3 * height:
+        gap = (a.top - b.bottom) / height
+        return (1.5 + gap, "below") if gap <= 1.5 else None
+    return None
+
+
+def _joins_above(upper: Segment, lower: Segment) -> bool:
+    """Whether `upper` is the previous line of the same wrapped name as `lower`."""
+    a, b = upper.core, lower.core
+    height = min(a.height, b.height)
+    gap = b.top - a.bottom
+    aligned = abs(a.left - b.left) < height or abs(a.center_x - b.center_x) < height
+    similar = 0.6 <= a.height / max(b.height, 1) <= 1.7
+    return -0.2 * height <= gap <= 1.0 * height and aligned and similar
+
+
+def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
+    """The deal a size or modifier belongs to: inside or just under its box, else just above it."""
+    best, best_cost = None, None
+    s = segment.core
+    for box, item in items:
+        if _overlap(box.left, box.right, s.left, s.right) <= 0 and abs(box.left - s.left) > s.height * 2:
+            continue
+        if box.top - 0.3 * s.height <= s.center_y <= box.bottom + 0.3 * s.height:
+            cost = 0.0
+        elif s.top >= box.bottom - 0.3 * s.height:
+            cost = (s.top - box.bottom) / s.height
+        else:
+            cost = 1.0 + (box.top - s.bottom) / s.height
+        if cost <= 2.5 and (best_cost is None or cost < best_cost):
+            best, best_cost = item, cost
+    return best
+
+
+@attrs.frozen
+class PageReading:
+    """What one page says: its deals and, when printed, the store and the validity dates."""
+
+    page: int
+    items: tuple[Item, ...]
+    store: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+def _store(free_names: list[Segment], names: list[Segment]) -> Segment | None:
+    """The store: the largest free name in the top fifth of the page, printed bigger than the deals' names."""
+    if not names:
+        return None
+    top = min(s.core.top for s in names)
+    limit = top + (max(s.core.bottom for s in names) - top) * 0.2
+    typical = statistics.median(s.height for s in names)
+    heads = [s for s in free_names if s.core.top <= limit and s.height >= 1.3 * typical]
+    return max(heads, key=lambda s: s.height, default=None)
+
+
+def _year(text: str | None, default: int) -> int:
+    if not text:
+        return default
+    return int(text) + 2000 if len(text) == 2 else int(text)
+
+
+def find_dates(texts: Iterable[str], today: date | None = None) -> tuple[date | None, date | None]:
+    """The first printed date range (`Jan 5 - Jan 11, 2026`, `01/05/2026 - 01/11/2026`).
+
+    A missing year is the year printed with the other date, else this year; a range that would
+    end before it starts runs into the next year.
+    """
+    year = (today or date.today()).year
+    for text in texts:
+        for pattern in (_NAMED_DATES, _NUMERIC_DATES):
+            match = pattern.search(text)
+            if not match:
+                continue
+            try:
+                if pattern is _NAMED_DATES:
+                    m1 = _MONTH_NAMES.index(match["m1"][:3].lower()) + 1
+                    m2 = _MONTH_NAMES.index(match["m2"][:3].lower()) + 1 if match["m2"] else m1
+                else:
+                    m1, m2 = int(match["m1"]), int(match["m2"])
+                y2 = _year(match["y2"], _year(match["y1"], year))
+                y1 = _year(match["y1"], y2)
+                start = date(y1, m1, int(match["d1"]))
+                end = date(y2, m2, int(match["d2"]))
+            except ValueError:
+                continue
+            if end < start and not match["y2"]:
+                end = end.replace(year=end.year + 1)
+            if start <= end:
+                return start, end
+    return None, None
+
+
+def _pair(offers: list[Segment], names: list[Segment]) -> tuple[dict[int, list[Segment]], set[int]]:
+    """Each offer's name lines (by offer index), nearest pairs first, and the names used."""
+    candidates = []
+    for o, offer in enumerate(offers):
+        for n, name in enumerate(names):
+            fit = _pair_cost(name, offer)
+            if fit is not None:
+                candidates.append((*fit, o, n))
+    named: dict[int, list[Segment]] = {}
+    above: list[int] = []
+    used: set[int] = set()
+    for _cost, where, o, n in sorted(candidates):
+        if o in named or n in used:
+            continue
+        named[o] = [names[n]]
+        used.add(n)
+        if where == "above":
+            above.append(o)
+    # A name wrapped over lines above its price: join the free lines right above it.
+    for lines in (named[o] for o in above):
+        while True:
+            upper = next(
+                (n for n, name in enumerate(names) if n not in used and _joins_above(name, lines[0])), None
+            )
+            if upper is None:
+                break
+            used.add(upper)
+            lines.insert(0, names[upper])
+    return named, used
+
+
+def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int, scale: float) -> Item:
+    assert isinstance(offer.value, Offer)
+    price, quantity = offer.value.price, offer.value.quantity
+    size, save, percent, bogo = None, None, None, False
+    for extra in extras:
+        if extra.kind == "size":
+            size = size or extra.text
+        elif isinstance(extra.value, Modifier):
+            save = extra.value.save or save
+            percent = extra.value.percent_off or percent
+            bogo = bogo or extra.value.bogo
+    if bogo and quantity == 1:
+        quantity = 2  # the price buys two
+    box = offer.box
+    for line in lines:
+        box = box.union(line.box)
+    parts = [offer, *lines]
+    return Item(
+        name=" ".join(line.text for line in lines).strip(" -:,."),
+        price=price,
+        quantity=quantity,
+        unit=offer.value.unit,
+        unit_price=(price / quantity).quantize(CENT, ROUND_HALF_UP),
+        size=size,
+        save=save,
+        percent_off=percent,
+        bogo=bogo,
+        page=page,
+        box=box.scaled(1 / scale),
+        confidence=sum(p.confidence for p in parts) / len(parts),
+    )
+
+
+def read_page(
+    words: Sequence[Word], *, page: int = 1, scale: float = 1.0, today: date | None = None
+) -> PageReading:
+    """The deals on one page; boxes are divided by `scale` to be in the loaded page's pixels."""
+    found = phrases(words)
+    segments = [segment for index, phrase in enumerate(found) for segment in _segment(index, phrase)]
+    valid_from, valid_to = find_dates((p.text for p in found), today)
+    offers = [s for s in segments if s.kind == "offer"]
+    names = [s for s in segments if s.kind == "name"]
+    named, used = _pair(offers, names)
+    store = _store([name for n, name in enumerate(names) if n not in used], names)
+
+    deals = sorted(named.items())
+    boxes = []
+    for i, (o, lines) in enumerate(deals):
+        box = offers[o].core
+        for line in lines:
+            box = box.union(line.core)
+        boxes.append((box, i))
+    extras: dict[int, list[Segment]] = {}
+    for segment in segments:
+        if segment.kind in ("size", "modifier"):
+            owner = _nearest_item(segment, boxes)
+            if owner is not None:
+                extras.setdefault(owner, []).append(segment)
+    items = [_item(offers[o], lines, extras.get(i, []), page, scale) for i, (o, lines) in enumerate(deals)]
+    items.sort(key=lambda item: (item.box.top, item.box.left))
+    return PageReading(page, tuple(items), store.text if store else None, valid_from, valid_to)
+
+
+def combine(readings: Sequence[PageReading]) -> Flyer:
+    """The flyer from its pages: every page's deals; the store and dates the first page that prints them."""
+    store = next((r.store for r in readings if r.store), None)
+    dated = next((r for r in readings if r.valid_from), None)
+    return Flyer(
+        store=store,
+        valid_from=dated.valid_from if dated else None,
+        valid_to=dated.valid_to if dated else None,
+        pages=len(readings),
+        items=tuple(item for reading in readings for item in reading.items),
+    )

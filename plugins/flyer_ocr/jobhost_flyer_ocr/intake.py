@@ -1,0 +1,161 @@
+"""Taking a flyer in: the checks, the stored file, the record, and then its job or its OCR now.
+
+`accept` is the queue-based path (`POST /api/ai/upload-and-process`, `jobhost demo`): nothing is
+stored unless every check passes, and a retried request with the same Idempotency-Key gets the
+first answer. `process_now` is the deprecated synchronous path. `finish` is what both the job
+and `process_now` do with a result: store the deals, then tell the other plugins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any
+
+import attrs
+
+from jobhost import Host
+from jobhost_flyer_ocr.config import limits_from
+from jobhost_flyer_ocr.model import Flyer
+from jobhost_flyer_ocr.pipeline import process
+from jobhost_flyer_ocr.records import DuplicateKey, FlyerRecord, Flyers
+from jobhost_flyer_ocr.uploads import UploadFolder
+from jobhost_flyer_ocr.validate import Limits, Upload, check_upload
+
+TASK = "flyer_ocr.process_flyer"
+EVENT = "flyer.processed"
+PLUGIN = "flyer_ocr"
+# A synchronous request gives tesseract this long before it answers 503.
+SYNC_TIMEOUT = 120.0
+
+
+@attrs.frozen
+class Accepted:
+    job_id: str
+    flyer_id: int
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key cannot be honoured: used for another file, or its first request is in flight."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _checked(data: bytes, filename: str | None, limits: Limits) -> tuple[Upload, str]:
+    """The checks and the file's digest: CPU work kept off the event loop (a 20 MiB upload)."""
+    return check_upload(data, filename, limits), hashlib.sha256(data).hexdigest()
+
+
+def _replay(first: FlyerRecord | None, key: str, digest: str) -> Accepted:
+    if first is None:  # the racing request failed and was rolled back
+        raise IdempotencyConflict(f"the first request with Idempotency-Key {key!r} failed; retry it", 409)
+    if first.sha256 != digest:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key!r} was already used for a different file; use a new key for a new upload",
+            422,
+        )
+    if first.job_id is None:
+        raise IdempotencyConflict(
+            f"the first request with Idempotency-Key {key!r} is still being accepted; retry in a moment", 409
+        )
+    return Accepted(first.job_id, first.id)
+
+
+async def accept(
+    host: Host,
+    owner: str,
+    data: bytes,
+    *,
+    filename: str | None = None,
+    store: str | None = None,
+    key: str | None = None,
+) -> Accepted:
+    """Check, store and queue an upload; the same key and file again give the same answer.
+
+    Raises `FlyerRejected` (nothing stored) or `IdempotencyConflict`; when the job cannot be
+    queued (Redis down), the file and the record are removed again before the error goes on.
+    """
+    upload, digest = await asyncio.to_thread(_checked, data, filename, limits_from(host.settings))
+    flyers = Flyers(host.db)
+    if key is not None and (first := await flyers.by_key(owner, key)) is not None:
+        return _replay(first, key, digest)
+    folder = UploadFolder(host.settings.uploads)
+    stored = await asyncio.to_thread(folder.save, data, upload.kind)
+    try:
+        record = await flyers.create(
+            owner=owner,
+            filename=upload.filename,
+            stored_name=stored,
+            media_type=upload.media_type,
+            size=upload.size,
+            sha256=digest,
+            pages=upload.pages,
+            store=store,
+            idempotency_key=key,
+        )
+    except DuplicateKey:
+        folder.remove(stored)
+        return _replay(await flyers.by_key(owner, key or ""), key or "", digest)
+    except BaseException:
+        folder.remove(stored)
+        raise
+    try:
+        job = await host.enqueue(TASK, {"flyer_id": record.id}, owner=owner)
+    except BaseException:
+        await flyers.remove(record.id)
+        folder.remove(stored)
+        raise
+    await flyers.set_job(record.id, job.id)
+    return Accepted(job.id, record.id)
+
+
+def result_of(record: FlyerRecord) -> dict[str, Any]:
+    """What a finished job returns and the synchronous endpoints answer."""
+    view = record.as_dict()
+    return {
+        "flyer_id": record.id,
+        **{k: view[k] for k in ("store", "valid_from", "valid_to", "pages", "items")},
+    }
+
+
+async def finish(host: Host, record: FlyerRecord, flyer: Flyer) -> FlyerRecord:
+    """Store the deals, mark the flyer processed, and announce it (`flyer.processed`)."""
+    saved = await Flyers(host.db).processed(record.id, flyer, record.store)
+    deals = [
+        {k: item.as_dict()[k] for k in ("name", "price", "quantity", "unit", "unit_price", "page")}
+        for item in saved.items
+    ]
+    await host.emit(
+        EVENT, {"flyer_id": saved.id, "owner": saved.owner, "store": saved.store, "items": deals}, PLUGIN
+    )
+    return saved
+
+
+async def process_now(
+    host: Host, owner: str, data: bytes, *, filename: str | None = None, store: str | None = None
+) -> FlyerRecord:
+    """The deprecated synchronous path: the same checks and pipeline inside the request.
+
+    Nothing is stored unless the pipeline succeeds. Raises `FlyerRejected` for a bad file and
+    `OcrUnavailable` when tesseract is missing, failing or slower than SYNC_TIMEOUT.
+    """
+    limits = limits_from(host.settings)
+    upload, digest = await asyncio.to_thread(_checked, data, filename, limits)
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    flyer = await asyncio.to_thread(process, data, limits=limits, deadline=deadline)
+    stored = await asyncio.to_thread(UploadFolder(host.settings.uploads).save, data, upload.kind)
+    record = await Flyers(host.db).create(
+        owner=owner,
+        status="processing",
+        filename=upload.filename,
+        stored_name=stored,
+        media_type=upload.media_type,
+        size=upload.size,
+        sha256=digest,
+        pages=upload.pages,
+        store=store,
+    )
+    return await finish(host, record, flyer)

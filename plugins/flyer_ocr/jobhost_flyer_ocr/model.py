@@ -1,0 +1,139 @@
+"""The value objects the pipeline passes from stage to stage."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from PIL import Image
+
+
+@attrs.frozen
+class Box:
+    """A rectangle in page pixels: left, top, width, height."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+    @property
+    def center_x(self) -> float:
+        return self.left + self.width / 2
+
+    @property
+    def center_y(self) -> float:
+        return self.top + self.height / 2
+
+    def union(self, other: Box) -> Box:
+        left, top = min(self.left, other.left), min(self.top, other.top)
+        right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
+        return Box(left, top, right - left, bottom - top)
+
+    def scaled(self, factor: float) -> Box:
+        return Box(
+            round(self.left * factor),
+            round(self.top * factor),
+            round(self.width * factor),
+            round(self.height * factor),
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen(eq=False)
+class Page:
+    """One page of an upload as an image; `number` counts from 1 in the document's order."""
+
+    number: int
+    image: Image.Image
+
+
+@attrs.frozen(eq=False)
+class PreparedPage:
+    """A page ready for tesseract, and the factor that maps its pixels back to the loaded page."""
+
+    number: int
+    image: Image.Image
+    scale: float
+    skew: float
+
+
+@attrs.frozen
+class Word:
+    """One word tesseract read: its text, box, confidence (0-100) and tesseract's line key."""
+
+    text: str
+    box: Box
+    confidence: float
+    line: tuple[int, int, int]
+
+
+@attrs.frozen
+class Item:
+    """One deal: `price` is the offer's total and buys `quantity` items (or one `unit` of weight).
+
+    `unit_price` is `price / quantity`. `save` and `percent_off` are printed savings; `bogo` marks
+    buy-one-get-one offers (quantity 2). `size` is a printed pack size such as `12 oz`.
+    """
+
+    name: str
+    price: Decimal
+    quantity: int = 1
+    unit: str = "each"
+    unit_price: Decimal | None = None
+    size: str | None = None
+    save: Decimal | None = None
+    percent_off: int | None = None
+    bogo: bool = False
+    page: int = 1
+    box: Box = Box(0, 0, 0, 0)
+    confidence: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: decimals as strings, as the API and the `flyer.processed` event carry them."""
+        return {
+            "name": self.name,
+            "price": str(self.price),
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "unit_price": None if self.unit_price is None else str(self.unit_price),
+            "size": self.size,
+            "save": None if self.save is None else str(self.save),
+            "percent_off": self.percent_off,
+            "bogo": self.bogo,
+            "page": self.page,
+            "box": self.box.as_dict(),
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@attrs.frozen
+class Flyer:
+    """What a flyer says: the store, the dates its prices are valid, its pages' deals."""
+
+    store: str | None
+    valid_from: date | None
+    valid_to: date | None
+    pages: int
+    items: tuple[Item, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "valid_from": self.valid_from and self.valid_from.isoformat(),
+            "valid_to": self.valid_to and self.valid_to.isoformat(),
+            "pages": self.pages,
+            "items": [item.as_dict() for item in self.items],
+        }

@@ -1,0 +1,74 @@
+"""The stages in order, page by page: load, prepare, recognise, extract.
+
+`process` is what the job, the deprecated synchronous endpoints, `jobhost demo` and the
+benchmarks all run. It reports progress after every stage of every page, so a client watching a
+ten-page PDF sees it move.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from jobhost_flyer_ocr.errors import OcrUnavailable
+from jobhost_flyer_ocr.extract import combine, read_page
+from jobhost_flyer_ocr.load import load_pages
+from jobhost_flyer_ocr.model import Flyer
+from jobhost_flyer_ocr.prepare import prepare
+from jobhost_flyer_ocr.recognise import recognise
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
+
+# Where each stage ends within one page, in percent of that page's work: OCR is most of it.
+STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
+# The share of the whole job the pages take; the rest is for storing the result.
+PAGES_SHARE = 90
+
+Progress = Callable[[str, float, int, int], None]
+
+
+def _quiet(stage: str, percent: float, page: int, pages: int) -> None:
+    pass
+
+
+def process(
+    data: bytes,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Progress = _quiet,
+    deadline: float | None = None,
+    today: date | None = None,
+) -> Flyer:
+    """The flyer in `data`: its store, dates and deals.
+
+    `progress(stage, percent, page, pages)` is called after each stage of each page, `percent`
+    running to 90. `deadline` (a `time.monotonic()` value) bounds the whole run: tesseract is
+    killed when it would pass it. Raises `FlyerRejected` (permanent) for a bad file and
+    `OcrUnavailable` (retry later) when tesseract is missing, crashes or runs out of time.
+    """
+    upload = check_upload(data, None, limits)
+    readings = []
+    for page in load_pages(data, limits, upload):
+
+        def report(stage: str, number: int = page.number) -> None:
+            done = (number - 1 + STAGE_ENDS[stage] / 100) / upload.pages
+            progress(stage, round(done * PAGES_SHARE, 1), number, upload.pages)
+
+        report("load")
+        prepared = prepare(page)
+        report("prepare")
+        words = recognise(prepared, timeout=_remaining(deadline, page.number))
+        report("recognise")
+        readings.append(read_page(words, page=page.number, scale=prepared.scale, today=today))
+        report("extract")
+    return combine(readings)
+
+
+def _remaining(deadline: float | None, page: int) -> float:
+    """Seconds tesseract may take on this page; 0 means no limit."""
+    if deadline is None:
+        return 0
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise OcrUnavailable(f"out of time before page {page} was read")
+    return left

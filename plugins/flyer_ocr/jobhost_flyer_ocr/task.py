@@ -1,0 +1,57 @@
+"""The job: run the pipeline on a stored flyer, reporting progress, then store and announce the deals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from jobhost import JobContext, PermanentError
+from jobhost_flyer_ocr.config import limits_from
+from jobhost_flyer_ocr.errors import FlyerRejected
+from jobhost_flyer_ocr.intake import finish, result_of
+from jobhost_flyer_ocr.pipeline import process
+from jobhost_flyer_ocr.records import Flyers
+from jobhost_flyer_ocr.uploads import UploadFolder
+
+# The flyer-processing queue's timeout. tesseract is stopped TIMEOUT_MARGIN seconds before it,
+# so a try that runs out of time fails as retryable and leaves no tesseract running behind it.
+QUEUE_TIMEOUT = 600.0
+TIMEOUT_MARGIN = 10.0
+
+
+async def process_flyer(flyer_id: int, ctx: JobContext) -> dict[str, Any]:
+    """Read flyer `flyer_id`'s deals; progress `{"percent", "stage", ...}` after every stage."""
+    started = time.monotonic()
+    flyers = Flyers(ctx.host.db)
+    record = await flyers.get(flyer_id)
+    if record is None:
+        raise PermanentError(f"flyer {flyer_id} does not exist (was it deleted?)")
+    try:
+        await flyers.processing(flyer_id, ctx.job_id)
+        try:
+            data = UploadFolder(ctx.host.settings.uploads).read(record.stored_name)
+        except FileNotFoundError:
+            raise FlyerRejected(f"the uploaded file of flyer {flyer_id} is gone from UPLOAD_DIR") from None
+        ctx.progress(0, "start", stage="start")
+
+        def report(stage: str, percent: float, page: int, pages: int) -> None:
+            ctx.progress(percent, f"{stage} page {page} of {pages}", stage=stage, page=page, pages=pages)
+
+        flyer = await asyncio.to_thread(
+            process,
+            data,
+            limits=limits_from(ctx.host.settings),
+            progress=report,
+            deadline=started + QUEUE_TIMEOUT - TIMEOUT_MARGIN,
+        )
+        ctx.progress(95, "persist", stage="persist")
+        saved = await finish(ctx.host, record, flyer)
+    except Exception as exc:
+        # The flyer fails with its job: at once when retrying cannot help, else on the last try.
+        if isinstance(exc, PermanentError) or ctx.attempt >= ctx.attempts:
+            await flyers.failed(flyer_id, str(exc) or type(exc).__name__)
+        raise
+    ctx.progress(100, "done", stage="done")
+    ctx.log(f"{len(saved.items)} deals on {saved.pages} pages")
+    return result_of(saved)

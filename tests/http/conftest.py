@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+import uvicorn
+
+from jobhost import Host, User
+from jobhost.http import create_app
+from jobhost.store.accounts import API, Accounts
+from jobhost.store.migrate import upgrade
+from jobhost.store.models import UserRow
+from jobhost.store.passwords import hash_password
+from jobhost.store.scratch import scratch_postgres
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PASSWORD = "password-1"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+    else:
+        with scratch_postgres() as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # scrypt costs ~0.4 s; the accounts the tests set up share one real hash of PASSWORD.
+    return hash_password(PASSWORD)
+
+
+@attrs.define
+class Api:
+    """A running app on a migrated database, its client, and a way to add users with tokens."""
+
+    host: Host
+    client: httpx.AsyncClient
+    url: str
+    password_hash: str
+
+    async def user(self, email: str, *, admin: bool = False) -> tuple[User, dict[str, str]]:
+        """A user (password PASSWORD) and the headers carrying an API token of theirs."""
+        async with self.host.db() as session:
+            row = UserRow(email=email, password_hash=self.password_hash, is_admin=admin)
+            session.add(row)
+            await session.commit()
+        user = User(row.id, email, admin)
+        issued = await Accounts(self.host.db).issue_token(user, API, 3600)
+        return user, {"Authorization": f"Bearer {issued.token}"}
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free loopback port, on this event loop; yields its base URL.
+
+    Real HTTP, and the app shares the test's event loop (and so its database connections).
+    """
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # start-up failed: raise its error
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+def make_api(make_host, database_url: str, password_hash: str):
+    """`async with make_api(plugin, ..., ENV=value) as api:` an app on real Redis and the database."""
+
+    @contextlib.asynccontextmanager
+    async def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> AsyncIterator[Api]:
+        env = {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, **env}
+        host = make_host(*plugins, installed=installed, **env)
+        await upgrade(host)
+        async with serve(create_app(host)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Api(host, client, url, password_hash)
+
+    return make

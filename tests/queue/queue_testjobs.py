@@ -1,0 +1,133 @@
+"""A throwaway plugin for the queue-engine tests: small queues with short timers, and tasks that
+record each run in Redis (under the test's key prefix) so tests can count and time them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from jobhost import Backoff, PermanentError, QueuePolicy, RateLimit, Retention, RetryLater, hookimpl
+
+QUEUES = [
+    # retries at 0.5 s, 1 s, 2 s
+    QueuePolicy(
+        "t-basic",
+        attempts=4,
+        backoff=Backoff.exponential(0.5),
+        concurrency=4,
+        concurrency_env="T_BASIC_CONCURRENCY",
+    ),
+    QueuePolicy("t-lease", attempts=3, backoff=Backoff.fixed(0.2), concurrency=2, lease=2),
+    QueuePolicy("t-timeout", attempts=2, backoff=Backoff.fixed(0.1), concurrency=2, timeout=0.5),
+    QueuePolicy(
+        "t-keep",
+        attempts=1,
+        concurrency=4,
+        keep_completed=Retention(age=1.5, count=3),
+        keep_dead=Retention(age=1.5, count=2),
+    ),
+    QueuePolicy("t-rate", attempts=1, concurrency=10, rate_limit=RateLimit(10, 1.0)),
+    QueuePolicy("t-bulk", attempts=1, concurrency=50, keep_completed=Retention(age=3600, count=100)),
+]
+
+
+async def _record(ctx) -> None:
+    key = f"{ctx.host.settings.redis_prefix}:runs:{ctx.job_id}"
+    await ctx.host.engine.redis.rpush(key, repr(time.time()))
+
+
+async def noop() -> None:
+    return None
+
+
+async def add(a: int, b: int, ctx) -> int:
+    await _record(ctx)
+    return a + b
+
+
+def add_sync(a: int, b: int) -> int:
+    return a + b
+
+
+async def fail(times: int, ctx) -> str:
+    """Fail the first `times` tries, then succeed."""
+    await _record(ctx)
+    if ctx.attempt <= times:
+        raise RuntimeError(f"try {ctx.attempt} fails on purpose")
+    return "ok"
+
+
+async def permanent(ctx) -> None:
+    await _record(ctx)
+    raise PermanentError("corrupt input")
+
+
+async def retry_later(delay: float, ctx) -> str:
+    await _record(ctx)
+    if ctx.attempt == 1:
+        raise RetryLater("busy", delay=delay)
+    return "ok"
+
+
+async def sleep(seconds: float, ctx) -> str:
+    await _record(ctx)
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+def sleep_sync(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slept"
+
+
+def progress(steps: int, ctx) -> str:
+    """A sync task reporting from its thread."""
+    for step in range(1, steps + 1):
+        ctx.progress(100 * step / steps, f"step {step}", step=step)
+        ctx.log(f"line {step}")
+    return "done"
+
+
+def crash() -> None:
+    """A poison job: kills the worker process running it."""
+    os._exit(3)
+
+
+def not_json() -> object:
+    return {1, 2}
+
+
+@hookimpl
+def register_queues(register):
+    for policy in QUEUES:
+        register(policy)
+
+
+@hookimpl
+def register_tasks(register):
+    for fn, queue in [
+        (noop, "t-basic"),
+        (add, "t-basic"),
+        (add_sync, "t-basic"),
+        (fail, "t-basic"),
+        (permanent, "t-basic"),
+        (retry_later, "t-basic"),
+        (progress, "t-basic"),
+        (not_json, "t-basic"),
+        (sleep, "t-lease"),
+        (crash, "t-lease"),
+        (sleep_sync, "t-timeout"),
+        (sleep, "t-timeout"),
+        (noop, "t-keep"),
+        (permanent, "t-keep"),
+        (sleep, "t-rate"),
+        (noop, "t-bulk"),
+    ]:
+        register(fn, queue=queue, name=f"{queue}.{fn.__name__}")
+
+
+@hookimpl
+def register_schedules(register):
+    register("t-every-second", cron="* * * * * *", task="t-bulk.noop")
+    register("t-minutely", cron="* * * * *", task="t-keep.noop")

@@ -1,0 +1,257 @@
+"""Retries and backoff, dead set and replay, pause, retention, delays, progress, timeouts: in both modes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from queue_support import runs
+
+from jobhost.queue import JobInputError, JobNotFound, JobStateError
+from jobhost.scheduler import Scheduler
+from jobhost.worker import running_worker
+
+
+async def test_retries_wait_base_times_two_to_the_n_minus_one(host):
+    job = await host.enqueue("t-basic.fail", {"times": 3})  # backoff exponential 0.5 s, 4 attempts
+    async with running_worker(host, ["t-basic"]):
+        done = await host.engine.wait(job.id, timeout=20)
+    assert (done.state, done.attempt) == ("completed", 4)
+    starts = await runs(host, job.id)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    for gap, wanted in zip(gaps, [0.5, 1.0, 2.0], strict=True):
+        assert wanted <= gap <= wanted + 1.2, (gaps, wanted)
+
+
+async def test_retry_later_sets_its_own_delay(host):
+    job = await host.enqueue("t-basic.retry_later", {"delay": 0.3})
+    async with running_worker(host, ["t-basic"]):
+        done = await host.engine.wait(job.id, timeout=10)
+    assert done.state == "completed"
+    first, second = await runs(host, job.id)
+    assert 0.3 <= second - first <= 1.5
+    assert done.errors[0].error == "RetryLater: busy"
+
+
+async def test_replay_from_dead_set_checks_edited_kwargs(host):
+    job = await host.enqueue("t-basic.fail", {"times": 99})
+    async with running_worker(host, ["t-basic"]):
+        dead = await host.engine.wait(job.id, timeout=15)
+        assert dead.state == "dead"
+        with pytest.raises(JobInputError, match="unexpected keyword argument 'extra'"):
+            await host.engine.replay(job.id, {"times": 0, "extra": 1})
+        with pytest.raises(JobInputError, match=r"kwargs\['times'\] is a datetime"):
+            await host.engine.replay(job.id, {"times": datetime.now(UTC)})
+        assert (await host.job(job.id)).state == "dead"  # a refused edit loses nothing
+        replayed = await host.engine.replay(job.id, {"times": 0})
+        assert (replayed.state, replayed.attempt, replayed.kwargs) == ("waiting", 0, {"times": 0})
+        done = await host.engine.wait(job.id, timeout=10)
+    assert (done.state, done.result, done.attempt) == ("completed", "ok", 1)
+    assert len(done.errors) == 4  # the history of the dead run stays
+    assert (await host.engine.counts("t-basic"))["dead"] == 0
+
+
+async def test_retry_refuses_a_waiting_job_and_unknown_ids(host):
+    job = await host.enqueue("t-basic.noop")
+    with pytest.raises(JobStateError, match="is waiting"):
+        await host.engine.retry(job.id)
+    with pytest.raises(JobNotFound):
+        await host.engine.retry("t-basic:0000")
+    with pytest.raises(JobNotFound):
+        await host.engine.retry("no-queue-part")
+    assert await host.job("no-queue-part") is None
+
+
+async def test_paused_queue_takes_nothing_until_resumed(host):
+    async with running_worker(host, ["t-basic"]):
+        await host.engine.pause("t-basic")
+        assert await host.engine.is_paused("t-basic")
+        job = await host.enqueue("t-basic.add", {"a": 1, "b": 2})
+        await asyncio.sleep(1.5)
+        assert (await host.job(job.id)).state == "waiting"
+        overview = {q["name"]: q for q in await host.engine.overview()}
+        assert overview["t-basic"]["paused"] is True
+        assert overview["t-basic"]["counts"]["waiting"] == 1
+        await host.engine.resume("t-basic")
+        done = await host.engine.wait(job.id, timeout=10)
+    assert done.state == "completed"
+
+
+async def test_retention_trims_finished_jobs_by_count_then_age(host):
+    # t-keep keeps 3 completed and 2 dead jobs, each for 1.5 s
+    done_ids = [(await host.enqueue("t-keep.noop")).id for _ in range(6)]
+    dead_ids = [(await host.enqueue("t-keep.permanent")).id for _ in range(4)]
+    async with running_worker(host, ["t-keep"]):
+        deadline = time.monotonic() + 10
+        while await host.engine.totals("t-keep") != {"completed": 6, "failed": 4, "dead": 4}:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        counts = await host.engine.counts("t-keep")
+        assert (counts["completed"], counts["dead"]) == (3, 2)
+        kept = {j.id for j in (await host.engine.list_jobs("t-keep", "completed")).jobs}
+        assert len(kept) == 3
+        for job_id in set(done_ids) - kept:
+            assert await host.job(job_id) is None
+        deadline = time.monotonic() + 6
+        while sum((await host.engine.counts("t-keep")).values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    assert sum((await host.engine.counts("t-keep")).values()) == 0
+    assert all([await host.job(job_id) is None for job_id in done_ids + dead_ids])
+
+
+async def test_delayed_and_run_at_jobs_never_run_early(host):
+    delayed = await host.enqueue("t-basic.add", {"a": 1, "b": 1}, delay=1.0)
+    soon = datetime.now(UTC) + timedelta(seconds=1.5)
+    at = await host.enqueue("t-basic.add", {"a": 2, "b": 2}, run_at=soon)
+    assert (delayed.state, at.state) == ("delayed", "delayed")
+    async with running_worker(host, ["t-basic"]):
+        first = await host.engine.wait(delayed.id, timeout=10)
+        second = await host.engine.wait(at.id, timeout=10)
+    late = (first.started_at - first.created_at).total_seconds()
+    assert 1.0 <= late <= 2.2
+    assert at.run_at <= second.started_at <= at.run_at + timedelta(seconds=1.2)
+    with pytest.raises(JobInputError, match="timezone-aware"):
+        await host.enqueue("t-basic.noop", run_at=datetime.now())
+
+
+async def test_cancel_clean_and_remove(host):
+    later = await host.enqueue("t-basic.noop", delay=60)
+    cancelled = await host.engine.cancel(later.id)
+    assert cancelled.state == "cancelled"
+    with pytest.raises(JobStateError, match="is cancelled"):
+        await host.engine.cancel(later.id)
+    waiting = [await host.enqueue("t-basic.noop") for _ in range(3)]
+    assert await host.engine.clean("t-basic", "waiting") == 3
+    assert await host.engine.remove(later.id) is True
+    assert await host.engine.remove(later.id) is False
+    assert sum((await host.engine.counts("t-basic")).values()) == 0
+    assert all([await host.job(j.id) is None for j in waiting])
+    assert await host.engine.redis.xlen(host.engine.keys.stream("t-basic")) == 0
+
+
+async def test_listing_is_paginated_newest_first(host):
+    ids = [j.id for j in [await host.enqueue("t-basic.noop") for _ in range(25)]]
+    first = await host.engine.list_jobs("t-basic", "waiting", offset=0, limit=10)
+    last = await host.engine.list_jobs("t-basic", "waiting", offset=20, limit=10)
+    assert first.total == 25
+    assert len(first.jobs) == 10 and len(last.jobs) == 5
+    assert {j.id for j in first.jobs + last.jobs} <= set(ids)
+    assert first.jobs[0].created_at >= last.jobs[-1].created_at
+    with pytest.raises(JobInputError, match="state must be one of"):
+        await host.engine.list_jobs("t-basic", "failed")
+    with pytest.raises(JobInputError, match="unknown queue 'nope'"):
+        await host.engine.list_jobs("nope", "waiting")
+
+
+async def test_progress_and_log_lines_arrive_in_order_before_the_outcome(host):
+    job = await host.enqueue("t-basic.progress", {"steps": 3})
+    seen = []
+    async with running_worker(host, ["t-basic"]):
+        async for _, event in host.engine.events(job.id):
+            seen.append(event)
+    done = await host.job(job.id)
+    assert done.logs == ("line 1", "line 2", "line 3")
+    assert done.progress == {"percent": 100.0, "message": "step 3", "step": 3}
+    assert [e["line"] for e in seen if e["type"] == "log"] == ["line 1", "line 2", "line 3"]
+    states = [e["state"] for e in seen if e["type"] == "state"]
+    assert states[0] == "waiting" and states[-1] == "completed" and "active" in states
+    assert seen[-1] == {**seen[-1], "type": "state", "state": "completed"}
+    assert seen[-2]["type"] in ("log", "progress")  # everything written before the outcome
+
+
+async def test_events_resume_after_the_last_id_seen(host):
+    job = await host.enqueue("t-basic.add", {"a": 1, "b": 1})
+    first = []
+    async for event_id, event in host.engine.events(job.id):
+        first.append((event_id, event))
+        break
+    async with running_worker(host, ["t-basic"]):
+        rest = [event async for _, event in host.engine.events(job.id, first[0][0])]
+    assert first[0][1]["state"] == "waiting"
+    assert [e["state"] for e in rest] == ["active", "completed"]
+
+
+async def test_timeouts_fail_the_try_for_async_and_sync_tasks(host):
+    sync_job = await host.enqueue("t-timeout.sleep_sync", {"seconds": 1.5})
+    async_job = await host.enqueue("t-timeout.sleep", {"seconds": 30})
+    async with running_worker(host, ["t-timeout"]):
+        sync_done = await host.engine.wait(sync_job.id, timeout=15)
+        async_done = await host.engine.wait(async_job.id, timeout=15)
+    for done in (sync_done, async_done):
+        assert (done.state, done.attempt) == ("dead", 2)
+        assert all(e.error.startswith("JobTimeout: timed out after 0.5s") for e in done.errors)
+
+
+async def test_non_json_result_is_a_permanent_failure(host):
+    job = await host.enqueue("t-basic.not_json")
+    async with running_worker(host, ["t-basic"]):
+        done = await host.engine.wait(job.id, timeout=10)
+    assert (done.state, done.attempt) == ("dead", 1)
+    assert "result is a set, not JSON" in done.errors[0].error
+
+
+async def test_heartbeat_lists_the_worker_and_stats_count_outcomes(host):
+    async with running_worker(host, ["t-basic"]) as worker:
+        ok = await host.enqueue("t-basic.noop")
+        bad = await host.enqueue("t-basic.permanent")
+        await host.engine.wait(ok.id, timeout=10)
+        await host.engine.wait(bad.id, timeout=10)
+        beats = {w["id"]: w for w in await host.engine.workers()}
+        assert beats[worker.id]["queues"] == {"t-basic": 4}
+        assert beats[worker.id]["pid"] > 0
+    assert worker.id not in {w["id"] for w in await host.engine.workers()}
+    assert await host.engine.totals("t-basic") == {"completed": 1, "failed": 1, "dead": 1}
+    assert (await host.engine.rates("t-basic", minutes=1))["completed"] == 1.0
+
+
+async def test_long_job_outliving_its_lease_runs_once(host):
+    # t-lease: 2 s lease; the job runs 5 s while another worker watches the queue
+    job = await host.enqueue("t-lease.sleep", {"seconds": 5})
+    async with running_worker(host, ["t-lease"]), running_worker(host, ["t-lease"]):
+        done = await host.engine.wait(job.id, timeout=20)
+    assert (done.state, done.attempt, done.errors) == ("completed", 1, ())
+    assert len(await runs(host, job.id)) == 1
+
+
+async def test_scheduler_after_downtime_runs_the_latest_missed_fire_once(host, caplog):
+    await host.engine.redis.hset(host.engine.keys.schedule_last(), "t-minutely", int(time.time()) - 3600)
+    caplog.set_level(logging.WARNING, "jobhost.scheduler")
+    scheduler = Scheduler(host)
+    await scheduler.catch_up(time.time())
+    await scheduler.catch_up(time.time())  # a second scheduler starting too: still one job
+    page = await host.engine.list_jobs("t-keep", "waiting")
+    assert [j.task for j in page.jobs] == ["t-keep.noop"]
+    assert "fire(s) missed" in caplog.text and "running only the latest" in caplog.text
+
+
+async def test_bulk_enqueue_keeps_the_stream_bounded(host, mode):
+    n = 10_000 if mode == "redis" else 2_000
+    ids = await host.engine.enqueue_many("t-bulk.noop", [{}] * n)
+    assert len(set(ids)) == n
+    async with running_worker(host, ["t-bulk"]):
+        deadline = time.monotonic() + 90
+        while (await host.engine.totals("t-bulk"))["completed"] < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    assert (await host.engine.totals("t-bulk"))["completed"] == n
+    stream = host.engine.keys.stream("t-bulk")
+    assert await host.engine.redis.xlen(stream) == 0
+    assert (await host.engine.redis.xpending(stream, "workers"))["pending"] == 0
+    assert (await host.engine.counts("t-bulk"))["completed"] == 100  # retention count
+
+
+async def test_group_exists_before_the_first_job_and_workers_take_only_free_slots(host):
+    jobs = [await host.enqueue("t-lease.sleep", {"seconds": 1.0}) for _ in range(5)]
+    stream = host.engine.keys.stream("t-lease")
+    groups = await host.engine.redis.xinfo_groups(stream)
+    assert [(g["name"], g["last-delivered-id"]) for g in groups] == [("workers", "0-0")]
+    async with running_worker(host, ["t-lease"]):  # concurrency 2
+        await asyncio.sleep(0.5)
+        counts = await host.engine.counts("t-lease")
+        assert (counts["active"], counts["waiting"]) == (2, 3)
+        assert (await host.engine.redis.xpending(stream, "workers"))["pending"] == 2
+        for job in jobs:
+            await host.engine.wait(job.id, timeout=15)

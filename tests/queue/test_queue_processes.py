@@ -1,0 +1,262 @@
+"""Worker and scheduler processes on the real Redis: crashes, poison jobs, signals, rate limits,
+several schedulers. Each test starts its own processes and stops them by pid."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from queue_support import cleanup, load_host, process_argv, process_env, runs
+
+from jobhost.settings import Settings
+from jobhost.worker import running_worker
+
+pytestmark = pytest.mark.slow
+
+
+class Procs:
+    """Processes a test started; whatever is still running at the end is killed."""
+
+    def __init__(self, prefix: str, logs: Path) -> None:
+        self.prefix = prefix
+        self.logs = logs
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], **env: str) -> subprocess.Popen:
+        with open(self.logs / f"proc-{len(self.started)}.log", "w") as log:
+            proc = subprocess.Popen(argv, env=process_env(self.prefix, **env), stderr=log)
+        self.started.append(proc)
+        return proc
+
+    async def logged(self, text: str, times: int) -> bool:
+        """Whether `times` of the processes have logged `text`."""
+        return sum(text in log.read_text() for log in self.logs.glob("proc-*.log")) >= times
+
+    def worker(self, *queues: str, **env: str) -> subprocess.Popen:
+        return self.start(process_argv("worker", *queues), **env)
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def procs(prefix, tmp_path):
+    procs = Procs(prefix, tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+async def until(predicate, timeout: float, every: float = 0.05):
+    """Poll an async predicate until it returns something truthy; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not true within {timeout}s"
+        await asyncio.sleep(every)
+
+
+async def wait_exit(proc: subprocess.Popen, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, f"process {proc.pid} still running after {timeout}s"
+        await asyncio.sleep(0.05)
+    return proc.returncode
+
+
+async def started(host, job_id: str) -> bool:
+    return bool(await runs(host, job_id))
+
+
+async def workers_up(host, n: int):
+    return len(await host.engine.workers()) >= n
+
+
+async def test_sigkilled_worker_job_completes_elsewhere_on_an_idle_queue(redis_host, procs):
+    host = redis_host
+    victim = procs.worker("t-lease")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": 1.0})
+    await until(lambda: started(host, job.id), 10)
+    async with running_worker(host, ["t-lease"]):  # idle: no other job will arrive
+        victim.kill()
+        killed_at = time.monotonic()
+        done = await host.engine.wait(job.id, timeout=20)
+        elapsed = time.monotonic() - killed_at
+    assert done.state == "completed"
+    assert elapsed < 2 + 5  # lease + 5 s
+    assert done.attempt == 2
+    assert done.errors[0].error.startswith("WorkerLost")
+    assert len(await runs(host, job.id)) == 2
+
+
+async def test_poison_job_is_dead_after_attempts_deliveries(redis_host, procs):
+    host = redis_host
+    argv = process_argv("worker", "t-lease")
+    supervisor = procs.start(
+        [sys.executable, "-c", f"import sys, jobhost.worker as w; sys.exit(w.supervise({argv!r}, 2))"]
+    )
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.crash")
+    done = await host.engine.wait(job.id, timeout=60)
+    assert (done.state, done.attempt, done.attempts) == ("dead", 3, 3)
+    assert len(done.errors) == 3
+    assert all(e.error.startswith("WorkerLost") for e in done.errors)
+    await until(lambda: workers_up(host, 2), 15)  # the supervisor replaced every dead worker
+    before = {w["id"] for w in await host.engine.workers()}  # crashed ones linger until their TTL
+    supervisor.send_signal(signal.SIGTERM)
+    assert await wait_exit(supervisor, 15) == 0
+    assert len(before - {w["id"] for w in await host.engine.workers()}) >= 2  # both live ones signed off
+
+
+async def test_sigterm_lets_running_jobs_finish_then_exits_0(redis_host, procs):
+    host = redis_host
+    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="10")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": 1.5})
+    await until(lambda: started(host, job.id), 10)
+    proc.send_signal(signal.SIGTERM)
+    assert await wait_exit(proc, 10) == 0
+    done = await host.job(job.id)
+    assert (done.state, done.attempt, done.result) == ("completed", 1, "slept")
+
+
+async def test_sigterm_puts_unfinished_jobs_back_without_spending_a_try(redis_host, procs):
+    host = redis_host
+    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="0.5")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": 60})
+    await until(lambda: started(host, job.id), 10)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert await wait_exit(proc, 10) == 0
+    assert time.monotonic() - signalled < 5
+    back = await host.job(job.id)
+    assert (back.state, back.attempt, back.errors) == ("waiting", 0, ())
+    assert await host.engine.redis.zscore(host.engine.keys.state("t-lease", "leases"), job.id) is None
+    assert await host.engine.redis.xlen(host.engine.keys.stream("t-lease")) == 1  # ready for the next worker
+
+
+async def test_sigterm_on_an_idle_worker_exits_0_promptly(redis_host, procs):
+    proc = procs.worker()
+    await until(lambda: workers_up(redis_host, 1), 15)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert await wait_exit(proc, 10) == 0
+    assert time.monotonic() - signalled < 3
+    assert await redis_host.engine.workers() == []
+
+
+async def test_second_signal_exits_at_once_and_the_lease_brings_the_job_back(redis_host, procs):
+    host = redis_host
+    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="30")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": 60})
+    await until(lambda: started(host, job.id), 10)
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    assert await wait_exit(proc, 5) != 0
+    async with running_worker(host, ["t-lease"]):  # the reaper in this worker returns it
+        await until(lambda: started_twice(host, job.id), 10)
+
+
+async def started_twice(host, job_id: str) -> bool:
+    return len(await runs(host, job_id)) >= 2
+
+
+async def test_rate_limit_holds_across_two_worker_processes(redis_host, procs):
+    host = redis_host  # t-rate: 10 starts per second, concurrency 10 in each worker
+    procs.worker("t-rate")
+    procs.worker("t-rate")
+    await until(lambda: workers_up(host, 2), 15)
+    jobs = [await host.enqueue("t-rate.sleep", {"seconds": 0.05}) for _ in range(30)]
+    finished = [await host.engine.wait(j.id, timeout=30) for j in jobs]
+    assert all(j.state == "completed" for j in finished)
+    assert len({j.worker for j in finished}) == 2  # both workers took part
+    starts = sorted(j.started_at.timestamp() for j in finished)
+    for i, start in enumerate(starts):
+        in_window = [s for s in starts[i:] if s < start + 1.0]
+        assert len(in_window) <= 10, f"{len(in_window)} starts within 1 s"
+    assert starts[-1] - starts[0] >= 1.9
+
+
+async def test_two_schedulers_enqueue_each_fire_once(redis_host, procs):
+    host = redis_host  # schedule t-every-second: every second, task t-bulk.noop
+    first = procs.start(process_argv("scheduler"))
+    second = procs.start(process_argv("scheduler"))
+    await until(lambda: procs.logged("scheduler running", 2), 20)
+    await asyncio.sleep(4)
+    for proc in (first, second):
+        proc.send_signal(signal.SIGTERM)
+    for proc in (first, second):
+        assert await wait_exit(proc, 10) == 0
+    page = await host.engine.list_jobs("t-bulk", "waiting", limit=100)
+    fired = [int(j.created_at.timestamp()) for j in page.jobs]
+    assert len(fired) >= 3
+    assert len(set(fired)) == len(fired), f"a fire was enqueued twice: {sorted(fired)}"
+
+
+def test_worker_process_env_isolated():
+    """The subprocess env keeps the test's prefix and plugin (a guard for the tests above)."""
+    env = process_env("p-x")
+    assert env["JOBHOST_REDIS_PREFIX"] == "p-x" and env["JOBHOST_LOAD_PLUGINS"] == "testjobs"
+    assert os.path.exists(process_argv("worker")[1])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_redis(port: int, workdir: Path) -> subprocess.Popen:
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    return subprocess.Popen([*argv, "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL)
+
+
+async def test_worker_rides_out_a_redis_restart(tmp_path, prefix):
+    port = _free_port()
+    server = _start_redis(port, tmp_path)
+    url = f"redis://127.0.0.1:{port}/0"
+    host = load_host(Settings(redis_url=url, redis_prefix=prefix, load_plugins=("testjobs",)))
+    try:
+        await until(lambda: _pings(host), 10)
+        async with running_worker(host, ["t-basic"]):
+            first = await host.enqueue("t-basic.add", {"a": 1, "b": 1})
+            assert (await host.engine.wait(first.id, timeout=10)).state == "completed"
+            server.terminate()  # everything is lost: no persistence
+            server.wait()
+            await asyncio.sleep(1.5)
+            server = _start_redis(port, tmp_path)
+            second = await until(lambda: _enqueued(host), 10)
+            assert (await host.engine.wait(second.id, timeout=15)).result == 2
+    finally:
+        await cleanup(host)
+        server.terminate()
+        server.wait()
+
+
+async def _pings(host) -> bool:
+    try:
+        return await host.engine.redis.ping()
+    except Exception:
+        return False
+
+
+async def _enqueued(host):
+    try:
+        return await host.enqueue("t-basic.add", {"a": 1, "b": 1})
+    except Exception:
+        return None
