@@ -43,10 +43,16 @@ class Procs:
         return self.start(process_argv("worker", *queues), **env)
 
     def stop_all(self) -> None:
+        """SIGTERM first (a supervisor passes it on to its children), SIGKILL what is left."""
         for proc in self.started:
             if proc.poll() is None:
+                proc.terminate()
+        for proc in self.started:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
                 proc.kill()
-            proc.wait()
+                proc.wait()
 
 
 @pytest.fixture

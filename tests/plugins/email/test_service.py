@@ -113,6 +113,25 @@ async def test_a_concurrent_duplicate_waits_then_finds_the_message_sent(smtp_ser
     assert len(server.received) == 1
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_many_concurrent_duplicates_send_one_message(smtp_server, service_for):
+    server = smtp_server()
+    service = service_for(server)
+    mail = service.compose("ann@example.com", "Deals", "text")
+
+    async def job(n):
+        for _ in range(50):
+            try:
+                return await service.deliver(mail, holder=f"job-{n}", last_try=False)
+            except RetryLater:  # busy, or SQLite's writer lock: the queue would retry it
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"job-{n} never got through")
+
+    results = await asyncio.gather(*(job(n) for n in range(20)))
+    assert sorted(r["already_sent"] for r in results) == [False] + [True] * 19
+    assert len(server.received) == 1
+
+
 async def test_without_its_ledger_a_job_waits_instead_of_sending_blind(smtp_server, tmp_path):
     server = smtp_server()
     # A database without the ledger's tables (never migrated).
