@@ -90,6 +90,10 @@ class Host:
         """A job by id, or None."""
         return await self.engine.job(job_id)
 
+    async def wait(self, job_id: str, timeout: float = 30.0) -> Job:
+        """The job once it has ended (completed, dead or cancelled); TimeoutError after `timeout` s."""
+        return await self.engine.wait(job_id, timeout)
+
     def worker(self, queues: Iterable[str] | None = None) -> AbstractAsyncContextManager[Any]:
         """A worker for `queues` (default: all) on this event loop while the `async with` block runs.
 

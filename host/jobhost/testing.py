@@ -7,6 +7,15 @@ Nothing here is autouse. `make_host` builds a host from the plugins you name, in
         assert "my-queue" in host.registry.queues
 
 Each host gets its own data directory and Redis key prefix, so tests never see each other's jobs.
+Without `REDIS_URL` the host runs on the embedded in-process store, so a plugin's tests can run
+real jobs with no Redis at all:
+
+    async def test_greet(make_host):
+        host = make_host(my_plugin)
+        async with running_worker(host):
+            job = await host.enqueue("hello.greet", {"name": "Ada"})
+            assert (await host.wait(job.id)).result == "Hello, Ada!"
+        await discard(host)
 """
 
 from __future__ import annotations
@@ -20,6 +29,9 @@ import pytest
 
 from jobhost.host import Host
 from jobhost.settings import Settings
+from jobhost.worker import running_worker
+
+__all__ = ["build_host", "discard", "make_host", "running_worker"]
 
 HostFactory = Callable[..., Host]
 
@@ -53,3 +65,14 @@ def make_host(tmp_path: Path) -> Iterator[HostFactory]:
         return build_host(*plugins, tmp_path=tmp_path, installed=installed, **env)
 
     yield make
+
+
+async def discard(host: Host) -> None:
+    """Delete every Redis key under the host's prefix and close its connections."""
+    redis = host.engine.redis
+    keys = [key async for key in redis.scan_iter(match=f"{host.settings.redis_prefix}:*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await redis.delete(*keys[start : start + 500])
+    await host.engine.close()
+    if "database" in host.__dict__:  # only if this host ever opened it
+        await host.database.dispose()

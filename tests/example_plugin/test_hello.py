@@ -19,3 +19,15 @@ def test_plugin_registers_its_queue_task_and_routes(make_host):
     assert host.registry.tasks["hello.greet"].queue == "hello"
     assert host.registry.routes[0].paths == ("/api/hello/{name:str}",)
     assert host.registry.schedules["hello-nightly"].task == "hello.greet"
+
+
+async def test_a_job_runs_on_the_embedded_store(make_host):
+    from jobhost.testing import discard, running_worker
+
+    host = make_host(plugin)
+    async with running_worker(host):
+        job = await host.enqueue("hello.greet", {"name": "Ada"})
+        done = await host.wait(job.id, timeout=10)
+    await discard(host)
+    assert (done.state, done.result, done.attempt) == ("completed", "Hello, Ada!", 1)
+    assert done.progress["percent"] == 50

@@ -16,8 +16,7 @@ EXAMPLE = Path(__file__).parent.parent / "example_plugin"
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300,
-                          check=True)
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300, check=True)
 
 
 def plugins_in(python: Path) -> dict:

@@ -35,8 +35,15 @@ def register_settings(register):
 
 @hookimpl
 def register_queues(register):
-    register(QueuePolicy("hello", attempts=4, backoff=Backoff.exponential(2, max_delay=60),
-                         concurrency=2, concurrency_env="HELLO_CONCURRENCY"))
+    register(
+        QueuePolicy(
+            "hello",
+            attempts=4,
+            backoff=Backoff.exponential(2, max_delay=60),
+            concurrency=2,
+            concurrency_env="HELLO_CONCURRENCY",
+        )
+    )
 
 
 @hookimpl
