@@ -23,6 +23,10 @@ import time
 import uuid
 
 import httpx
+from litestar import post
+from litestar.di import NamedDependency
+
+from jobhost import Host
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -31,10 +35,7 @@ REDIS = "redis://127.0.0.1:6379/0"
 
 
 def jobhost_app():
-    from litestar import post
-    from litestar.di import NamedDependency
-
-    from jobhost import Host, QueuePolicy, hookimpl
+    from jobhost import QueuePolicy, hookimpl
     from jobhost.http import create_app
 
     def noop() -> None:
@@ -61,7 +62,7 @@ def jobhost_app():
 
 
 def bare_app():
-    from litestar import Litestar, post
+    from litestar import Litestar
     from taskiq_redis import RedisStreamBroker
 
     broker = RedisStreamBroker(REDIS, queue_name=f"{os.environ['JOBHOST_REDIS_PREFIX']}:bare")
@@ -98,14 +99,15 @@ def start(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
+    while time.monotonic() < deadline:
         try:
             if httpx.post(f"{url}/bench/jobs").status_code == 202:
                 return proc, url
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError(f"the {kind} server did not answer 202 within 30 s")
 
 
 async def closed_loop(url: str, requests: int, concurrency: int) -> tuple[float, list[float]]:

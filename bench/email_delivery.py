@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 import aiosmtplib
 import asyncpg
 from aiosmtpd.controller import Controller
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from jobhost.store.database import Database
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
@@ -53,10 +53,11 @@ async def rate(n: int, send: Callable[[int], Awaitable[object]]) -> float:
 
 
 async def ledger_on(url: str) -> tuple[Ledger, Callable[[], Awaitable[None]]]:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
+    # The host's own database setup (SQLite in WAL mode, PostgreSQL pool), as `host.db` gives it.
+    database = Database(url)
+    async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    return Ledger(async_sessionmaker(engine, expire_on_commit=False)), engine.dispose
+    return Ledger(database.sessions), database.dispose
 
 
 async def main(n: int) -> None:
@@ -81,8 +82,8 @@ async def main(n: int) -> None:
 
             results["bare aiosmtplib"] = await rate(n, bare)
             for kind, url in (
-                ("sqlite", f"sqlite+aiosqlite:///{os.path.join(tmp, 'bench.db')}"),
-                ("postgresql", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg_name}"),
+                ("sqlite", f"sqlite:///{os.path.join(tmp, 'bench.db')}"),
+                ("postgresql", f"{PG_SERVER}/{pg_name}"),
             ):
                 ledger, dispose = await ledger_on(url)
                 service = MailService(config, ledger)

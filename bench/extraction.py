@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flyers", type=int, default=24, help="single-page flyers to generate")
     parser.add_argument("--seed", type=int, default=1000, help="first seed")
-    parser.add_argument("--misses", action="store_true", help="list every miss and stray deal")
+    parser.add_argument("--misses", action="store_true", help="list every miss, stray deal and wrong field")
     args = parser.parse_args()
 
     cases = []
@@ -100,12 +100,18 @@ def main() -> None:
         headers["flyers"] += 1
         headers["store"] += result.store == flyer.store
         headers["dates"] += (result.valid_from, result.valid_to) == (flyer.valid_from, flyer.valid_to)
-        if args.misses and (missed or stray):
+        wrong = [(t, i) for t, i in pairs if not fields_right(t, i)]
+        if args.misses and (missed or stray or wrong):
             print(f"{flyer.name} {variant} ({fmt}):")
             for true in missed:
                 print(f"    missed  {true.name!r} {true.offer!r} {true.extra or ''}")
             for item in stray:
                 print(f"    stray   {item.name!r} ${item.price} x{item.quantity} {item.unit}")
+            for true, item in wrong:
+                print(
+                    f"    fields  {true.name!r} {true.offer!r} {true.extra or ''} read as x{item.quantity} "
+                    f"{item.unit} bogo={item.bogo} save={item.save} off={item.percent_off}"
+                )
     elapsed = time.perf_counter() - started
 
     print(f"\n{len(cases)} flyers, {pages} pages in {elapsed:.0f} s ({elapsed / pages:.2f} s/page)")

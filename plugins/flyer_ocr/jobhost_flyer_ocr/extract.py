@@ -21,65 +21,24 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from jobhost_flyer_ocr.corrections import in_context, normalize_word
+from jobhost_flyer_ocr.dates import NAMED_DATES, NUMERIC_DATES, find_dates
 from jobhost_flyer_ocr.model import Box, Flyer, Item, Word
 
 CENT = Decimal("0.01")
 
-# -- OCR corrections, one word at a time ----------------------------------------------------
-_DIGITISH = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1", ",": "."})
-_SLASH_BEFORE_PRICE = re.compile(r"^(\d{1,2})(?:[Il|\\1]|/[Il|1])(?=[$S]\d)")  # 4I$9.00, 5/1$5 → 4/$9.00
-_SLASH_BEFORE_UNIT = re.compile(r"(\$\d{1,3}\.\d{2})[1Il|](?=(?:kg|k9|lb|Ib|1b|100)\b)")  # $2.491kg
-_S_FOR_DOLLAR = re.compile(r"(?:(?<=^)|(?<=/))S(?=[\dlIO][\dlIO.,]*(?:[/¢c%]|$|\b))")
-_DOLLAR_AMOUNT = re.compile(r"\$[\dOolI|]+(?:[.,][\dOolIi|]{1,2})?")
-# Before a cent sign only digits make sense: bold `4` reads as `A`, `5` as `S`, `8` as `B`.
-_CENTS = re.compile(r"^[\dOolI|ASB]{1,2}(?=[¢]$)")
-_CENT_DIGITS = str.maketrans({**{chr(k): v for k, v in _DIGITISH.items()}, "A": "4", "S": "5", "B": "8"})
-_BARE_AMOUNT = re.compile(r"^(?=[\dOolI|]*\d)[\dOolI|]+(?:[.,][\dOolI|]{1,2})?(?=[%¢]?$)")
-_UNIT_WORDS = (
-    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))(?:ib|1b|\|b|lb|lbs|1bs|ibs)\.?$"), "lb"),
-    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))[0o]z\.?$"), "oz"),
-    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))k[g9]\.?$"), "kg"),
-    (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))ea\.?$"), "ea"),
-)
+# An offer printed smaller than this share of the page's typical offer is not one.
+SMALL_OFFER = 0.7
 # Below this tesseract is guessing (dotted leaders, speckles): such words never make a name.
 MIN_WORD_CONFIDENCE = 15
 _LEADER = re.compile(r"^[.·•…_,:;'`~\-–—]{3,}$")
 
 
-def normalize_word(text: str) -> str:
-    """One OCR word with the usual confusions in prices and units fixed: `S1.99`, `$l.99`, `Ib`, `0z`."""
-    text = _SLASH_BEFORE_PRICE.sub(r"\1/", text)
-    text = _S_FOR_DOLLAR.sub("$", text)
-    text = _DOLLAR_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
-    text = _SLASH_BEFORE_UNIT.sub(r"\1/", text)
-    text = _BARE_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
-    text = _CENTS.sub(lambda m: m.group().translate(_CENT_DIGITS), text)
-    for pattern, unit in _UNIT_WORDS:
-        text = pattern.sub(unit, text)
-    return text
-
-
-_OZ_MISREAD = re.compile(r"^[0oO][zZ2]\.?$")
-_ONES_MISREAD = re.compile(r"^[lI|1]{1,2}$")
-
-
-def _in_context(tokens: list[str]) -> tuple[str, ...]:
-    """Fixes that need the neighbour: `12 02` → `12 oz` after a number, `ll oz` → `11 oz` before a unit."""
-    for i, token in enumerate(tokens):
-        after_number = i > 0 and tokens[i - 1][-1:].isdigit()
-        if after_number and _OZ_MISREAD.match(token):
-            tokens[i] = "oz"
-        elif (
-            _ONES_MISREAD.match(token) and i + 1 < len(tokens) and tokens[i + 1].lower() in ("oz", "lb", "ct")
-        ):
-            tokens[i] = token.translate(_DIGITISH)
-    return tuple(tokens)
-
-
 # -- what a phrase says --------------------------------------------------------------------
 _SIZE_UNITS = r"(?:fl\.?\s?oz|oz|lbs?|g|kg|ml|l|ct|pk|pack|rolls?|gal|count)"
 # `$1.99`, `$5`, `99¢`, or a bare `1.99` where a price starts (a phrase, or after `for` or `/`):
-# inside a line a bare decimal is more often a pack size (`Soup 10.75 oz`).
+# inside a line a bare decimal is more often a pack size (`Soup 10.75 oz`), and so is one
+# followed by a pack unit (`1.99 lb` stays a price per pound).
 _MONEY = (
     r"(?:\$\s?\d{1,4}(?:\.\d{2})?(?!\d)"
     r"|(?:^|(?<=for )|(?<=save )|(?<=/))\d{1,3}\.\d{2}(?![\d.])(?!\s?(?:fl|oz|g|ml|ct|pk|gal)\b)"
@@ -98,30 +57,6 @@ _SIZE_LIKE = re.compile(rf"(?i)^(?:\d+(?:\.\d+)?\s?[a-z]{{1,4}}|[a-z0-9]{{0,3}}o
 # A name ending in a number and maybe a short word: its pack size, perhaps misread (`7.25 072`).
 _TRAILING_SIZE = re.compile(
     rf"(?i)\s(?P<size>\d{{1,3}}(?:\.\d+)?(?:\s?{_SIZE_UNITS}|(?:\s?[a-z0-9]{{1,4}}){{1,2}})?)\.?$"
-)
-_MONTH_NAMES = (
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-)
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?"
-_TO = r"\s?(?:-|–|—|to|thru|through|until)\s?"
-_NAMED_DATES = re.compile(
-    rf"(?i)\b(?P<m1>{_MONTH})\s?(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s?(?P<y1>\d{{4}}))?{_TO}"
-    rf"(?:(?P<m2>{_MONTH})\s?)?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s?(?P<y2>\d{{4}}))?"
-)
-_NUMERIC_DATES = re.compile(
-    rf"\b(?P<m1>\d{{1,2}})/(?P<d1>\d{{1,2}})(?:/(?P<y1>\d{{2}}|\d{{4}}))?{_TO}"
-    rf"(?P<m2>\d{{1,2}})/(?P<d2>\d{{1,2}})(?:/(?P<y2>\d{{2}}|\d{{4}}))?\b"
 )
 
 
@@ -186,10 +121,6 @@ class Phrase:
         return box
 
     @property
-    def height(self) -> float:
-        return statistics.median(word.box.height for word in self.words)
-
-    @property
     def text(self) -> str:
         return " ".join(self.tokens)
 
@@ -233,7 +164,7 @@ def phrases(words: Iterable[Word]) -> list[Phrase]:
             groups.append([word])
         else:
             best.append(word)
-    found = [Phrase(tuple(g), _in_context([normalize_word(w.text) for w in g])) for g in groups]
+    found = [Phrase(tuple(g), in_context([normalize_word(w.text) for w in g])) for g in groups]
     return sorted(found, key=lambda p: (p.box.top, p.box.left))
 
 
@@ -244,10 +175,10 @@ def _segment(index: int, phrase: Phrase) -> list[Segment]:
     for token in phrase.tokens:
         starts.append(position)
         position += len(token) + 1
-    taken = [None] * len(phrase.tokens)  # token → (kind, span start)
+    taken: list[int | None] = [None] * len(phrase.tokens)  # token → the span it belongs to
     spans: list[tuple[int, int, str, Offer | Modifier | None]] = []
     masked = text
-    for pattern in (_NAMED_DATES, _NUMERIC_DATES, _SAVE, _PERCENT, _BOGO, _OFFER):
+    for pattern in (NAMED_DATES, NUMERIC_DATES, _SAVE, _PERCENT, _BOGO, _OFFER):
         for match in pattern.finditer(masked):
             if match.end() == match.start():
                 continue
@@ -276,7 +207,7 @@ def _segment(index: int, phrase: Phrase) -> list[Segment]:
 
 
 def _meaning(pattern: re.Pattern[str], match: re.Match[str]) -> tuple[str, Offer | Modifier | None]:
-    if pattern in (_NAMED_DATES, _NUMERIC_DATES):
+    if pattern in (NAMED_DATES, NUMERIC_DATES):
         return "date", None
     if pattern is _SAVE:
         return "modifier", Modifier(save=parse_money(match["save"]))
@@ -415,43 +346,6 @@ def _store(free_names: list[Segment], names: list[Segment]) -> Segment | None:
     return max(heads, key=lambda s: s.height, default=None)
 
 
-def _year(text: str | None, default: int) -> int:
-    if not text:
-        return default
-    return int(text) + 2000 if len(text) == 2 else int(text)
-
-
-def find_dates(texts: Iterable[str], today: date | None = None) -> tuple[date | None, date | None]:
-    """The first printed date range (`Jan 5 - Jan 11, 2026`, `01/05/2026 - 01/11/2026`).
-
-    A missing year is the year printed with the other date, else this year; a range that would
-    end before it starts runs into the next year.
-    """
-    year = (today or date.today()).year
-    for text in texts:
-        for pattern in (_NAMED_DATES, _NUMERIC_DATES):
-            match = pattern.search(text)
-            if not match:
-                continue
-            try:
-                if pattern is _NAMED_DATES:
-                    m1 = _MONTH_NAMES.index(match["m1"][:3].lower()) + 1
-                    m2 = _MONTH_NAMES.index(match["m2"][:3].lower()) + 1 if match["m2"] else m1
-                else:
-                    m1, m2 = int(match["m1"]), int(match["m2"])
-                y2 = _year(match["y2"], _year(match["y1"], year))
-                y1 = _year(match["y1"], y2)
-                start = date(y1, m1, int(match["d1"]))
-                end = date(y2, m2, int(match["d2"]))
-            except ValueError:
-                continue
-            if end < start and not match["y2"]:
-                end = end.replace(year=end.year + 1)
-            if start <= end:
-                return start, end
-    return None, None
-
-
 def _pair(offers: list[Segment], names: list[Segment]) -> tuple[dict[int, list[Segment]], set[int]]:
     """Each offer's name lines (by offer index), nearest pairs first, and the names used."""
     candidates = []
@@ -524,6 +418,11 @@ def read_page(
     segments = [segment for index, phrase in enumerate(found) for segment in _segment(index, phrase)]
     valid_from, valid_to = find_dates((p.text for p in found), today)
     offers = [s for s in segments if s.kind == "offer"]
+    if len(offers) >= 3:
+        # Prices share a big font; a "price" far smaller is a pack size OCR turned into one
+        # (`52 fl oz` read as `$2 floz`).
+        typical = statistics.median(offer.height for offer in offers)
+        offers = [offer for offer in offers if offer.height >= SMALL_OFFER * typical]
     names = [s for s in segments if s.kind == "name"]
     named, used = _pair(offers, names)
     store = _store([name for n, name in enumerate(names) if n not in used], names)

@@ -14,15 +14,18 @@ from jobhost_flyer_ocr.pipeline import process
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.uploads import UploadFolder
 
-# The flyer-processing queue's timeout. tesseract is stopped TIMEOUT_MARGIN seconds before it,
-# so a try that runs out of time fails as retryable and leaves no tesseract running behind it.
+# The flyer-processing queue's timeout (its policy is the one source the task reads it from).
 QUEUE_TIMEOUT = 600.0
-TIMEOUT_MARGIN = 10.0
+# tesseract is stopped this share of the timeout (at most 10 s) before it, so a try that runs
+# out of time fails as retryable and leaves no tesseract running behind it.
+TIMEOUT_MARGIN = 0.1
 
 
 async def process_flyer(flyer_id: int, ctx: JobContext) -> dict[str, Any]:
     """Read flyer `flyer_id`'s deals; progress `{"percent", "stage", ...}` after every stage."""
     started = time.monotonic()
+    timeout = ctx.host.registry.queues[ctx.queue].timeout or QUEUE_TIMEOUT
+    deadline = started + timeout - min(timeout * TIMEOUT_MARGIN, 10.0)
     flyers = Flyers(ctx.host.db)
     record = await flyers.get(flyer_id)
     if record is None:
@@ -43,7 +46,7 @@ async def process_flyer(flyer_id: int, ctx: JobContext) -> dict[str, Any]:
             data,
             limits=limits_from(ctx.host.settings),
             progress=report,
-            deadline=started + QUEUE_TIMEOUT - TIMEOUT_MARGIN,
+            deadline=deadline,
         )
         ctx.progress(95, "persist", stage="persist")
         saved = await finish(ctx.host, record, flyer)

@@ -12,7 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from jobhost_flyer_ocr.extract import PageReading, combine, find_dates, normalize_word, read_page
+from jobhost_flyer_ocr.corrections import normalize_word
+from jobhost_flyer_ocr.dates import find_dates
+from jobhost_flyer_ocr.extract import PageReading, combine, read_page
 from jobhost_flyer_ocr.model import Box, Item, Word
 
 H = 24  # a name's word height in pixels
@@ -213,6 +215,16 @@ def test_rows_of_cells_keep_their_own_names():
         words += line(name, 100, top) + line(offer, 100, top + 40, height=48)
     found = [(item.name, item.price) for item in read_page(words).items]
     assert found == [("Gala Apples", Decimal("1.49")), ("Navel Oranges", Decimal("0.99"))]
+
+
+def test_a_small_price_among_big_ones_is_a_misread_pack_size():
+    cells = [("Orange Juice", "$3.29"), ("Bananas", "$0.59/lb"), ("Swiss Cheese", "$1.39/100 g")]
+    words = []
+    for i, (name, offer) in enumerate(cells):
+        words += line(name, 60 + i * 400, 100) + line(offer, 60 + i * 400, 175, height=48)
+    words += line("$2 floz", 60, 134, height=18)  # `52 fl oz` as OCR read it
+    found = {(item.name, item.price) for item in read_page(words).items}
+    assert found == {(name, Decimal(offer.split("/")[0][1:])) for name, offer in cells}
 
 
 def test_doubtful_words_from_leaders_and_smudges_are_not_names():

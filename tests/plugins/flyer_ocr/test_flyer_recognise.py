@@ -79,7 +79,7 @@ def test_a_tesseract_that_cannot_run_is_retryable(prepared, monkeypatch, tmp_pat
         recognise(prepared)
 
 
-def _tesseract_children() -> list[int]:
+def tesseract_children() -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -96,4 +96,4 @@ def _tesseract_children() -> list[int]:
 def test_a_timeout_kills_tesseract_and_is_retryable(prepared):
     with pytest.raises(OcrUnavailable, match=r"ran longer than 0\.05 s on page 1"):
         recognise(prepared, timeout=0.05)
-    assert _tesseract_children() == []
+    assert tesseract_children() == []

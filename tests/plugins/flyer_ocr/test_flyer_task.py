@@ -1,0 +1,80 @@
+"""The job in a worker of this process (embedded store, no Redis): a try that outlives its
+queue's timeout stops tesseract, fails, and fails the flyer on its last try."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import flyergen
+import pytest
+from PIL import Image
+from test_flyer_recognise import tesseract_children
+
+from jobhost import QueuePolicy, hookimpl
+from jobhost.testing import discard, running_worker
+from jobhost_flyer_ocr import plugin
+from jobhost_flyer_ocr.intake import TASK, accept
+from jobhost_flyer_ocr.records import Flyers
+from jobhost_flyer_ocr.task import process_flyer
+
+
+def short_queue(timeout: float) -> types.SimpleNamespace:
+    """The flyer plugin's task and tables on a flyer-processing queue with one short try."""
+    return types.SimpleNamespace(
+        register_queues=hookimpl(
+            lambda register: register(QueuePolicy("flyer-processing", attempts=1, timeout=timeout))
+        ),
+        register_tasks=hookimpl(
+            lambda register: register(process_flyer, queue="flyer-processing", name=TASK)
+        ),
+        register_migrations=hookimpl(lambda register: register(plugin.MIGRATIONS)),
+    )
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A SQLite database with the plugin's tables, made by `jobhost db upgrade`."""
+    url = f"sqlite:///{tmp_path / 'task.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBHOST_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DATABASE_URL=url, JOBHOST_DATA_DIR=str(tmp_path), JOBHOST_LOAD_PLUGINS="flyer_ocr")
+    done = subprocess.run(
+        [sys.executable, "-m", "jobhost", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return url
+
+
+def big_page(flyer: flyergen.TestFlyer) -> bytes:
+    """The flyer tiled 3×3 on one page: seconds of OCR, so a timeout falls in the middle of it."""
+    page = flyer.pages[0]
+    poster = Image.new("RGB", (page.width * 3, page.height * 3), "white")
+    for row in range(3):
+        for column in range(3):
+            poster.paste(page, (column * page.width, row * page.height))
+    return flyergen.encode([poster], "png")
+
+
+async def test_a_try_past_the_queue_timeout_stops_tesseract_and_fails_the_flyer(
+    make_host, database_url, grid_flyer
+):
+    host = make_host(("flyer_ocr", short_queue(3.0)), DATABASE_URL=database_url)
+    try:
+        async with running_worker(host):
+            accepted = await accept(host, "7", big_page(grid_flyer))
+            job = await host.wait(accepted.job_id, timeout=60)
+            # tesseract was stopped at the task's deadline, before the queue's timeout.
+            assert (job.state, job.attempt) == ("dead", 1)
+            assert "tesseract ran longer than" in job.errors[0].error, job.errors
+            assert tesseract_children() == []
+        flyer = await Flyers(host.db).get(accepted.flyer_id)
+        assert flyer.status == "failed" and "ran longer than" in flyer.error
+    finally:
+        await discard(host)
