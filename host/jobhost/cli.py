@@ -94,7 +94,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 def config(ctx: click.Context, as_json: bool) -> None:
     """Print the effective settings (secrets masked)."""
     host = host_of(ctx)
-    values = effective(host.settings, host.registry.settings)
+    from jobhost.http.config import HTTP_SETTINGS
+
+    values = effective(host.settings, [*HTTP_SETTINGS, *host.registry.settings])
     for policy in host.registry.queues.values():
         if policy.concurrency_env:
             values[policy.concurrency_env] = host.settings.concurrency(policy)

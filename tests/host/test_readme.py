@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from jobhost.http.config import HTTP_SETTINGS
 from jobhost.settings import HOST_SETTINGS
 
 ROOT = Path(__file__).parents[2]
@@ -27,5 +28,5 @@ def test_every_plugin_is_installed_by_both_commands():
 
 
 def test_every_host_setting_is_documented():
-    for setting in HOST_SETTINGS:
+    for setting in (*HOST_SETTINGS, *HTTP_SETTINGS):
         assert f"| `{setting.name}` |" in README, setting.name

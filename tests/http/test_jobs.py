@@ -167,6 +167,25 @@ async def test_metrics_parse_and_count_queues_and_requests(make_api):
     assert "jobhost_queue_oldest_waiting_seconds" in families
 
 
+async def test_metrics_histogram_of_try_durations(make_api):
+    async with make_api(jobs_demo) as api:
+        _, ann = await api.user("ann@example.org")
+        ids = [
+            (await api.client.post("/api/demo/jobs", json=body, headers=ann)).json()["job_id"]
+            for body in ({}, {"fail": True})
+        ]
+        async with running_worker(api.host, [jobs_demo.QUEUE]):
+            for job_id in ids:
+                await api.host.wait(job_id, timeout=20)
+        text = (await api.client.get("/metrics")).text
+    family = {f.name: f for f in text_string_to_metric_families(text)}["jobhost_job_duration_seconds"]
+    samples = [s for s in family.samples if s.labels.get("queue") == jobs_demo.QUEUE]
+    buckets = [s.value for s in samples if s.name.endswith("_bucket")]
+    assert buckets == sorted(buckets) and buckets[-1] == 2  # one completed try, one failed try
+    assert [s.value for s in samples if s.name.endswith("_count")] == [2]
+    assert 0 <= [s.value for s in samples if s.name.endswith("_sum")][0] < 10
+
+
 @pytest.fixture
 def redis_server(tmp_path):
     server = RedisServer(tmp_path)

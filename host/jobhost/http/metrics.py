@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
@@ -94,6 +94,9 @@ async def queue_families(engine: Engine) -> list[Metric]:
             ("dead", "jobs that failed their last try"),
         )
     }
+    durations = HistogramMetricFamily(
+        "jobhost_job_duration_seconds", "how long tries of the queue's jobs ran", labels=["queue"]
+    )
     for row in await engine.overview():
         name = row["name"]
         for state, count in row["counts"].items():
@@ -104,9 +107,13 @@ async def queue_families(engine: Engine) -> list[Metric]:
         for kind, family in counters.items():
             family.add_metric([name], totals[kind])
         oldest.add_metric([name], await oldest_waiting_age(engine, name) or 0.0)
+        buckets, total = await engine.durations(name)
+        durations.add_metric(
+            [name], [("+Inf" if le == float("inf") else str(le), n) for le, n in buckets], total
+        )
     workers = GaugeMetricFamily("jobhost_workers", "live workers (by heartbeat)")
     workers.add_metric([], len(await engine.workers()))
-    return [jobs, paused, oldest, *counters.values(), workers]
+    return [jobs, paused, oldest, *counters.values(), durations, workers]
 
 
 @get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=EXPOSITION)

@@ -22,7 +22,7 @@ from jobhost.queue import codec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL, Job
-from jobhost.queue.keys import GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -307,6 +307,17 @@ class Engine:
         self.policy(queue)
         raw = await self.redis.hgetall(self.keys.totals(queue))
         return {kind: int(raw.get(kind, 0)) for kind in ("completed", "failed", "dead")}
+
+    async def durations(self, queue: str) -> tuple[list[tuple[float, int]], float]:
+        """How long tries ran: cumulative `(upper bound in s, tries)` pairs ending with +inf, and
+        the sum of all durations in seconds."""
+        self.policy(queue)
+        raw = await self.redis.hgetall(self.keys.durations(queue))
+        buckets, seen = [], 0
+        for bound in (*DURATION_BUCKETS, "inf"):
+            seen += int(raw.get(str(bound), 0))
+            buckets.append((float(bound) / 1000 if bound != "inf" else float("inf"), seen))
+        return buckets, int(raw.get("sum_ms", 0)) / 1000
 
     async def events(self, job_id: str, last_id: str = "0-0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """The job's events after `last_id` (state, progress, log), until it ends or disappears.

@@ -53,6 +53,9 @@ class Keys:
     def totals(self, queue: str) -> str:
         return self.base(queue) + "totals"
 
+    def durations(self, queue: str) -> str:
+        return self.base(queue) + "durations"
+
     def minute(self, queue: str, minute: int) -> str:
         return self.base(queue) + f"minute:{minute}"
 
@@ -76,3 +79,7 @@ class Keys:
     def schedule_last(self) -> str:
         """Hash: schedule name → the last fire time (epoch seconds) any scheduler enqueued."""
         return f"{self.prefix}:schedules:last"
+
+
+# Upper bounds (ms) of the try-duration histogram's buckets; lua/prelude.lua holds the same list.
+DURATION_BUCKETS = (10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000)

@@ -26,7 +26,6 @@ import asyncpg
 import attrs
 import httpx
 import pytest
-import redis.asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from cryptography import x509
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from jobhost.testing import discard
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.tables import metadata
@@ -374,14 +374,8 @@ class Stack:
         return {"Authorization": f"Bearer {login.json()['token']}"}
 
     async def wait(self, job_id: str, timeout: float = 60.0) -> Any:
-        """The job once it is finished (completed, dead or cancelled)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = await self.host.job(job_id)
-            if job.finished:
-                return job
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+        """The job once it has ended (completed, dead or cancelled)."""
+        return await self.host.wait(job_id, timeout)
 
     def stop_workers(self) -> None:
         for proc in self.workers:
@@ -399,13 +393,12 @@ class Stack:
 async def stack(make_host, smtp_server, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """`await stack(**smtp_script, **env)`: a Stack on a fresh SMTP server with that script."""
     made: list[Stack] = []
-    prefix = f"jobhost-email-test-{uuid.uuid4().hex[:12]}"
 
     async def make(env: dict[str, str] | None = None, **script: Any) -> Stack:
         server = smtp_server(**script)
         settings = {
             "REDIS_URL": REDIS_URL,
-            "JOBHOST_REDIS_PREFIX": prefix,
+            "JOBHOST_REDIS_PREFIX": f"jobhost-email-test-{uuid.uuid4().hex[:12]}",
             "JOBHOST_DATA_DIR": str(tmp_path / "data"),
             "JOBHOST_LOAD_PLUGINS": "email",
             "JOBHOST_SECRET_KEY": "test-secret-key",
@@ -425,11 +418,4 @@ async def stack(make_host, smtp_server, tmp_path: Path) -> AsyncIterator[Callabl
             await client.aclose()
         each.stop_workers()
         await each.host.stop()
-        await each.host.database.dispose()
-    client = redis.asyncio.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+        await discard(each.host)

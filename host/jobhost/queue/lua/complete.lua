@@ -7,6 +7,7 @@ unstream(sid)
 redis.call('HSET', jkey(id), 'result', ARGV[3])
 redis.call('ZREM', base .. 'active', id)
 redis.call('ZREM', base .. 'leases', id)
+timed(id, now)
 count('completed', now)
 finish(id, 'completed', now, ARGV[5], tonumber(ARGV[4]))
 return 1

@@ -10,6 +10,7 @@ local n = redis.call('HINCRBY', jk, 'nerr', 1)
 redis.call('HSET', jk, 'e' .. n, ARGV[3])
 redis.call('ZREM', base .. 'active', id)
 redis.call('ZREM', base .. 'leases', id)
+timed(id, now)
 count('failed', now)
 local delay = tonumber(ARGV[4])
 if delay then

@@ -30,6 +30,21 @@ local function count(kind, now)
   redis.call('EXPIRE', minute, 7200)
 end
 
+-- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
+-- them up into Prometheus' cumulative form). The bounds are DURATION_BUCKETS in keys.py.
+local DURATION_BOUNDS_MS = {10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000}
+local function timed(id, now)
+  local started = tonumber(redis.call('HGET', jkey(id), 'started'))
+  if not started then return end
+  local ms = math.max(0, now - started)
+  local bucket = 'inf'
+  for _, bound in ipairs(DURATION_BOUNDS_MS) do
+    if ms <= bound then bucket = tostring(bound); break end
+  end
+  redis.call('HINCRBY', base .. 'durations', bucket, 1)
+  redis.call('HINCRBY', base .. 'durations', 'sum_ms', ms)
+end
+
 -- Put a job (back) at the tail of the stream as `waiting`.
 local function requeue(id, now)
   local sid = redis.call('XADD', stream, '*', 'id', id)
