@@ -96,9 +96,10 @@ async def accept(
             store=store,
             idempotency_key=key,
         )
-    except DuplicateKey:
+    except DuplicateKey as exc:  # the same key in a request racing this one
         folder.remove(stored)
-        return _replay(await flyers.by_key(owner, key or ""), key or "", digest)
+        taken = str(exc)
+        return _replay(await flyers.by_key(owner, taken), taken, digest)
     except BaseException:
         folder.remove(stored)
         raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -212,6 +213,18 @@ def test_the_same_idempotency_key_gives_the_first_answer(stack):
     assert bad_key.status_code == 400
     stack.wait(first.json()["jobId"], stack.bob)
     stack.wait(anns.json()["jobId"], stack.ann)
+
+
+def test_racing_requests_with_one_idempotency_key_make_one_flyer(stack):
+    key = {"Idempotency-Key": "race-1"}
+    before = stack.client.get("/api/flyers", headers=stack.bob).json()["total"]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: stack.upload({**stack.bob, **key}, SAMPLE), range(4)))
+    accepted = [a.json() for a in answers if a.status_code == 202]
+    assert accepted and all(body == accepted[0] for body in accepted)
+    assert all(a.status_code in (202, 409) for a in answers), [a.text for a in answers]
+    assert stack.client.get("/api/flyers", headers=stack.bob).json()["total"] == before + 1
+    stack.wait(accepted[0]["jobId"], stack.bob)
 
 
 def test_a_two_page_pdf_is_read_page_by_page(stack, two_page_flyer):
