@@ -12,7 +12,7 @@ from jobhost.errors import JobError, PermanentError, RetryLater, ServiceUnavaila
 from jobhost.host import Event, Host
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
-from jobhost.settings import Setting
+from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.user import User
 
 hookimpl = pluggy.HookimplMarker("jobhost")
@@ -33,4 +33,7 @@ __all__ = [
     "Setting",
     "User",
     "hookimpl",
+    "parse_bool",
+    "parse_duration",
+    "parse_positive_int",
 ]

@@ -12,7 +12,7 @@ import click
 
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, effective, parse_seconds
+from jobhost.settings import SettingsError, effective, parse_duration
 
 if TYPE_CHECKING:
     from jobhost.store.accounts import IssuedToken
@@ -193,7 +193,7 @@ def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
     from jobhost.store.accounts import AccountError, Accounts
 
     try:
-        ttl = parse_seconds(expires)
+        ttl = parse_duration(expires)
     except ValueError:
         raise click.BadParameter(
             "must be a duration such as 12h, 30d or 365d", param_hint="--expires"

@@ -7,6 +7,7 @@ the whole effective configuration, secrets masked.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +22,12 @@ class SettingsError(ValueError):
     """A variable holds a value its setting does not allow."""
 
 
+# The parsers below are public (exported by `jobhost`) for plugins' own settings; each raises
+# ValueError with the rule, which `Setting.read` turns into an error naming the variable.
+
+
 def parse_bool(text: str) -> bool:
+    """`1/0`, `true/false`, `yes/no`, `on/off`."""
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -31,13 +37,17 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_positive_int(text: str) -> int:
-    value = int(text)
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise ValueError("must be a whole number >= 1")
     return value
 
 
-def parse_seconds(text: str) -> float:
+def parse_duration(text: str) -> float:
     """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     stripped = text.strip()
@@ -47,8 +57,11 @@ def parse_seconds(text: str) -> float:
             break
     else:
         factor = 1
-    value = float(stripped) * factor
-    if value < 0:
+    try:
+        value = float(stripped) * factor
+    except ValueError:
+        value = -1.0
+    if not (0 <= value < math.inf):
         raise ValueError("must be a duration >= 0, such as 30, 500ms, 2m or 1h")
     return value
 
@@ -105,7 +118,7 @@ HOST_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SHUTDOWN_TIMEOUT",
         30.0,
-        parse_seconds,
+        parse_duration,
         help="seconds running jobs and requests get to finish on SIGTERM",
         allowed="must be a duration >= 0, such as 30, 500ms, 2m or 1h",
     ),

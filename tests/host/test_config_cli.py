@@ -6,8 +6,12 @@ from tests.conftest import run_jobhost
 
 
 def test_config_shows_every_setting_with_secrets_masked():
-    env = {"REDIS_URL": "redis://worker:hunter2@127.0.0.1:6379/0", "SMTP_PASSWORD": "swordfish",
-           "JOBHOST_SECRET_KEY": "k3y", "WORKER_CONCURRENCY": "2"}
+    env = {
+        "REDIS_URL": "redis://worker:hunter2@127.0.0.1:6379/0",
+        "SMTP_PASSWORD": "swordfish",
+        "JOBHOST_SECRET_KEY": "k3y",
+        "WORKER_CONCURRENCY": "2",
+    }
     proc = run_jobhost("config", "--json", env=env, check=True)
     values = json.loads(proc.stdout)
     assert values["REDIS_URL"] == "redis://worker:***@127.0.0.1:6379/0"

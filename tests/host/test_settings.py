@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 
 from jobhost import QueuePolicy, RateLimit, Setting
-from jobhost.settings import HOST_SETTINGS, Settings, SettingsError, effective, mask, parse_seconds
+from jobhost.settings import (
+    HOST_SETTINGS,
+    Settings,
+    SettingsError,
+    effective,
+    mask,
+    parse_duration,
+    parse_positive_int,
+)
 
 
 def test_defaults_are_embedded_mode(tmp_path, monkeypatch):
@@ -80,5 +88,17 @@ def test_a_bad_secret_is_not_echoed():
     assert str(info.value) == "API_KEY=***: must be a number"
 
 
-def test_parse_seconds_units():
-    assert [parse_seconds(t) for t in ("30", "500ms", "2m", "1h", "7d")] == [30, 0.5, 120, 3600, 604800]
+def test_parse_duration_units():
+    assert [parse_duration(t) for t in ("30", "500ms", "2m", "1h", "7d")] == [30, 0.5, 120, 3600, 604800]
+
+
+@pytest.mark.parametrize("text", ["soon", "-1", "inf", "nan", "5 weeks", ""])
+def test_parse_duration_refuses_with_the_rule(text):
+    with pytest.raises(ValueError, match="must be a duration >= 0, such as 30, 500ms, 2m or 1h"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "two", "1.5"])
+def test_parse_positive_int_refuses_with_the_rule(text):
+    with pytest.raises(ValueError, match="must be a whole number >= 1"):
+        parse_positive_int(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from jobhost.policy import RateLimit
-from jobhost.settings import Setting, Settings, parse_seconds
+from jobhost.settings import Setting, Settings, parse_duration
 
 _SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -31,7 +31,7 @@ MAX_BODY_SIZE = Setting(
 SESSION_TTL = Setting(
     "JOBHOST_SESSION_TTL",
     7 * 86400.0,
-    parse_seconds,
+    parse_duration,
     help="how long a login token lasts (default 7d)",
     allowed="must be a duration such as 12h or 7d",
 )
@@ -56,7 +56,7 @@ RESET_URL = Setting(
 SSE_HEARTBEAT = Setting(
     "JOBHOST_SSE_HEARTBEAT",
     15.0,
-    parse_seconds,
+    parse_duration,
     help="seconds between heartbeat comments on a quiet job event stream (default 15; 0 = none)",
     allowed="must be a duration such as 500ms or 15",
 )

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import math
-import re
+from jobhost import Setting, parse_duration
 
-from jobhost import Setting
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 ALLOWED = "must be a duration > 0 such as 24h, 90m, 2d or 3600 (seconds)"
 
 
 def parse_max_age(text: str) -> float:
-    """`24h`, `90m`, `2d`, `30s` or a bare number of seconds, as seconds; never 0, which would
-    delete a file the moment it is written."""
-    found = _DURATION.match(text)
-    seconds = float(found[1]) * _UNITS[found[2]] if found else 0.0
-    if not (seconds > 0 and math.isfinite(seconds)):
+    """A duration as `parse_duration` reads it, but never 0, which would delete a file the moment
+    it is written."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
         raise ValueError(ALLOWED)
     return seconds
 

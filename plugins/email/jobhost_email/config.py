@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
-from jobhost import Setting
+from jobhost import Setting, parse_duration
 
 TlsMode = Literal["none", "starttls", "implicit"]
 TLS_MODES: tuple[str, ...] = ("none", "starttls", "implicit")
@@ -31,7 +31,7 @@ def parse_port(text: str) -> int:
 
 
 def parse_timeout(text: str) -> float:
-    seconds = float(text)
+    seconds = parse_duration(text)
     if seconds <= 0:
         raise ValueError("must be a number of seconds > 0")
     return seconds
