@@ -10,7 +10,7 @@ import re
 
 _DIGITISH = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "i": "1", ",": "."})
 _SLASH_BEFORE_PRICE = re.compile(r"^(\d{1,2})(?:[Il|\\1]|/[Il|1])(?=[$S]\d)")  # 4I$9.00, 5/1$5 → 4/$9.00
-_SLASH_BEFORE_UNIT = re.compile(r"(\$\d{1,3}\.\d{2})[1Il|](?=(?:kg|k9|lb|Ib|1b|100)\b)")  # $2.491kg
+_SLASH_BEFORE_UNIT = re.compile(r"(\$\d{1,3}\.\d{2})[1Il|!](?=(?:kg|k9|lb|Ib|1b|100)\b)")  # $2.491kg
 _S_FOR_DOLLAR = re.compile(r"(?:(?<=^)|(?<=/))S(?=[\dlIO][\dlIO.,]*(?:[/¢c%]|$|\b))")
 _DOLLAR_AMOUNT = re.compile(r"\$[\dOolI|]+(?:[.,][\dOolIi|]{1,2})?")
 # Before a cent sign only digits make sense: bold `4` reads as `A`, `5` as `S`, `8` as `B`.

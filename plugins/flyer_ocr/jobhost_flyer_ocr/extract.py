@@ -50,7 +50,8 @@ _OFFER = re.compile(
 )
 _SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
 _PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
-_BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:1|one)\s?,?\s?get\s?(?:1|one)(?:\s?free)?)\b")
+# A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`.
+_BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get\s?(?:[1lI|]|one)(?:\s?free)?)(?!\w)")
 _SIZE = re.compile(rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?$")
 # A number and a short word alone on a line is a pack size OCR got wrong (`12 thos`, `8 az`).
 _SIZE_LIKE = re.compile(rf"(?i)^(?:\d+(?:\.\d+)?\s?[a-z]{{1,4}}|[a-z0-9]{{0,3}}oz|(?:{_SIZE_UNITS}\s?)+)\.?$")
@@ -276,7 +277,13 @@ def _classify(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
 
 # -- pairing by layout ---------------------------------------------------------------------
 def _pair_cost(name: Segment, offer: Segment) -> tuple[float, str] | None:
-    """How well `name` reads as the name of `offer`'s deal, and where it sits; None if it can't be."""
+    """How well `name` reads as the name of `offer`'s deal, and where it sits; None if it can't be.
+
+    Costs are gaps measured in offer heights, so they hold at any resolution. A name above the
+    price in its column costs its gap; one on the price's row to the left (a list, often far
+    from its price) starts at 0.6 and grows slowly with the distance; one below (price-first
+    layouts) starts at 1.5, so a cell's own name beats the next cell's.
+    """
     if name.phrase == offer.phrase:
         return (0.0, "phrase") if name.box.right <= offer.box.left + offer.height else None
     height = offer.height

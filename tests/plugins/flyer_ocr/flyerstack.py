@@ -25,6 +25,21 @@ PASSWORD = "correct horse battery staple"
 FINISHED = ("completed", "dead", "cancelled")
 
 
+def tesseract_children() -> list[int]:
+    """Pids of the tesseract processes this process started that still run."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            parent = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and name == "tesseract":
+            children.append(int(stat.parent.name))
+    return children
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

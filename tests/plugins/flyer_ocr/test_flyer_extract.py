@@ -61,6 +61,7 @@ def cell(name: str, offer: str, *extra: str) -> PageReading:
         ("4I$9.00", "4/$9.00"),
         ("5/1$5.00", "5/$5.00"),
         ("$2.491kg", "$2.49/kg"),
+        ("$17.19!kg", "$17.19/kg"),
         ("1O%", "10%"),
         ("A9¢", "49¢"),
         ("9S¢", "95¢"),
@@ -110,7 +111,9 @@ def test_offers(offer, price, quantity, unit, unit_price):
     )
 
 
-@pytest.mark.parametrize("bogo", ["BOGO", "Buy 1 Get 1 Free", "buy one get one free", "B1G1"])
+@pytest.mark.parametrize(
+    "bogo", ["BOGO", "Buy 1 Get 1 Free", "buy one get one free", "B1G1", "Buy | Get | Free", "Buy l Get 1"]
+)
 def test_bogo_means_the_price_buys_two(bogo):
     item = only(cell("Ground Coffee", "$6.69", bogo))
     assert (item.bogo, item.quantity, item.price, item.unit_price) == (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytesseract
 import pytest
+from flyerstack import tesseract_children
 
 from jobhost import RetryLater
 from jobhost_flyer_ocr.errors import OcrUnavailable
@@ -77,20 +78,6 @@ def test_a_tesseract_that_cannot_run_is_retryable(prepared, monkeypatch, tmp_pat
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(unusable))
     with pytest.raises(OcrUnavailable, match=r"tesseract (cannot run|is not installed)"):
         recognise(prepared)
-
-
-def tesseract_children() -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-            name = fields[0].split("(", 1)[1]
-            parent = int(fields[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == os.getpid() and name == "tesseract":
-            children.append(int(stat.parent.name))
-    return children
 
 
 def test_a_timeout_kills_tesseract_and_is_retryable(prepared):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import flyergen
 import pytest
+from flyerstack import tesseract_children
 from PIL import Image
-from test_flyer_recognise import tesseract_children
 
 from jobhost import QueuePolicy, hookimpl
 from jobhost.testing import discard, running_worker
