@@ -20,6 +20,8 @@ real jobs with no Redis at all:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,9 +31,10 @@ import pytest
 
 from jobhost.host import Host
 from jobhost.settings import Settings
+from jobhost.store.scratch import scratch_postgres
 from jobhost.worker import running_worker
 
-__all__ = ["build_host", "discard", "make_host", "running_worker"]
+__all__ = ["build_host", "database_url", "discard", "make_host", "open_database", "running_worker"]
 
 HostFactory = Callable[..., Host]
 
@@ -76,3 +79,26 @@ async def discard(host: Host) -> None:
     await host.engine.close()
     if "database" in host.__dict__:  # only if this host ever opened it
         await host.database.dispose()
+
+
+@contextlib.contextmanager
+def open_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database for a host: `sqlite` (a file under `tmp_path`) or `postgresql` (a database
+    of its own on `JOBHOST_TEST_POSTGRES`, default postgresql://postgres@127.0.0.1:5432, dropped
+    afterwards). Yields its URL."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobhost-test.db'}"
+    elif kind == "postgresql":
+        server = os.environ.get("JOBHOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+        with scratch_postgres(server) as url:
+            yield url
+    else:
+        raise ValueError(f"database kind must be 'sqlite' or 'postgresql', got {kind!r}")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty SQLite database; `@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"],
+    indirect=True)` runs a test on both."""
+    with open_database(getattr(request, "param", "sqlite"), tmp_path) as url:
+        yield url

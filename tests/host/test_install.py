@@ -1,10 +1,11 @@
 """Installing a plugin with pip makes it appear; uninstalling removes it. A fresh virtualenv
-(seeing the host from this environment's site-packages) keeps the test from touching ours."""
+that sees this environment's packages (the host among them) keeps the test from touching ours."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -27,8 +28,15 @@ def plugins_in(python: Path) -> dict:
 @pytest.mark.slow
 def test_pip_install_makes_the_plugin_appear_and_uninstall_removes_it(tmp_path):
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    # This environment's site dirs, .pth files included (editable installs), behind the new one's:
+    # `system_site_packages` would reach the base interpreter's, not ours when we run in a venv.
+    inner = run(python, "-c", "import site; print(site.getsitepackages()[0])").stdout.strip()
+    outer = [*site.getsitepackages(), site.getusersitepackages()]
+    (Path(inner) / "outer_env.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in outer)
+    )
     source = shutil.copytree(EXAMPLE, tmp_path / "src", ignore=shutil.ignore_patterns("test_*"))
     pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check"]
 

@@ -17,7 +17,7 @@ from jobhost.store.accounts import API, Accounts
 from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
-from jobhost.store.scratch import scratch_postgres
+from jobhost.testing import open_database
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "password-1"
@@ -26,11 +26,8 @@ PASSWORD = "password-1"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.db'}"
-    else:
-        with scratch_postgres() as url:
-            yield url
+    with open_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from jobhost import Backoff, Host, PermanentError, QueuePolicy, User, hookimpl
 
@@ -23,7 +24,7 @@ def work(ctx, steps: int = 2, fail: bool = False) -> dict[str, Any]:
 
 @post("/api/demo/jobs", status_code=202)
 async def enqueue(
-    host: NamedDependency[Host], user: NamedDependency[User], data: dict[str, Any]
+    host: NamedDependency[Host], user: NamedDependency[User], data: JSONBody[dict[str, Any]]
 ) -> dict[str, str]:
     job = await host.enqueue("demo.work", data, owner=user.owner)
     return {"job_id": job.id}

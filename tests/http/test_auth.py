@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 from litestar import get
+from litestar.di import NamedDependency
 
 from jobhost import User, hookimpl
+from tests.http.conftest import PASSWORD
 
 
 @get("/api/demo/public")
@@ -15,12 +16,12 @@ async def public() -> dict[str, str]:
 
 
 @get("/api/demo/me")
-async def me(user: User) -> dict[str, object]:
+async def me(user: NamedDependency[User]) -> dict[str, object]:
     return {"id": user.id, "email": user.email}
 
 
 @get("/demo/stats")
-async def stats(user: User) -> dict[str, object]:
+async def stats(user: NamedDependency[User]) -> dict[str, object]:
     return {"seen_by": user.email}
 
 

@@ -7,12 +7,12 @@ import asyncio
 import json
 from typing import Any
 
-import jobs_demo
 import pytest
-from outages import RedisServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobhost.worker import running_worker
+from tests.http import jobs_demo
+from tests.http.outages import RedisServer
 
 
 async def sse(client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -183,7 +183,7 @@ async def test_metrics_histogram_of_try_durations(make_api):
     buckets = [s.value for s in samples if s.name.endswith("_bucket")]
     assert buckets == sorted(buckets) and buckets[-1] == 2  # one completed try, one failed try
     assert [s.value for s in samples if s.name.endswith("_count")] == [2]
-    assert 0 <= [s.value for s in samples if s.name.endswith("_sum")][0] < 10
+    assert 0 <= next(s.value for s in samples if s.name.endswith("_sum")) < 10
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
-from outages import RedisServer, Relay
+
+from tests.http.conftest import PASSWORD
+from tests.http.outages import RedisServer, Relay
 
 LOGIN = "/api/auth/login"
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import PASSWORD
+
+from tests.http.conftest import PASSWORD
 
 
 class Inbox:

@@ -16,10 +16,10 @@ from pathlib import Path
 import attrs
 import httpx
 import pytest
-from conftest import REDIS_URL
-from outages import free_port
 
 from jobhost.testing import build_host
+from tests.http.conftest import REDIS_URL
+from tests.http.outages import free_port
 
 SLOW_PLUGIN = """
 import asyncio

@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from queue_support import cleanup, load_host, make_settings
+
+from tests.queue.queue_support import cleanup, load_host, make_settings
 
 
 @pytest.fixture(params=["redis", "embedded"])

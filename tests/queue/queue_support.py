@@ -6,10 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-import queue_testjobs
-
 from jobhost.host import Host
 from jobhost.settings import Settings
+from tests.queue import queue_testjobs
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 HERE = Path(__file__).parent

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from queue_support import cleanup, load_host, make_settings
 
 from jobhost.queue import JobInputError
 from jobhost.worker import running_worker
+from tests.queue.queue_support import cleanup, load_host, make_settings
 
 
 async def test_enqueued_job_runs_and_completes(host):

@@ -10,9 +10,9 @@ import sys
 import pytest
 import redis
 from click.testing import CliRunner
-from queue_support import REDIS_URL, load_host, make_settings
 
 from jobhost.cli import cli
+from tests.queue.queue_support import REDIS_URL, load_host, make_settings
 
 
 @pytest.fixture

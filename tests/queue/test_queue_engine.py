@@ -9,11 +9,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from queue_support import runs
 
 from jobhost.queue import JobInputError, JobNotFound, JobStateError
 from jobhost.scheduler import Scheduler
 from jobhost.worker import running_worker
+from tests.queue.queue_support import runs
 
 
 async def test_retries_wait_base_times_two_to_the_n_minus_one(host):

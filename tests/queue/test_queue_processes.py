@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from queue_support import cleanup, load_host, process_argv, process_env, runs
 
 from jobhost.settings import Settings
 from jobhost.worker import running_worker
+from tests.queue.queue_support import cleanup, load_host, process_argv, process_env, runs
 
 pytestmark = pytest.mark.slow
 

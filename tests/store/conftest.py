@@ -5,17 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from jobhost.store.scratch import scratch_postgres
+from jobhost.testing import open_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with scratch_postgres() as url:
-            yield url
+    with open_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from jobhost.host import Host
 from jobhost.queue.engine import Engine
@@ -63,17 +63,19 @@ async def workers_status(host: NamedDependency[Host]) -> dict[str, Any]:
 @get("/queues/{queue:str}/jobs", summary="One page of a queue's jobs in one state, newest first")
 async def list_jobs(
     host: NamedDependency[Host],
-    queue: str,
-    job_state: str = Parameter(query="state", default="waiting", description=f"one of {', '.join(STATES)}"),
-    offset: int = Parameter(query="offset", default=0, ge=0),
-    limit: int = Parameter(query="limit", default=50, ge=1, le=1000),
+    queue: FromPath[str],
+    job_state: Annotated[
+        str, QueryParameter(name="state", description=f"one of {', '.join(STATES)}")
+    ] = "waiting",
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
     page = await host.engine.list_jobs(queue, job_state, offset=offset, limit=limit)
     return page.as_dict()
 
 
 @get("/jobs/{job_id:str}", summary="Any job, with its logs and every try's error and traceback")
-async def show_job(host: NamedDependency[Host], job_id: str) -> dict[str, Any]:
+async def show_job(host: NamedDependency[Host], job_id: FromPath[str]) -> dict[str, Any]:
     job = await host.job(job_id)
     if job is None:
         raise NotFoundException(detail=f"no job {job_id!r}")
@@ -81,7 +83,7 @@ async def show_job(host: NamedDependency[Host], job_id: str) -> dict[str, Any]:
 
 
 @post("/jobs/{job_id:str}/retry", status_code=200, summary="Queue a dead, cancelled or completed job again")
-async def retry_job(host: NamedDependency[Host], job_id: str) -> dict[str, Any]:
+async def retry_job(host: NamedDependency[Host], job_id: FromPath[str]) -> dict[str, Any]:
     return (await host.engine.retry(job_id)).as_dict()
 
 
@@ -95,29 +97,31 @@ class Replay:
     status_code=200,
     summary="Queue a job again, with edited arguments (checked against the task's parameters)",
 )
-async def replay_job(host: NamedDependency[Host], job_id: str, data: JSONBody[Replay]) -> dict[str, Any]:
+async def replay_job(
+    host: NamedDependency[Host], job_id: FromPath[str], data: JSONBody[Replay]
+) -> dict[str, Any]:
     return (await host.engine.replay(job_id, data.kwargs)).as_dict()
 
 
 @post("/jobs/{job_id:str}/cancel", status_code=200, summary="Cancel a waiting or delayed job")
-async def cancel_job(host: NamedDependency[Host], job_id: str) -> dict[str, Any]:
+async def cancel_job(host: NamedDependency[Host], job_id: FromPath[str]) -> dict[str, Any]:
     return (await host.engine.cancel(job_id)).as_dict()
 
 
 @delete("/jobs/{job_id:str}", summary="Delete a job in any state")
-async def remove_job(host: NamedDependency[Host], job_id: str) -> None:
+async def remove_job(host: NamedDependency[Host], job_id: FromPath[str]) -> None:
     if not await host.engine.remove(job_id):
         raise NotFoundException(detail=f"no job {job_id!r}")
 
 
 @post("/queues/{queue:str}/pause", status_code=200, summary="Workers take nothing new from the queue")
-async def pause_queue(host: NamedDependency[Host], queue: str) -> dict[str, Any]:
+async def pause_queue(host: NamedDependency[Host], queue: FromPath[str]) -> dict[str, Any]:
     await host.engine.pause(queue)
     return {"queue": queue, "paused": True}
 
 
 @post("/queues/{queue:str}/resume", status_code=200, summary="Workers take jobs from the queue again")
-async def resume_queue(host: NamedDependency[Host], queue: str) -> dict[str, Any]:
+async def resume_queue(host: NamedDependency[Host], queue: FromPath[str]) -> dict[str, Any]:
     await host.engine.resume(queue)
     return {"queue": queue, "paused": False}
 
@@ -131,7 +135,9 @@ class Clean:
 @post(
     "/queues/{queue:str}/clean", status_code=200, summary="Remove a queue's jobs in one state, older than N s"
 )
-async def clean_queue(host: NamedDependency[Host], queue: str, data: JSONBody[Clean]) -> dict[str, Any]:
+async def clean_queue(
+    host: NamedDependency[Host], queue: FromPath[str], data: JSONBody[Clean]
+) -> dict[str, Any]:
     if data.older_than < 0:
         raise JobInputError(f"older_than must be >= 0 seconds, got {data.older_than}")
     removed = await host.engine.clean(queue, data.state, data.older_than)

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -41,7 +41,9 @@ def job_view(job: Job, user: User) -> dict[str, Any]:
 
 
 @get("/api/jobs/{job_id:str}", tags=["jobs"], security=SECURED, summary="A job's state, progress and outcome")
-async def job_status(host: NamedDependency[Host], user: NamedDependency[User], job_id: str) -> dict[str, Any]:
+async def job_status(
+    host: NamedDependency[Host], user: NamedDependency[User], job_id: FromPath[str]
+) -> dict[str, Any]:
     return job_view(await visible_job(host, user, job_id), user)
 
 
@@ -84,8 +86,8 @@ async def job_events(
     request: Request[Any, Any, Any],
     host: NamedDependency[Host],
     user: NamedDependency[User],
-    job_id: str,
-    last_event_id: str | None = Parameter(header="Last-Event-ID", default=None, pattern=r"^\d+-\d+$"),
+    job_id: FromPath[str],
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^\d+-\d+$")] = None,
 ) -> ServerSentEvent:
     await visible_job(host, user, job_id)
     events = host.engine.events(job_id, last_event_id or "0-0")

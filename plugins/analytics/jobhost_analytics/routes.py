@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from jobhost import Host
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
@@ -22,10 +23,12 @@ def _bad(exc: PeriodError) -> HTTPException:
 
 @get("/analytics/reports", summary="Stored analytics reports, latest period first (filter by kind)")
 async def list_reports(
-    host: Host,
-    kind: str | None = Parameter(default=None, description=f"one of {', '.join(KINDS)}; default: all"),
-    offset: int = Parameter(default=0, ge=0),
-    limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT),
+    host: NamedDependency[Host],
+    kind: Annotated[
+        str | None, QueryParameter(description=f"one of {', '.join(KINDS)}; default: all")
+    ] = None,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
         raise _bad(PeriodError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}"))
@@ -37,7 +40,9 @@ async def list_reports(
     "/analytics/reports/{kind:str}/{period:str}",
     summary="One report: daily/2026-01-05 or weekly/2026-W02",
 )
-async def show_report(host: Host, kind: str, period: str) -> dict[str, Any]:
+async def show_report(
+    host: NamedDependency[Host], kind: FromPath[str], period: FromPath[str]
+) -> dict[str, Any]:
     try:
         key = parse(kind, period).key
     except PeriodError as exc:

@@ -7,7 +7,9 @@ from typing import Any
 
 import attrs
 from litestar import MediaType, get, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.params import FromQuery, JSONBody
 
 from jobhost import Host, User
 from jobhost_email.mail import InvalidMail
@@ -44,13 +46,15 @@ class TestMailOut:
 
 
 @get("/api/email/watchlist", summary="Your deal-alert keywords, and whether alerts are on")
-async def get_watchlist(host: Host, user: User) -> WatchlistOut:
+async def get_watchlist(host: NamedDependency[Host], user: NamedDependency[User]) -> WatchlistOut:
     found = await Watchlists(host.db).get(user.id)
     return WatchlistOut([], True) if found is None else WatchlistOut(list(found.keywords), found.alerts)
 
 
 @put("/api/email/watchlist", summary="Replace your deal-alert keywords (and turn alerts on or off)")
-async def put_watchlist(host: Host, user: User, data: WatchlistIn) -> WatchlistOut:
+async def put_watchlist(
+    host: NamedDependency[Host], user: NamedDependency[User], data: JSONBody[WatchlistIn]
+) -> WatchlistOut:
     try:
         saved = await Watchlists(host.db).put(user.id, user.email, data.keywords, data.alerts)
     except WatchlistError as exc:
@@ -70,7 +74,7 @@ async def _unsubscribe(host: Host, token: str) -> None:
 
 
 @get(UNSUBSCRIBE_PATH, media_type=MediaType.HTML, summary="Stop deal alerts (the link in every alert)")
-async def unsubscribe_link(host: Host, token: str) -> str:
+async def unsubscribe_link(host: NamedDependency[Host], token: FromQuery[str]) -> str:
     await _unsubscribe(host, token)
     return (
         "<!DOCTYPE html><html><body><p>You will get no more deal alerts.</p>"
@@ -79,18 +83,20 @@ async def unsubscribe_link(host: Host, token: str) -> str:
 
 
 @post(UNSUBSCRIBE_PATH, status_code=200, summary="Stop deal alerts: one-click unsubscribe (RFC 8058)")
-async def unsubscribe_one_click(host: Host, token: str) -> dict[str, str]:
+async def unsubscribe_one_click(host: NamedDependency[Host], token: FromQuery[str]) -> dict[str, str]:
     await _unsubscribe(host, token)
     return {"detail": "deal alerts stopped"}
 
 
 @get("/email/status", summary="Mail server in use, sent and failed counts, the latest failures")
-async def email_status(host: Host) -> dict[str, Any]:
+async def email_status(host: NamedDependency[Host]) -> dict[str, Any]:
     return await host.service("mail").status()
 
 
 @post("/email/test", status_code=200, summary="Send a test message now and report the server's answer")
-async def email_test(host: Host, user: User, data: TestMailIn) -> TestMailOut:
+async def email_test(
+    host: NamedDependency[Host], user: NamedDependency[User], data: JSONBody[TestMailIn]
+) -> TestMailOut:
     mail = host.service("mail")
     text, html = render(
         "test_message",

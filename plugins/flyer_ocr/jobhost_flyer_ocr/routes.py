@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import attrs
 from litestar import Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobhost import Host, User
@@ -87,15 +88,17 @@ def _refused(
     "instead of queueing a second job.",
 )
 async def upload_and_process(
-    host: Host,
-    user: User,
+    host: NamedDependency[Host],
+    user: NamedDependency[User],
     data: Annotated[FlyerForm, FORM],
-    idempotency_key: str | None = Parameter(
-        header="Idempotency-Key",
-        default=None,
-        pattern=r"^[\x21-\x7e]{1,255}$",
-        description="Any 1-255 visible ASCII characters, unique per upload you mean",
-    ),
+    idempotency_key: Annotated[
+        str | None,
+        HeaderParameter(
+            name="Idempotency-Key",
+            pattern=r"^[\x21-\x7e]{1,255}$",
+            description="Any 1-255 visible ASCII characters, unique per upload you mean",
+        ),
+    ] = None,
 ) -> Response[UploadAccepted]:
     try:
         content, filename, store = await _read(data)
@@ -112,7 +115,9 @@ async def upload_and_process(
 
 
 @get(STATUS_PATH, tags=["flyers"], summary="A flyer job's state, progress, result and error")
-async def job_status(host: Host, user: User, job_id: str) -> JobStatus:
+async def job_status(
+    host: NamedDependency[Host], user: NamedDependency[User], job_id: FromPath[str]
+) -> JobStatus:
     job = await host.job(job_id)
     if job is None or job.task != TASK or not (user.is_admin or job.owner == user.owner):
         raise NotFoundException(detail=f"no flyer job {job_id!r}")
@@ -125,7 +130,9 @@ async def job_status(host: Host, user: User, job_id: str) -> JobStatus:
 
 
 @get("/api/flyers/{flyer_id:int}", tags=["flyers"], summary="A flyer of yours and its deals")
-async def get_flyer(host: Host, user: User, flyer_id: int) -> dict[str, Any]:
+async def get_flyer(
+    host: NamedDependency[Host], user: NamedDependency[User], flyer_id: FromPath[int]
+) -> dict[str, Any]:
     record = await Flyers(host.db).get(flyer_id)
     if record is None or not (user.is_admin or record.owner == user.owner):
         raise NotFoundException(detail=f"no flyer {flyer_id}")
@@ -134,10 +141,10 @@ async def get_flyer(host: Host, user: User, flyer_id: int) -> dict[str, Any]:
 
 @get("/api/flyers", tags=["flyers"], summary="Your flyers with their deals, newest first")
 async def list_flyers(
-    host: Host,
-    user: User,
-    page: int = Parameter(ge=1, default=1),
-    per_page: int = Parameter(ge=1, le=100, default=20),
+    host: NamedDependency[Host],
+    user: NamedDependency[User],
+    page: Annotated[int, QueryParameter(ge=1)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     found, total = await Flyers(host.db).page(user.owner, page, per_page)
     return {"flyers": [r.as_dict() for r in found], "page": page, "per_page": per_page, "total": total}
@@ -170,7 +177,9 @@ def _deprecation_headers(app: ASGIApp) -> ASGIApp:
     description=f"Use `POST {UPLOAD_PATH}`: it answers at once and the job survives restarts. This "
     "route runs the same checks and pipeline while the client waits.",
 )
-async def process_legacy(host: Host, user: User, data: Annotated[FlyerForm, FORM]) -> dict[str, Any]:
+async def process_legacy(
+    host: NamedDependency[Host], user: NamedDependency[User], data: Annotated[FlyerForm, FORM]
+) -> dict[str, Any]:
     try:
         content, filename, store = await _read(data)
         record = await process_now(host, user.owner, content, filename=filename, store=store)

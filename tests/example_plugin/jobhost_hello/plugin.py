@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from litestar import get
+from litestar.params import FromPath
 
 from jobhost import Backoff, QueuePolicy, Setting, hookimpl
 from jobhost_hello.greeting import greeting
@@ -19,7 +20,7 @@ def greet(name: str, ctx=None) -> str:
 
 
 @get("/api/hello/{name:str}")
-async def hello_route(name: str) -> dict[str, str]:
+async def hello_route(name: FromPath[str]) -> dict[str, str]:
     return {"greeting": greeting(name)}
 
 

@@ -3,25 +3,14 @@ own, deleted after the test) and on a real SQLite or PostgreSQL database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from jobhost.store.scratch import scratch_postgres
+from jobhost.testing import discard
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """SQLite by default; `@pytest.mark.parametrize("database_url", [...], indirect=True)` for more."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cleanup.db'}"
-    else:
-        with scratch_postgres() as url:
-            yield url
 
 
 @pytest.fixture
@@ -35,9 +24,4 @@ async def cleanup_host(make_host, database_url: str) -> AsyncIterator[Callable[.
 
     yield make
     for host in made:
-        redis = host.engine.redis
-        keys = [key async for key in redis.scan_iter(match=f"{host.settings.redis_prefix}:*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await host.engine.close()
-        await host.database.dispose()
+        await discard(host)

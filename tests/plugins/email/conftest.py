@@ -22,7 +22,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import attrs
 import httpx
 import pytest
@@ -34,14 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from jobhost.testing import discard
+from jobhost.testing import discard, open_database
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.tables import metadata
 
 # A DATA answer that closes the connection instead of replying.
 DROP = "drop"
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 USERNAME, PASSWORD = "mailer", "s3cret-pa55"
 
 
@@ -261,28 +259,14 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return TlsFiles(root / "ca.pem", root / "other-ca.pem", context)
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database: SQLite by default, a fresh PostgreSQL database with
-    `@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)`."""
-    kind = getattr(request, "param", "sqlite")
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'email.db'}"
-        return
-    name = f"jobhost_email_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database with its async driver named (the ledger tests open it directly): SQLite by
+    default, PostgreSQL with `@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)`."""
+    with open_database(getattr(request, "param", "sqlite"), tmp_path) as url:
+        yield url.replace("sqlite://", "sqlite+aiosqlite://").replace(
+            "postgresql://", "postgresql+asyncpg://"
+        )
 
 
 @pytest.fixture

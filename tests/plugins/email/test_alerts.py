@@ -6,12 +6,12 @@ import json
 import time
 
 import pytest
-from conftest import jobhost
 
 from jobhost import ServiceUnavailable
 from jobhost_email.alerts import Flyer, alert, alerts, matches
 from jobhost_email.unsubscribe import KEY_FILE, Unsubscribe, secret
 from jobhost_email.watchlist import Watchlist, WatchlistError, Watchlists, normalize_keywords
+from tests.plugins.email.conftest import jobhost
 
 FLYER = {
     "flyer_id": "f-1001",

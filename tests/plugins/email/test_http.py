@@ -7,7 +7,8 @@ import re
 import time
 
 import pytest
-from test_alerts import FLYER, counts
+
+from tests.plugins.email.test_alerts import FLYER, counts
 
 pytestmark = pytest.mark.slow
 

@@ -1,10 +1,10 @@
 """The installed email plugin inside a real host: its settings, queue, migration and `mail` service."""
 
 import pytest
-from conftest import jobhost
 
 from jobhost import ServiceUnavailable
 from jobhost_email.config import DEFAULT_PORTS, MailConfig
+from tests.plugins.email.conftest import jobhost
 
 
 def test_the_plugin_registers_its_queue_settings_service_and_migrations(make_host):

@@ -5,9 +5,9 @@ import signal
 import time
 
 import pytest
-from conftest import DROP
 
 from jobhost_email.jobs import PRUNE_TASK, SEND_TASK
+from tests.plugins.email.conftest import DROP
 
 pytestmark = pytest.mark.slow
 

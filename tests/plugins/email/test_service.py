@@ -4,13 +4,13 @@ import asyncio
 import logging
 
 import pytest
-from conftest import DROP
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from jobhost import RetryLater, ServiceUnavailable
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
 from jobhost_email.smtp import PermanentFailure, TemporaryFailure
+from tests.plugins.email.conftest import DROP
 
 
 @pytest.fixture

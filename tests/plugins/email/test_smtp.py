@@ -4,12 +4,12 @@ import asyncio
 import socket
 
 import pytest
-from conftest import DROP, PASSWORD, USERNAME, free_port
 
 from jobhost import PermanentError, RetryLater
 from jobhost_email.config import MailConfig
 from jobhost_email.mail import Mail, bulk_headers
 from jobhost_email.smtp import PermanentFailure, SmtpTransport, TemporaryFailure
+from tests.plugins.email.conftest import DROP, PASSWORD, USERNAME, free_port
 
 
 def mail(to="ann@example.com", **overrides):

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-import flyergen
 import pytest
-from flyerstack import install_recorder, make_stack
 
 from jobhost_flyer_ocr.demo import SAMPLE_FLYER
+from tests.plugins.flyer_ocr import flyergen
+from tests.plugins.flyer_ocr.flyerstack import install_recorder, make_stack
 
 pytestmark = pytest.mark.slow
 
@@ -251,7 +251,7 @@ def test_a_corrupt_file_fails_its_job_for_good_without_retries(stack, grid_flyer
 
 @pytest.mark.parametrize("path", ["/api/ai/upload-legacy", "/api/ai/flyers/process"])
 def test_deprecated_endpoints_answer_the_deals_inside_the_request(stack, grid_flyer, path):
-    from flyerstack import multipart
+    from tests.plugins.flyer_ocr.flyerstack import multipart
 
     body, form = multipart("sample.png", SAMPLE)
     answer = stack.client.post(path, content=body, headers={**stack.bob, **form})

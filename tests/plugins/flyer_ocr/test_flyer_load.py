@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import flyergen
 import pytest
 from PIL import Image, ImageDraw
 
@@ -12,6 +11,7 @@ from jobhost import PermanentError
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.load import load_pages
 from jobhost_flyer_ocr.validate import Limits, check_upload
+from tests.plugins.flyer_ocr import flyergen
 
 
 def _numbered_pages(count: int) -> list[Image.Image]:

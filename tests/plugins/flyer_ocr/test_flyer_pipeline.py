@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-import flyergen
 import pytesseract
 import pytest
 
 from jobhost_flyer_ocr.demo import SAMPLE_FLYER
 from jobhost_flyer_ocr.errors import FlyerRejected, OcrUnavailable
 from jobhost_flyer_ocr.pipeline import PAGES_SHARE, process
+from tests.plugins.flyer_ocr import flyergen
 
 
 def _fields(items) -> set[tuple]:

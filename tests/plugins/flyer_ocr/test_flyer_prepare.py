@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import flyergen
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -19,6 +18,7 @@ from jobhost_flyer_ocr.prepare import (
     remove_rules,
     rescale,
 )
+from tests.plugins.flyer_ocr import flyergen
 
 
 def _ink(image: Image.Image) -> int:

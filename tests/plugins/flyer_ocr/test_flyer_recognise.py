@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytesseract
 import pytest
-from flyerstack import tesseract_children
 
 from jobhost import RetryLater
 from jobhost_flyer_ocr.errors import OcrUnavailable
 from jobhost_flyer_ocr.model import Page
 from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.recognise import recognise
+from tests.plugins.flyer_ocr.flyerstack import tesseract_children
 
 
 @pytest.fixture(scope="module")

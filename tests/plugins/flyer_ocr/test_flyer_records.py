@@ -3,69 +3,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from jobhost.testing import open_database
 from jobhost_flyer_ocr import plugin
 from jobhost_flyer_ocr.config import SETTINGS, limits_from
 from jobhost_flyer_ocr.model import Box, Flyer, Item
 from jobhost_flyer_ocr.records import DuplicateKey, Flyers
 from jobhost_flyer_ocr.uploads import UploadFolder
-
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _migrate(url: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBHOST_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(DATABASE_URL=url, JOBHOST_DATA_DIR=str(tmp_path), JOBHOST_LOAD_PLUGINS="flyer_ocr")
-    done = subprocess.run(
-        [sys.executable, "-m", "jobhost", "db", "upgrade"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "flyer_ocr: flyer_ocr_0001" in done.stdout
+from tests.plugins.flyer_ocr.conftest import migrate
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database migrated by `jobhost db upgrade`, shared by the module; yields its engine URL."""
     folder = tmp_path_factory.mktemp("flyer-records")
-    name = f"jobhost_flyer_{uuid.uuid4().hex[:12]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'flyers.db'}"
-    else:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        url = f"{PG_SERVER}/{name}"
-    try:
-        _migrate(url, folder)
+    with open_database(request.param, folder) as url:
+        migrate(url, folder)
         yield url.replace("sqlite://", "sqlite+aiosqlite://").replace(
             "postgresql://", "postgresql+asyncpg://"
         )
-    finally:
-        if request.param == "postgresql":
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -3,15 +3,10 @@ queue's timeout stops tesseract, fails, and fails the flyer on its last try."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import types
 from pathlib import Path
 
-import flyergen
 import pytest
-from flyerstack import tesseract_children
 from PIL import Image
 
 from jobhost import QueuePolicy, hookimpl
@@ -20,6 +15,9 @@ from jobhost_flyer_ocr import plugin
 from jobhost_flyer_ocr.intake import TASK, accept
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.task import process_flyer
+from tests.plugins.flyer_ocr import flyergen
+from tests.plugins.flyer_ocr.conftest import migrate
+from tests.plugins.flyer_ocr.flyerstack import tesseract_children
 
 
 def short_queue(timeout: float) -> types.SimpleNamespace:
@@ -39,16 +37,7 @@ def short_queue(timeout: float) -> types.SimpleNamespace:
 def database_url(tmp_path: Path) -> str:
     """A SQLite database with the plugin's tables, made by `jobhost db upgrade`."""
     url = f"sqlite:///{tmp_path / 'task.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBHOST_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(DATABASE_URL=url, JOBHOST_DATA_DIR=str(tmp_path), JOBHOST_LOAD_PLUGINS="flyer_ocr")
-    done = subprocess.run(
-        [sys.executable, "-m", "jobhost", "db", "upgrade"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    migrate(url, tmp_path)
     return url
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import flyergen
 import pytest
 from PIL import Image
 
 from jobhost import PermanentError
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.validate import Limits, check_upload, safe_filename, sniff
+from tests.plugins.flyer_ocr import flyergen
 
 
 @pytest.fixture(scope="module")
