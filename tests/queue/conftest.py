@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from tests.queue.queue_support import cleanup, load_host, make_settings
+from jobhost.testing import discard
+from tests.queue.queue_support import load_host, make_settings
 
 
 @pytest.fixture(params=["redis", "embedded"])
@@ -24,7 +25,7 @@ def prefix() -> str:
 async def host(mode, prefix, tmp_path):
     host = load_host(make_settings(mode, prefix, tmp_path, shutdown_timeout=5.0))
     yield host
-    await cleanup(host)
+    await discard(host)
 
 
 @pytest.fixture
@@ -32,4 +33,4 @@ async def redis_host(prefix, tmp_path):
     """A host on the real Redis only (for tests with worker processes)."""
     host = load_host(make_settings("redis", prefix, tmp_path, shutdown_timeout=1.0))
     yield host
-    await cleanup(host)
+    await discard(host)

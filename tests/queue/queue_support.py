@@ -28,15 +28,6 @@ def load_host(settings: Settings) -> Host:
     return Host.load(settings, extra_plugins=[("testjobs", queue_testjobs)])
 
 
-async def cleanup(host: Host) -> None:
-    """Delete every key under the host's prefix, then close its connections."""
-    redis = host.engine.redis
-    keys = [key async for key in redis.scan_iter(match=f"{host.settings.redis_prefix}:*", count=1000)]
-    for start in range(0, len(keys), 500):
-        await redis.delete(*keys[start : start + 500])
-    await host.engine.close()
-
-
 def process_env(prefix: str, **extra: str) -> dict[str, str]:
     """Environment of a worker/scheduler subprocess running the test plugin."""
     return {

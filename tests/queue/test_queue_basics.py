@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jobhost.queue import JobInputError
+from jobhost.testing import discard
 from jobhost.worker import running_worker
-from tests.queue.queue_support import cleanup, load_host, make_settings
+from tests.queue.queue_support import load_host, make_settings
 
 
 async def test_enqueued_job_runs_and_completes(host):
@@ -78,7 +79,7 @@ async def test_concurrency_comes_from_the_queue_variable(mode, prefix, tmp_path)
             beat = {w["id"]: w for w in await host.engine.workers()}[worker.id]
         assert beat["queues"] == {"t-basic": 7, "t-lease": 2}
     finally:
-        await cleanup(host)
+        await discard(host)
 
 
 def test_a_worker_consumes_every_installed_queue_with_its_variable(tmp_path):

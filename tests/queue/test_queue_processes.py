@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from jobhost.settings import Settings
+from jobhost.testing import discard
 from jobhost.worker import running_worker
-from tests.queue.queue_support import cleanup, load_host, process_argv, process_env, runs
+from tests.queue.queue_support import load_host, process_argv, process_env, runs
 
 pytestmark = pytest.mark.slow
 
@@ -249,7 +250,7 @@ async def test_worker_rides_out_a_redis_restart(tmp_path, prefix):
             second = await until(lambda: _enqueued(host), 10)
             assert (await host.engine.wait(second.id, timeout=15)).result == 2
     finally:
-        await cleanup(host)
+        await discard(host)
         server.terminate()
         server.wait()
 
