@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 from collections.abc import Iterator
 
 import uvicorn
@@ -15,6 +17,22 @@ from litestar import Litestar
 
 from jobhost.host import Host
 from jobhost.http.app import create_app
+
+_QUERY_VALUE = re.compile(r"=[^&]*")
+
+
+def _redact_query(record: logging.LogRecord) -> bool:
+    """Access-log lines keep query parameter names only: values such as the unsubscribe link's
+    signed token are secrets, and logs are not the place for them."""
+    if isinstance(record.args, tuple) and len(record.args) == 5:
+        client, method, path, version, status = record.args
+        if isinstance(path, str) and "?" in path:
+            base, query = path.split("?", 1)
+            record.args = (client, method, f"{base}?{_QUERY_VALUE.sub('=***', query)}", version, status)
+    return True
+
+
+logging.getLogger("uvicorn.access").addFilter(_redact_query)
 
 
 class _Server(uvicorn.Server):
