@@ -127,12 +127,18 @@ async def test_poison_job_is_dead_after_attempts_deliveries(redis_host, procs):
     assert len(before - {w["id"] for w in await host.engine.workers()}) >= 2  # both live ones signed off
 
 
+async def worker_running_a_sleep(host, procs, *, shutdown_timeout: str, seconds: float):
+    """A worker process with SHUTDOWN_TIMEOUT, once it has started a job sleeping `seconds`."""
+    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT=shutdown_timeout)
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": seconds})
+    await until(lambda: started(host, job.id), 10)
+    return proc, job
+
+
 async def test_sigterm_lets_running_jobs_finish_then_exits_0(redis_host, procs):
     host = redis_host
-    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="10")
-    await until(lambda: workers_up(host, 1), 15)
-    job = await host.enqueue("t-lease.sleep", {"seconds": 1.5})
-    await until(lambda: started(host, job.id), 10)
+    proc, job = await worker_running_a_sleep(host, procs, shutdown_timeout="10", seconds=1.5)
     proc.send_signal(signal.SIGTERM)
     assert await wait_exit(proc, 10) == 0
     done = await host.job(job.id)
@@ -141,10 +147,7 @@ async def test_sigterm_lets_running_jobs_finish_then_exits_0(redis_host, procs):
 
 async def test_sigterm_puts_unfinished_jobs_back_without_spending_a_try(redis_host, procs):
     host = redis_host
-    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="0.5")
-    await until(lambda: workers_up(host, 1), 15)
-    job = await host.enqueue("t-lease.sleep", {"seconds": 60})
-    await until(lambda: started(host, job.id), 10)
+    proc, job = await worker_running_a_sleep(host, procs, shutdown_timeout="0.5", seconds=60)
     signalled = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert await wait_exit(proc, 10) == 0
@@ -167,10 +170,7 @@ async def test_sigterm_on_an_idle_worker_exits_0_promptly(redis_host, procs):
 
 async def test_second_signal_exits_at_once_and_the_lease_brings_the_job_back(redis_host, procs):
     host = redis_host
-    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="30")
-    await until(lambda: workers_up(host, 1), 15)
-    job = await host.enqueue("t-lease.sleep", {"seconds": 60})
-    await until(lambda: started(host, job.id), 10)
+    proc, job = await worker_running_a_sleep(host, procs, shutdown_timeout="30", seconds=60)
     proc.send_signal(signal.SIGTERM)
     await asyncio.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
