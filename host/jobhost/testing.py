@@ -34,7 +34,15 @@ from jobhost.settings import Settings
 from jobhost.store.scratch import scratch_postgres
 from jobhost.worker import running_worker
 
-__all__ = ["build_host", "database_url", "discard", "make_host", "open_database", "running_worker"]
+__all__ = [
+    "build_host",
+    "database_url",
+    "discard",
+    "forget_keys",
+    "make_host",
+    "open_database",
+    "running_worker",
+]
 
 HostFactory = Callable[..., Host]
 
@@ -62,12 +70,18 @@ def build_host(*plugins: Any, tmp_path: Path, installed: tuple[str, ...] = (), *
 
 @pytest.fixture
 def make_host(tmp_path: Path) -> Iterator[HostFactory]:
-    """Build hosts from chosen plugins: `make_host(plugin, installed=("email",), REDIS_URL=...)`."""
+    """Build hosts from chosen plugins: `make_host(plugin, installed=("email",), REDIS_URL=...)`.
+    After the test, every Redis key under each host's prefix is deleted."""
+    made: list[Host] = []
 
     def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> Host:
-        return build_host(*plugins, tmp_path=tmp_path, installed=installed, **env)
+        made.append(build_host(*plugins, tmp_path=tmp_path, installed=installed, **env))
+        return made[-1]
 
     yield make
+    for host in made:
+        if host.settings.redis_url:
+            forget_keys(host.settings.redis_url, host.settings.redis_prefix)
 
 
 async def discard(host: Host) -> None:
@@ -102,3 +116,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     indirect=True)` runs a test on both."""
     with open_database(getattr(request, "param", "sqlite"), tmp_path) as url:
         yield url
+
+
+def forget_keys(redis_url: str, prefix: str) -> int:
+    """Delete every key under `prefix` in the Redis at `redis_url` (for tests whose hosts run in
+    other processes); returns how many there were, 0 when that Redis is gone."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    except redis.ConnectionError:  # a server the test started and stopped itself: nothing left
+        return 0
+    finally:
+        client.close()

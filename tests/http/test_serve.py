@@ -17,7 +17,7 @@ import attrs
 import httpx
 import pytest
 
-from jobhost.testing import build_host
+from jobhost.testing import build_host, forget_keys
 from tests.http.conftest import REDIS_URL
 from tests.http.outages import free_port
 
@@ -108,6 +108,7 @@ def served(tmp_path: Path, dist_path) -> Iterator[Served]:
         if proc.poll() is None:
             proc.terminate()
         proc.wait(30)
+        forget_keys(env["REDIS_URL"], env["JOBHOST_REDIS_PREFIX"])
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-import redis
 from click.testing import CliRunner
 
 from jobhost.cli import cli
+from jobhost.testing import forget_keys
 from tests.queue.queue_support import REDIS_URL, load_host, make_settings
 
 
@@ -24,10 +24,7 @@ def invoke(prefix, tmp_path):
         return result.exit_code, result.output
 
     yield run
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    forget_keys(REDIS_URL, prefix)
 
 
 def test_enqueue_list_show_remove(invoke):

@@ -20,6 +20,8 @@ from typing import Any
 import attrs
 import httpx
 
+from jobhost.testing import forget_keys
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct horse battery staple"
 FINISHED = ("completed", "dead", "cancelled")
@@ -168,6 +170,7 @@ class Stack:
             self.client.close()
         for proc in self.procs:
             self.stop(proc)
+        forget_keys(self.env["REDIS_URL"], self.env["JOBHOST_REDIS_PREFIX"])
 
 
 RECORDER = """
