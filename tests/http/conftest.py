@@ -18,6 +18,7 @@ from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
 from jobhost.testing import open_database
+from tests.http.outages import RedisServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "password-1"
@@ -90,3 +91,12 @@ def make_api(make_host, database_url: str, password_hash: str):
             yield Api(host, client, url, password_hash)
 
     return make
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own (another port, a temp dir), which the test may stop."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -7,12 +7,10 @@ import asyncio
 import json
 from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobhost.worker import running_worker
 from tests.http import jobs_demo
-from tests.http.outages import RedisServer
 
 
 async def sse(client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -184,14 +182,6 @@ async def test_metrics_histogram_of_try_durations(make_api):
     assert buckets == sorted(buckets) and buckets[-1] == 2  # one completed try, one failed try
     assert [s.value for s in samples if s.name.endswith("_count")] == [2]
     assert 0 <= next(s.value for s in samples if s.name.endswith("_sum")) < 10
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_enqueue_while_redis_is_down_is_503_and_never_a_202_without_a_job(make_api, redis_server):

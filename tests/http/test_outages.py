@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.http.conftest import PASSWORD
-from tests.http.outages import RedisServer, Relay
+from tests.http.outages import Relay
 
 LOGIN = "/api/auth/login"
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_redis_down_gives_503_and_the_api_recovers_when_it_returns(make_api, redis_server):
