@@ -12,7 +12,7 @@ real jobs with no Redis at all:
 
     async def test_greet(make_host):
         host = make_host(my_plugin)
-        async with running_worker(host):
+        async with host.worker():
             job = await host.enqueue("hello.greet", {"name": "Ada"})
             assert (await host.wait(job.id)).result == "Hello, Ada!"
         await discard(host)
@@ -32,7 +32,6 @@ import pytest
 from jobhost.host import Host
 from jobhost.settings import Settings
 from jobhost.store.scratch import scratch_postgres
-from jobhost.worker import running_worker
 
 __all__ = [
     "build_host",
@@ -41,7 +40,6 @@ __all__ = [
     "forget_keys",
     "make_host",
     "open_database",
-    "running_worker",
 ]
 
 HostFactory = Callable[..., Host]

@@ -22,10 +22,10 @@ def test_plugin_registers_its_queue_task_and_routes(make_host):
 
 
 async def test_a_job_runs_on_the_embedded_store(make_host):
-    from jobhost.testing import discard, running_worker
+    from jobhost.testing import discard
 
     host = make_host(plugin)
-    async with running_worker(host):
+    async with host.worker():
         job = await host.enqueue("hello.greet", {"name": "Ada"})
         done = await host.wait(job.id, timeout=10)
     await discard(host)

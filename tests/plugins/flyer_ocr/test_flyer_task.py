@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from jobhost import QueuePolicy, hookimpl
-from jobhost.testing import discard, running_worker
+from jobhost.testing import discard
 from jobhost_flyer_ocr import plugin
 from jobhost_flyer_ocr.intake import TASK, accept
 from jobhost_flyer_ocr.records import Flyers
@@ -56,7 +56,7 @@ async def test_a_try_past_the_queue_timeout_stops_tesseract_and_fails_the_flyer(
 ):
     host = make_host(("flyer_ocr", short_queue(3.0)), DATABASE_URL=database_url)
     try:
-        async with running_worker(host):
+        async with host.worker():
             accepted = await accept(host, "7", big_page(grid_flyer))
             job = await host.wait(accepted.job_id, timeout=60)
             # tesseract was stopped at the task's deadline, before the queue's timeout.
