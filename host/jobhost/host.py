@@ -134,30 +134,26 @@ class Host:
 
     async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> None:
         """Tell every plugin's `handle_event` about an event; one failing handler spares the rest."""
-        event = Event(name, data, source)
-        for info, result in self.plugins.call_each("handle_event", event=event, host=self):
-            if inspect.isawaitable(result):
-                try:
-                    await result
-                except Exception:
-                    log.exception("%s: handling event %r failed", info.label, name)
+        await self._call_each("handle_event", f"handling event {name!r}", event=Event(name, data, source))
 
-    async def _lifecycle(self, hook: str) -> None:
-        for info, result in self.plugins.call_each(hook, host=self):
+    async def _call_each(self, hook: str, doing: str, **kwargs: Any) -> None:
+        """Call `hook` on every plugin and await what it returns; a failure is logged with the plugin's
+        name and spares the others, except a startup failure in strict mode."""
+        for info, result in self.plugins.call_each(hook, host=self, **kwargs):
             if inspect.isawaitable(result):
                 try:
                     await result
                 except Exception:
                     if hook == "startup" and self.settings.strict_plugins:
                         raise PluginError(f"{info.label}: startup failed") from None
-                    log.exception("%s: %s failed", info.label, hook)
+                    log.exception("%s: %s failed", info.label, doing)
 
     async def start(self) -> None:
         if not self._started:
             self._started = True
-            await self._lifecycle("startup")
+            await self._call_each("startup", "startup")
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            await self._lifecycle("shutdown")
+            await self._call_each("shutdown", "shutdown")
