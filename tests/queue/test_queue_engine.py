@@ -255,3 +255,20 @@ async def test_group_exists_before_the_first_job_and_workers_take_only_free_slot
         assert (await host.engine.redis.xpending(stream, "workers"))["pending"] == 2
         for job in jobs:
             await host.engine.wait(job.id, timeout=15)
+
+
+async def test_events_and_wait_follow_a_retried_job_to_its_new_end(host):
+    job = await host.enqueue("t-basic.add", {"a": 1, "b": 1})
+    async with running_worker(host, ["t-basic"]):
+        assert (await host.engine.wait(job.id, timeout=10)).result == 2
+    await host.engine.retry(job.id, {"a": 2, "b": 2})
+    waiting = asyncio.create_task(host.engine.wait(job.id, timeout=20))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()  # the old run's `completed` ends nothing
+    async with running_worker(host, ["t-basic"]):
+        states = [e["state"] async for _, e in host.engine.events(job.id) if e["type"] == "state"]
+        done = await waiting
+    assert (done.state, done.result, done.attempt) == ("completed", 4, 1)
+    assert states == ["waiting", "active", "completed"]  # this run only
+    ttl = await host.engine.redis.ttl(host.engine.keys.events(job.id))
+    assert ttl > 0  # expires after the new end, not the old one

@@ -37,6 +37,11 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+def _stream_id(entry_id: str) -> tuple[int, ...]:
+    """A stream entry id (`<ms>-<seq>`) as numbers, to compare two ids."""
+    return tuple(int(part) for part in entry_id.split("-"))
+
+
 @attrs.frozen
 class Claimed:
     """A job a worker took: what it needs to run it and to report back (`sid` fences stale reports)."""
@@ -320,13 +325,22 @@ class Engine:
         return buckets, int(raw.get("sum_ms", 0)) / 1000
 
     async def events(self, job_id: str, last_id: str = "0-0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """The job's events after `last_id` (state, progress, log), until it ends or disappears.
+        """The job's events after `last_id` (state, progress, log), until its current run ends or
+        it disappears.
 
-        Yields `(event_id, event)`; a reader that reconnects passes the last id it saw.
+        A retried or replayed job starts a new run: its earlier runs' events are skipped, and
+        their terminal events end nothing. Yields `(event_id, event)`; a reader that reconnects
+        passes the last id it saw.
         """
-        if await self.job_state(job_id) is None:
+        try:
+            record, key = self.keys.job(job_id), self.keys.events(job_id)
+        except UnknownJobId:
             return
-        key = self.keys.events(job_id)
+        state, after = await self.redis.hmget(record, ["state", "events_after"])
+        if state is None:
+            return
+        if after and _stream_id(after) > _stream_id(last_id):
+            last_id = after
         block: int | None = None  # the first read only catches up
         while True:
             reply = await self.redis.xread({key: last_id}, count=100, block=block)
@@ -340,8 +354,14 @@ class Engine:
                 last_id = event_id
                 event = codec.loads(fields["e"])
                 yield event_id, event
-                if event["type"] == "state" and event["state"] in TERMINAL:
+                ends = event["type"] == "state" and event["state"] in TERMINAL
+                if ends and await self._ended(record, event):
                     return
+
+    async def _ended(self, record: str, event: dict[str, Any]) -> bool:
+        """Whether a terminal state event is the job's current end (not an earlier run's)."""
+        state, finished = await self.redis.hmget(record, ["state", "finished"])
+        return state is None or (state == event["state"] and finished == str(event["at"]))
 
     async def job_state(self, job_id: str) -> str | None:
         try:

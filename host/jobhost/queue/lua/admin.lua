@@ -26,6 +26,7 @@ if action == 'retry' then
     attempt = 0
     redis.call('HSET', jk, 'attempt', 0)
     redis.call('HDEL', jk, 'result', 'finished', 'progress')
+    new_run(id)
   end
   if ARGV[3] ~= '' then redis.call('HSET', jk, 'kwargs', ARGV[3]) end
   requeue(id, now)

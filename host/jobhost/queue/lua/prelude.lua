@@ -18,6 +18,15 @@ local function event(id, json, ttl)
   if ttl then redis.call('EXPIRE', key, ttl) end
 end
 
+-- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
+-- readers start after the last event of the run that ended (`events_after`), not at the old end.
+local function new_run(id)
+  local key = base .. 'events:' .. id
+  redis.call('PERSIST', key)
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if #last > 0 then redis.call('HSET', jkey(id), 'events_after', last[1][1]) end
+end
+
 local function state_event(id, state, attempt, now, ttl)
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
 end
