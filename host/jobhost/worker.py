@@ -41,6 +41,10 @@ from jobhost.queue.ticker import keep_ticking, sleep_unless
 log = logging.getLogger("jobhost.worker")
 
 PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
+# How long cancelled tasks get to unwind after SHUTDOWN_TIMEOUT, and how much later still a worker
+# process exits by force: together under the second the process may take beyond the timeout.
+CANCEL_GRACE = 0.3
+EXIT_GRACE = 0.8
 
 
 class _Threads:
@@ -200,7 +204,10 @@ class Worker:
                 if running.task:
                     running.task.cancel()
         leftovers = [r.task for q in self.queues.values() for r in q.running.values() if r.task]
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        if leftovers:
+            _, stubborn = await asyncio.wait(leftovers, timeout=CANCEL_GRACE)
+            if stubborn:
+                log.warning("worker %s: %d task(s) ignored cancellation; left behind", self.id, len(stubborn))
 
     # -- taking jobs -----------------------------------------------------------------------------
 
@@ -427,8 +434,32 @@ class _Stuck(Exception):
 
 
 async def run_worker(host: Any, queues: Iterable[str] | None, stop: asyncio.Event, **options: Any) -> None:
-    """Run one worker in this event loop until `stop` is set (then shut down gracefully)."""
-    await Worker(host, queues, **options).run(stop)
+    """Run one worker in this event loop until `stop` is set (then shut down gracefully).
+
+    This owns the process: once `stop` is set, the process exits within SHUTDOWN_TIMEOUT plus a
+    second, whatever its tasks do (a thread that never returns, a task that ignores cancellation,
+    a hook that hangs); jobs not finished by then were handed back or come back by their lease.
+    """
+    worker = Worker(host, queues, **options)
+    watchdog = asyncio.create_task(_exit_late(stop, host.settings.shutdown_timeout + EXIT_GRACE))
+    try:
+        await worker.run(stop)
+    finally:
+        if not stop.is_set():  # the worker failed: the process is going down anyway
+            watchdog.cancel()
+
+
+async def _exit_late(stop: asyncio.Event, seconds: float) -> None:
+    await stop.wait()
+
+    def exit_now() -> None:
+        log.warning("still running %.1fs after the stop; exiting now", seconds)
+        os._exit(0)
+
+    # A daemon thread: it outlives this event loop, and the interpreter's own exit does not wait for it.
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 @contextlib.asynccontextmanager

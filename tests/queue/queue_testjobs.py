@@ -4,6 +4,7 @@ record each run in Redis (under the test's key prefix) so tests can count and ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -81,6 +82,15 @@ def sleep_sync(seconds: float) -> str:
     return "slept"
 
 
+async def stubborn(seconds: float) -> str:
+    """Ignores cancellation (a badly written task): only the end of its process stops it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.05)
+    return "done"
+
+
 def progress(steps: int, ctx) -> str:
     """A sync task reporting from its thread."""
     for step in range(1, steps + 1):
@@ -116,6 +126,8 @@ def register_tasks(register):
         (progress, "t-basic"),
         (not_json, "t-basic"),
         (sleep, "t-lease"),
+        (sleep_sync, "t-lease"),
+        (stubborn, "t-lease"),
         (crash, "t-lease"),
         (sleep_sync, "t-timeout"),
         (sleep, "t-timeout"),

@@ -158,6 +158,24 @@ async def test_sigterm_puts_unfinished_jobs_back_without_spending_a_try(redis_ho
     assert await host.engine.redis.xlen(host.engine.keys.stream("t-lease")) == 1  # ready for the next worker
 
 
+@pytest.mark.parametrize("task", ["sleep_sync", "stubborn"])  # a thread; a task ignoring cancellation
+async def test_shutdown_timeout_bounds_the_process_whatever_its_tasks_do(redis_host, procs, task):
+    host = redis_host
+    proc = procs.worker("t-lease", SHUTDOWN_TIMEOUT="1")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue(f"t-lease.{task}", {"seconds": 30})
+    await until(lambda: is_active(host, job.id), 10)
+    signalled = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert await wait_exit(proc, 10) == 0
+    assert time.monotonic() - signalled < 1 + 1
+    assert (await host.job(job.id)).state == "waiting"  # handed back for another worker
+
+
+async def is_active(host, job_id: str) -> bool:
+    return (await host.job(job_id)).state == "active"
+
+
 async def test_sigterm_on_an_idle_worker_exits_0_promptly(redis_host, procs):
     proc = procs.worker()
     await until(lambda: workers_up(redis_host, 1), 15)
