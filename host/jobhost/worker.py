@@ -45,6 +45,10 @@ PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
 # process exits by force: together under the second the process may take beyond the timeout.
 CANCEL_GRACE = 0.3
 EXIT_GRACE = 0.8
+# A worker beats every second; after this many beats missed it counts as gone (SIGKILLed, its
+# machine lost) and its jobs run elsewhere, long before their leases would run out.
+HEARTBEAT_EVERY = 1.0
+SILENT_BEATS = 4
 
 
 class _Threads:
@@ -120,7 +124,7 @@ class Worker:
         queues: Iterable[str] | None = None,
         *,
         worker_id: str | None = None,
-        heartbeat_every: float = 5.0,
+        heartbeat_every: float = HEARTBEAT_EVERY,
     ) -> None:
         self.host = host
         self.engine: Engine = host.engine
@@ -177,7 +181,7 @@ class Worker:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self.engine.forget_worker(self.id)
+            await self.engine.forget_worker(self.id, self.queues)
         log.info("worker %s stopped", self.id)
         for consumer in consumers:  # a consumer that crashed stops the worker; say why
             if not consumer.cancelled() and consumer.exception() is not None:
@@ -415,7 +419,8 @@ class Worker:
 
     async def _beat(self) -> None:
         try:
-            await self.engine.heartbeat(self.id, self.info(), ttl=self.heartbeat_every * 3)
+            ttl = self.heartbeat_every * SILENT_BEATS
+            await self.engine.heartbeat(self.id, self.info(), ttl, self.queues)
         except Exception:
             log.exception("worker %s: heartbeat failed", self.id)
 

@@ -20,6 +20,7 @@ QUEUES = [
         concurrency_env="T_BASIC_CONCURRENCY",
     ),
     QueuePolicy("t-lease", attempts=3, backoff=Backoff.fixed(0.2), concurrency=2, lease=2),
+    QueuePolicy("t-slow", attempts=3, concurrency=2, lease=30),  # the flyer queue's lease
     QueuePolicy("t-timeout", attempts=2, backoff=Backoff.fixed(0.1), concurrency=2, timeout=0.5),
     QueuePolicy(
         "t-keep",
@@ -129,6 +130,7 @@ def register_tasks(register):
         (sleep_sync, "t-lease"),
         (stubborn, "t-lease"),
         (crash, "t-lease"),
+        (sleep, "t-slow"),
         (sleep_sync, "t-timeout"),
         (sleep, "t-timeout"),
         (noop, "t-keep"),

@@ -108,6 +108,33 @@ async def test_sigkilled_worker_job_completes_elsewhere_on_an_idle_queue(redis_h
     assert len(await runs(host, job.id)) == 2
 
 
+async def test_sigkilled_worker_job_returns_within_10s_despite_a_30s_lease(redis_host, procs):
+    host = redis_host  # t-slow: 30 s lease; its worker's heartbeat stops with the process
+    victim = procs.worker("t-slow")
+    await until(lambda: workers_up(host, 1), 15)
+    job = await host.enqueue("t-slow.sleep", {"seconds": 0.5})
+    await until(lambda: started(host, job.id), 10)
+    async with running_worker(host, ["t-slow"]):  # idle: no other job will arrive
+        victim.kill()
+        killed_at = time.monotonic()
+        done = await host.engine.wait(job.id, timeout=20)
+        elapsed = time.monotonic() - killed_at
+    assert (done.state, done.attempt) == ("completed", 2)
+    assert elapsed < 10
+    assert "stopped sending heartbeats" in done.errors[0].error
+
+
+async def test_long_job_on_a_live_worker_process_runs_once(redis_host, procs):
+    host = redis_host  # the job outlives the heartbeat's silence limit (4 s) and the t-lease lease
+    procs.worker("t-lease")
+    procs.worker("t-lease")
+    await until(lambda: workers_up(host, 2), 15)
+    job = await host.enqueue("t-lease.sleep", {"seconds": 6})
+    done = await host.engine.wait(job.id, timeout=30)
+    assert (done.state, done.attempt, done.errors) == ("completed", 1, ())
+    assert len(await runs(host, job.id)) == 1
+
+
 async def test_poison_job_is_dead_after_attempts_deliveries(redis_host, procs):
     host = redis_host
     argv = process_argv("worker", "t-lease")

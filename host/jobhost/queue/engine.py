@@ -470,16 +470,24 @@ class Engine:
 
     # -- workers ---------------------------------------------------------------------------------
 
-    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl: float) -> None:
+    async def heartbeat(
+        self, worker_id: str, info: dict[str, Any], ttl: float, queues: Iterable[str]
+    ) -> None:
+        """Publish the worker's details for `ttl` s, and keep it alive on its queues for as long:
+        a worker silent for longer counts as gone, and the reaper hands back its jobs."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=_ms(ttl))
         pipe.zadd(self.keys.workers, {worker_id: time.time()})
+        for queue in queues:
+            await self.scripts.beat(keys=self._base(queue), args=[worker_id, _ms(ttl)], client=pipe)
         await pipe.execute()
 
-    async def forget_worker(self, worker_id: str) -> None:
+    async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(self.keys.worker(worker_id))
         pipe.zrem(self.keys.workers, worker_id)
+        for queue in queues:
+            pipe.zrem(self.keys.alive(queue), worker_id)
         await pipe.execute()
 
     async def workers(self) -> list[dict[str, Any]]:
@@ -566,8 +574,7 @@ class Engine:
         for queue in names:
             policy = self.policy(queue)
             done, dead = policy.keep_completed, policy.keep_dead
-            args = [_ms(done.age), _ms(dead.age), REAP_EVERY_MS, TICK_BATCH]
-            args += [done.count, dead.count, int(done.age), int(dead.age)]
+            args = [_ms(done.age), _ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
             await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None

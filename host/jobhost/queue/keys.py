@@ -50,6 +50,10 @@ class Keys:
     def paused(self, queue: str) -> str:
         return self.base(queue) + "paused"
 
+    def alive(self, queue: str) -> str:
+        """Sorted set: the queue's worker ids by when their heartbeat runs out (ms)."""
+        return self.base(queue) + "alive"
+
     def totals(self, queue: str) -> str:
         return self.base(queue) + "totals"
 

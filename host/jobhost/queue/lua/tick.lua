@@ -1,12 +1,33 @@
 -- Run by every worker and scheduler about twice a second per queue.
--- 1. Move due delayed jobs to the stream. 2. At most once per ARGV[3] ms across all processes:
--- hand expired leases back (or to the dead set once a job used all its deliveries) and trim
--- finished jobs by age.
--- ARGV: completed_age_ms, dead_age_ms, guard_ms, batch, completed_keep, dead_keep,
---       completed_age_s, dead_age_s
+-- 1. Move due delayed jobs to the stream. 2. At most once per `guard_ms` across all processes:
+-- hand back the jobs of workers that stopped beating and of expired leases (or send them to the
+-- dead set once a job used all its deliveries), and trim finished jobs by age.
 -- Returns ms until the next delayed job is due, or -1.
+local completed_age_ms, dead_age_ms, guard_ms, batch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local dead_keep, dead_age_s = tonumber(ARGV[5]), ARGV[6]
 local now = now_ms()
-local batch = tonumber(ARGV[4])
+
+-- A try whose worker is gone: back to the queue, or dead once the job used all its deliveries.
+local function lost(id, why)
+  local jk = jkey(id)
+  local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker')
+  if rec[1] ~= 'active' then return end
+  redis.call('ZREM', base .. 'active', id)
+  redis.call('ZREM', base .. 'leases', id)
+  unstream(rec[2])
+  local n = redis.call('HINCRBY', jk, 'nerr', 1)
+  redis.call('HSET', jk, 'e' .. n, cjson.encode({
+    attempt = tonumber(rec[3]), at = now, error = 'WorkerLost: worker ' .. tostring(rec[5]) .. ' ' .. why}))
+  count('failed', now)
+  if tonumber(rec[3]) >= tonumber(rec[4]) then
+    count('dead', now)
+    finish(id, 'dead', now, dead_age_s, dead_keep)
+  else
+    requeue(id, now)
+    state_event(id, 'waiting', rec[3], now)
+  end
+end
+
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'delayed', '-inf', now, 'LIMIT', 0, batch)) do
   redis.call('ZREM', base .. 'delayed', id)
   if redis.call('EXISTS', jkey(id)) == 1 then
@@ -14,29 +35,23 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'delayed', '-inf', now, 
     state_event(id, 'waiting', redis.call('HGET', jkey(id), 'attempt'), now)
   end
 end
-if redis.call('SET', base .. 'reaper', '1', 'NX', 'PX', ARGV[3]) then
+if redis.call('SET', base .. 'reaper', '1', 'NX', 'PX', guard_ms) then
+  -- Workers that stopped beating (killed): their jobs come back in seconds, whatever the lease.
+  local silent = redis.call('ZRANGEBYSCORE', base .. 'alive', '-inf', now, 'LIMIT', 0, batch)
+  if #silent > 0 then
+    local gone = {}
+    for _, worker in ipairs(silent) do gone[worker] = true end
+    for _, id in ipairs(redis.call('ZRANGE', base .. 'active', 0, -1)) do
+      if gone[redis.call('HGET', jkey(id), 'worker')] then lost(id, 'stopped sending heartbeats (killed?)') end
+    end
+    redis.call('ZREM', base .. 'alive', unpack(silent))
+  end
+  -- Workers that beat but stopped renewing a lease (a hung task or event loop).
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'leases', '-inf', now, 'LIMIT', 0, batch)) do
     redis.call('ZREM', base .. 'leases', id)
-    local jk = jkey(id)
-    local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker')
-    if rec[1] == 'active' then
-      redis.call('ZREM', base .. 'active', id)
-      unstream(rec[2])
-      local n = redis.call('HINCRBY', jk, 'nerr', 1)
-      redis.call('HSET', jk, 'e' .. n, cjson.encode({
-        attempt = tonumber(rec[3]), at = now,
-        error = 'WorkerLost: worker ' .. tostring(rec[5]) .. ' stopped renewing its lease (killed, or hung)'}))
-      count('failed', now)
-      if tonumber(rec[3]) >= tonumber(rec[4]) then
-        count('dead', now)
-        finish(id, 'dead', now, ARGV[8], tonumber(ARGV[6]))
-      else
-        requeue(id, now)
-        state_event(id, 'waiting', rec[3], now)
-      end
-    end
+    lost(id, 'stopped renewing its lease (killed, or hung)')
   end
-  for _, pair in ipairs({{'completed', ARGV[1]}, {'cancelled', ARGV[1]}, {'dead', ARGV[2]}}) do
+  for _, pair in ipairs({{'completed', completed_age_ms}, {'cancelled', completed_age_ms}, {'dead', dead_age_ms}}) do
     local set = base .. pair[1]
     local old = redis.call('ZRANGEBYSCORE', set, '-inf', now - tonumber(pair[2]), 'LIMIT', 0, batch)
     for _, id in ipairs(old) do
