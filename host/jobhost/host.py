@@ -82,9 +82,27 @@ class Host:
         delay: float | None = None,
         run_at: datetime | None = None,
         owner: str | None = None,
+        priority: int = 0,
+        unique_key: str | None = None,
+        unique_ttl: float | None = None,
+        debounce: bool = False,
     ) -> Job:
-        """Queue a job of a registered task now, after `delay` seconds or at `run_at`."""
-        return await self.engine.enqueue(task, kwargs, delay=delay, run_at=run_at, owner=owner)
+        """Queue a job of a registered task now, after `delay` seconds or at `run_at`.
+
+        `priority` (lower first, 0 = none), `unique_key`/`unique_ttl`/`debounce` (deduplication):
+        see `Engine.enqueue`.
+        """
+        return await self.engine.enqueue(
+            task,
+            kwargs,
+            delay=delay,
+            run_at=run_at,
+            owner=owner,
+            priority=priority,
+            unique_key=unique_key,
+            unique_ttl=unique_ttl,
+            debounce=debounce,
+        )
 
     async def job(self, job_id: str) -> Job | None:
         """A job by id, or None."""

@@ -173,6 +173,12 @@ _RULES: list[tuple[str, Callable[[QueuePolicy], object], Callable[[object], bool
         lambda v: v is None or (isinstance(v, str) and bool(ENV_NAME.match(v))),
         "must be an upper-case environment variable name or None",
     ),
+    (
+        "priority_aging",
+        lambda p: p.priority_aging,
+        lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        "must be a number of jobs >= 1 or None",
+    ),
 ]
 
 
@@ -185,7 +191,8 @@ class QueuePolicy:
     `timeout` stops a try that runs longer (a failed try). `lease` is how long a worker may go
     silent before its job is given to another worker; a live worker renews it while it runs.
     `rate_limit` (or the variable named by `rate_limit_env`, e.g. `600/min`) paces job starts
-    across all workers together.
+    across all workers together. `priority_aging` keeps prioritized jobs from starving: a job
+    gains one priority level per that many jobs enqueued after it, and once at level 0 runs next.
     """
 
     name: str
@@ -200,6 +207,7 @@ class QueuePolicy:
     rate_limit: RateLimit | None = None
     rate_limit_env: str | None = None
     description: str = ""
+    priority_aging: int | None = None
 
     def __attrs_post_init__(self) -> None:
         for field, get, test, rule in _RULES:

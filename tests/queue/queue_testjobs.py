@@ -31,6 +31,9 @@ QUEUES = [
     ),
     QueuePolicy("t-rate", attempts=1, concurrency=10, rate_limit=RateLimit(10, 1.0)),
     QueuePolicy("t-bulk", attempts=1, concurrency=50, keep_completed=Retention(age=3600, count=100)),
+    # one job at a time, so the order jobs run in is the order they are taken in
+    QueuePolicy("t-prio", attempts=2, backoff=Backoff.fixed(0.1), concurrency=1),
+    QueuePolicy("t-aging", attempts=1, concurrency=1, priority_aging=2),
 ]
 
 
@@ -41,6 +44,12 @@ async def _record(ctx) -> None:
 
 async def noop() -> None:
     return None
+
+
+async def mark(label: str, ctx) -> str:
+    """Append `label` to the test's list of runs, in the order the tries start."""
+    await ctx.host.engine.redis.rpush(f"{ctx.host.settings.redis_prefix}:order", label)
+    return label
 
 
 async def add(a: int, b: int, ctx) -> int:
@@ -137,6 +146,8 @@ def register_tasks(register):
         (permanent, "t-keep"),
         (sleep, "t-rate"),
         (noop, "t-bulk"),
+        (mark, "t-prio"),
+        (mark, "t-aging"),
     ]:
         register(fn, queue=queue, name=f"{queue}.{fn.__name__}")
 

@@ -23,6 +23,7 @@ from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL, Job
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.options import EnqueueOptions, ms
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -31,10 +32,6 @@ from jobhost.settings import Settings
 REAP_EVERY_MS = 1000
 TICK_BATCH = 500
 PIPELINE_CHUNK = 1000
-
-
-def _ms(seconds: float) -> int:
-    return int(seconds * 1000)
 
 
 def _stream_id(entry_id: str) -> tuple[int, ...]:
@@ -131,23 +128,6 @@ class Engine:
 
     # -- producing -------------------------------------------------------------------------------
 
-    def _prepare(self, task_name: str, kwargs: Any, delay: float | None, run_at: datetime | None) -> tuple:
-        task = self.task(task_name)
-        kwargs = {} if kwargs is None else kwargs
-        check_kwargs(task, kwargs)
-        if delay is not None and run_at is not None:
-            raise JobInputError(f"task {task_name!r}: give delay or run_at, not both")
-        delay_ms = run_at_ms = ""
-        if delay is not None:
-            if not isinstance(delay, int | float) or delay < 0:
-                raise JobInputError(f"task {task_name!r}: delay must be seconds >= 0, got {delay!r}")
-            delay_ms = _ms(delay)
-        if run_at is not None:
-            if not isinstance(run_at, datetime) or run_at.tzinfo is None:
-                raise JobInputError(f"task {task_name!r}: run_at must be a timezone-aware datetime")
-            run_at_ms = _ms(run_at.timestamp())
-        return task, kwargs, delay_ms, run_at_ms
-
     async def enqueue(
         self,
         task_name: str,
@@ -156,9 +136,22 @@ class Engine:
         delay: float | None = None,
         run_at: datetime | None = None,
         owner: str | None = None,
+        priority: int = 0,
+        unique_key: str | None = None,
+        unique_ttl: float | None = None,
+        debounce: bool = False,
+        job_id: str | None = None,
     ) -> Job:
-        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`)."""
-        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0)
+        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
+
+        `priority`: 0 (none) runs first, then 1, 2, ... (lowest first, FIFO within one; see the
+        queue's `priority_aging`). `unique_key`: while a job enqueued with the same key is alive
+        (until it ends, or for `unique_ttl` s), this returns that job instead of a new one; with
+        `debounce`, a still waiting or delayed one takes these kwargs (and delay) instead.
+        `job_id`: the id to give the job (`<queue>:<hex>`); an existing job with it is returned.
+        """
+        options = EnqueueOptions(delay, run_at, owner, priority, unique_key, unique_ttl, debounce, job_id)
+        job = await self._enqueue(task_name, kwargs, options)
         assert job is not None  # only a `once` enqueue can be refused
         return job
 
@@ -166,71 +159,63 @@ class Engine:
         self, key: str, ttl: int, task_name: str, kwargs: dict[str, Any] | None = None
     ) -> Job | None:
         """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
-        return await self._enqueue(task_name, kwargs, None, None, None, f"once:{key}", ttl)
+        return await self._enqueue(task_name, kwargs, EnqueueOptions(once_key=f"once:{key}", once_ttl=ttl))
 
-    async def _enqueue(
-        self,
-        task_name: str,
-        kwargs: Any,
-        delay: float | None,
-        run_at: datetime | None,
-        owner: str | None,
-        once: str | None,
-        ttl: int,
-    ) -> Job | None:
-        task, kwargs, delay_ms, run_at_ms = self._prepare(task_name, kwargs, delay, run_at)
-        attempts = self.policy(task.queue).attempts
-        job_id = new_job_id(task.queue)
+    def _prepare(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> tuple[TaskDef, str]:
+        task = self.task(task_name)
+        kwargs = {} if kwargs is None else kwargs
+        check_kwargs(task, kwargs)
+        options.check(task.name, task.queue)
+        return task, codec.dumps(kwargs)
+
+    async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
+        task, payload = self._prepare(task_name, kwargs, options)
+        policy = self.policy(task.queue)
+        job_id = options.job_id or new_job_id(task.queue)
         await self.setup([task.queue])
-        created = await self.scripts.enqueue(
+        reply = await self.scripts.enqueue(
             keys=self._base(task.queue),
             args=[
                 job_id,
                 task.name,
-                codec.dumps(kwargs),
-                attempts,
-                owner or "",
-                delay_ms,
-                run_at_ms,
-                once or "",
-                ttl,
+                payload,
+                policy.attempts,
+                options.owner or "",
+                *options.lua_args(policy.priority_aging),
             ],
         )
-        if not created:
+        if reply[0] == "taken":
             return None
-        due = created + delay_ms if delay_ms != "" else (run_at_ms if run_at_ms != "" else created)
-        return Job.from_hash(
-            {
-                "id": job_id,
-                "task": task.name,
-                "kwargs": codec.dumps(kwargs),
-                "state": "delayed" if due > created else "waiting",
-                "attempt": "0",
-                "attempts": str(attempts),
-                "owner": owner or "",
-                "created": str(created),
-                "run_at": str(due),
-            }
-        )
+        if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
+            job = await self.job(reply[1])
+            if job is None:
+                raise JobNotFound(f"job {reply[1]!r} was removed as soon as it was found")
+            return job
+        _, _, created, state, due = reply
+        record = {"id": job_id, "task": task.name, "kwargs": payload, "state": state, "attempt": "0"}
+        record |= {"attempts": str(policy.attempts), "owner": options.owner or "", "created": str(created)}
+        return Job.from_hash({**record, "run_at": str(due), "priority": str(options.priority)})
 
     async def enqueue_many(
         self, task_name: str, kwargs_list: Sequence[dict[str, Any]], *, owner: str | None = None
     ) -> list[str]:
         """Enqueue many jobs of one task in pipelined round trips; returns their ids in order."""
-        prepared = [self._prepare(task_name, kwargs, None, None) for kwargs in kwargs_list]
+        options = EnqueueOptions(owner=owner)
+        prepared = [self._prepare(task_name, kwargs, options) for kwargs in kwargs_list]
         if not prepared:
             return []
         task = prepared[0][0]
-        attempts = self.policy(task.queue).attempts
+        policy = self.policy(task.queue)
         await self.setup([task.queue])
         base = self._base(task.queue)
+        rest = options.lua_args(policy.priority_aging)
         ids = []
         for start in range(0, len(prepared), PIPELINE_CHUNK):
             pipe = self.redis.pipeline(transaction=False)
-            for _, kwargs, _, _ in prepared[start : start + PIPELINE_CHUNK]:
+            for _, payload in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
-                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0]
+                args = [job_id, task.name, payload, policy.attempts, owner or "", *rest]
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
             await pipe.execute()
         return ids
@@ -444,13 +429,12 @@ class Engine:
         """Remove the queue's jobs that entered `state` more than `older_than` seconds ago."""
         self.policy(queue)
         if state not in STATES or state == "active":
-            raise JobInputError(
-                f"state must be one of waiting, delayed, completed, dead, cancelled, got {state!r}"
-            )
+            cleanable = ", ".join(s for s in STATES if s != "active")
+            raise JobInputError(f"state must be one of {cleanable}, got {state!r}")
         removed = 0
         while True:
             n = await self.scripts.admin(
-                keys=self._base(queue), args=["clean", state, _ms(older_than), TICK_BATCH]
+                keys=self._base(queue), args=["clean", state, ms(older_than), TICK_BATCH]
             )
             removed += n
             if n < TICK_BATCH:
@@ -476,10 +460,10 @@ class Engine:
         """Publish the worker's details for `ttl` s, and keep it alive on its queues for as long:
         a worker silent for longer counts as gone, and the reaper hands back its jobs."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=_ms(ttl))
+        pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=ms(ttl))
         pipe.zadd(self.keys.workers, {worker_id: time.time()})
         for queue in queues:
-            await self.scripts.beat(keys=self._base(queue), args=[worker_id, _ms(ttl)], client=pipe)
+            await self.scripts.beat(keys=self._base(queue), args=[worker_id, ms(ttl)], client=pipe)
         await pipe.execute()
 
     async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:
@@ -505,7 +489,8 @@ class Engine:
         self, queue: str, consumer: str, count: int, lease: float, rate: RateLimit | None
     ) -> Claim:
         """Take up to `count` jobs and lease them to `consumer` (one round trip)."""
-        args = [consumer, count, _ms(lease), rate.count if rate else "", _ms(rate.per) if rate else ""]
+        aging = "1" if self.policy(queue).priority_aging else ""
+        args = [consumer, count, ms(lease), rate.count if rate else "", ms(rate.per) if rate else "", aging]
         try:
             reply = await self.scripts.claim(keys=self._base(queue), args=args)
         except ResponseError as exc:
@@ -543,8 +528,8 @@ class Engine:
     async def fail(self, job: Claimed, error: str, traceback: str | None, retry_in: float | None) -> bool:
         """Record a failed try: delayed for `retry_in` s, or dead when None."""
         keep = self.policy(job.queue).keep_dead
-        failure = {"attempt": job.attempt, "error": error, "traceback": traceback, "at": _ms(time.time())}
-        args = [job.id, job.sid, codec.dumps(failure), "" if retry_in is None else _ms(retry_in)]
+        failure = {"attempt": job.attempt, "error": error, "traceback": traceback, "at": ms(time.time())}
+        args = [job.id, job.sid, codec.dumps(failure), "" if retry_in is None else ms(retry_in)]
         return bool(
             await self.scripts.fail(keys=self._base(job.queue), args=[*args, keep.count, int(keep.age)])
         )
@@ -555,7 +540,7 @@ class Engine:
 
     async def renew(self, queue: str, jobs: Iterable[Claimed], lease: float) -> list[str]:
         """Extend the leases of all these jobs (one call); returns the ids no longer ours."""
-        args: list[Any] = [_ms(lease)]
+        args: list[Any] = [ms(lease)]
         for job in jobs:
             args += [job.id, job.sid]
         return await self.scripts.renew(keys=self._base(queue), args=args)
@@ -574,7 +559,7 @@ class Engine:
         for queue in names:
             policy = self.policy(queue)
             done, dead = policy.keep_completed, policy.keep_dead
-            args = [_ms(done.age), _ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
+            args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
             await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None

@@ -44,7 +44,8 @@ class Job:
     """A job: its task and arguments, where it stands, and what every try left behind.
 
     `attempt` counts the tries started so far (deliveries to a worker), `attempts` the most it
-    gets. `run_at` is when a waiting or delayed job is (or was) due. `logs` is filled by
+    gets. `run_at` is when a waiting or delayed job is (or was) due; `priority` 0 is none (first),
+    else lower runs sooner. `logs` is filled by
     `Engine.job()` only; listings leave it empty.
     """
 
@@ -65,6 +66,7 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     run_at: datetime | None = None
+    priority: int = 0
 
     @property
     def finished(self) -> bool:
@@ -94,6 +96,7 @@ class Job:
             started_at=_time(data.get("started")),
             finished_at=_time(data.get("finished")),
             run_at=_time(data.get("run_at")),
+            priority=int(data.get("priority") or 0),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,4 +119,5 @@ class Job:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "run_at": _iso(self.run_at),
+            "priority": self.priority,
         }

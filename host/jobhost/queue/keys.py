@@ -13,7 +13,11 @@ import secrets
 import attrs
 
 GROUP = "workers"  # the one consumer group of every queue stream
-STATES = ("waiting", "active", "delayed", "completed", "dead", "cancelled")
+# Starts the fencing token of a try not read from the stream (a prioritized job); stream ids
+# are digits, so the two never meet.
+TOKEN = "p"
+# `prioritized`: waiting, with a priority (taken after every waiting job without one).
+STATES = ("waiting", "prioritized", "active", "delayed", "completed", "dead", "cancelled")
 
 
 class UnknownJobId(ValueError):
@@ -85,5 +89,5 @@ class Keys:
         return f"{self.prefix}:schedules:last"
 
 
-# Upper bounds (ms) of the try-duration histogram's buckets; lua/prelude.lua holds the same list.
+# Upper bounds (ms) of the try-duration histogram's buckets (given to the Lua scripts too).
 DURATION_BUCKETS = (10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000)

@@ -7,6 +7,8 @@ from importlib import resources
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
+
 NAMES = ("enqueue", "claim", "complete", "fail", "putback", "renew", "tick", "progress", "admin", "beat")
 
 
@@ -14,11 +16,19 @@ def _source(name: str) -> str:
     return (resources.files("jobhost.queue") / "lua" / f"{name}.lua").read_text()
 
 
+# What Python and Lua share, stated once (here) and given to every script ahead of the prelude.
+CONSTANTS = (
+    f"local GROUP = '{GROUP}'\n"
+    f"local TOKEN = '{TOKEN}'\n"
+    f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
+)
+
+
 class Scripts:
     """Every script registered on one client; call as `await scripts.claim(keys=[base], args=[...])`."""
 
     def __init__(self, client: aioredis.Redis) -> None:
-        prelude = _source("prelude")
+        prelude = CONSTANTS + _source("prelude")
         for name in NAMES:
             setattr(self, name, client.register_script(prelude + _source(name)))
 

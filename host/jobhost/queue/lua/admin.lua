@@ -19,7 +19,7 @@ local state = rec[1]
 if not state then return 0 end
 local now = now_ms()
 if action == 'retry' then
-  if state == 'waiting' or state == 'active' then return 'refused:' .. state end
+  if state == 'waiting' or state == 'prioritized' or state == 'active' then return 'refused:' .. state end
   redis.call('ZREM', base .. state, id)
   local attempt = tonumber(rec[3])
   if state ~= 'delayed' then
@@ -29,14 +29,12 @@ if action == 'retry' then
     new_run(id)
   end
   if ARGV[3] ~= '' then redis.call('HSET', jk, 'kwargs', ARGV[3]) end
-  requeue(id, now)
-  state_event(id, 'waiting', attempt, now)
+  state_event(id, requeue(id, now), attempt, now)
   return state
 end
 if action == 'cancel' then
-  if state ~= 'waiting' and state ~= 'delayed' then return 'refused:' .. state end
-  unstream(rec[2])
-  redis.call('ZREM', base .. state, id)
+  if state ~= 'waiting' and state ~= 'prioritized' and state ~= 'delayed' then return 'refused:' .. state end
+  unqueue(id, state, rec[2])
   finish(id, 'cancelled', now, ARGV[4], tonumber(ARGV[3]))
   return state
 end

@@ -1,14 +1,16 @@
--- Take up to ARGV[2] jobs for consumer ARGV[1], lease them for ARGV[3] ms, mark them active.
--- ARGV[4], ARGV[5]: rate limit (count per ms), '' for none.
+-- Take up to `n` jobs for `consumer`, lease them for `lease_ms`, mark them active. Jobs without a
+-- priority come first, in stream order; then prioritized ones, lowest `order` first. With aging
+-- on (`step`: later enqueues per priority level), a prioritized job that has aged to level 0
+-- (order <= the queue's enqueue sequence) runs before both.
 -- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, ...} | {'idle', last stream id}
 --       | {'paused'} | {'limited', ms until a start is allowed}.
+local consumer, n, lease_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local limit, per = tonumber(ARGV[4]), tonumber(ARGV[5]) -- rate limit: `limit` starts per `per` ms
+local aging = ARGV[6] == '1'
 if redis.call('EXISTS', base .. 'paused') == 1 then return {'paused'} end
 local now = now_ms()
-local n = tonumber(ARGV[2])
-local limit = tonumber(ARGV[4])
 local rate = base .. 'rate'
 if limit then
-  local per = tonumber(ARGV[5])
   redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - per)
   local free = limit - redis.call('ZCARD', rate)
   if free <= 0 then
@@ -17,42 +19,52 @@ if limit then
   end
   n = math.min(n, free)
 end
-local reply = redis.call('XREADGROUP', 'GROUP', GROUP, ARGV[1], 'COUNT', n, 'STREAMS', stream, '>')
-local entries = {}
-if reply and #reply > 0 then
-  -- Redis answers {{stream, entries}}; fakeredis answers {stream, entries}.
-  if type(reply[1]) == 'string' then entries = reply[2] else entries = reply[1][2] end
-end
-if #entries == 0 then
-  local info = redis.call('XINFO', 'STREAM', stream)
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then return {'idle', info[i + 1]} end
-  end
-  return {'idle', '0-0'}
-end
 local out = {'jobs'}
-local lease_until = now + tonumber(ARGV[3])
-for _, entry in ipairs(entries) do
-  local sid, id = entry[1], entry[2][2]
-  local jk = jkey(id)
-  local rec = redis.call('HMGET', jk, 'state', 'sid', 'task', 'kwargs', 'attempt', 'attempts', 'owner')
-  if rec[1] ~= 'waiting' or rec[2] ~= sid then
-    unstream(sid) -- removed, cancelled or superseded meanwhile
-  else
-    local attempt = tonumber(rec[5]) + 1
-    redis.call('HSET', jk, 'state', 'active', 'attempt', attempt, 'started', now, 'worker', ARGV[1])
-    redis.call('ZREM', base .. 'waiting', id)
-    redis.call('ZADD', base .. 'active', now, id)
-    redis.call('ZADD', base .. 'leases', lease_until, id)
-    if limit then redis.call('ZADD', rate, now, sid) end
-    state_event(id, 'active', attempt, now)
-    table.insert(out, id)
-    table.insert(out, sid)
-    table.insert(out, rec[3])
-    table.insert(out, rec[4])
-    table.insert(out, attempt)
-    table.insert(out, rec[6])
-    table.insert(out, rec[7])
+local lease_until = now + lease_ms
+local function take(id, sid, from, rec)
+  local attempt = tonumber(rec[4]) + 1
+  redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', attempt, 'started', now,
+    'worker', consumer)
+  redis.call('ZREM', base .. from, id)
+  redis.call('ZADD', base .. 'active', now, id)
+  redis.call('ZADD', base .. 'leases', lease_until, id)
+  if limit then redis.call('ZADD', rate, now, sid) end
+  state_event(id, 'active', attempt, now)
+  for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6]}) do table.insert(out, value) end
+  n = n - 1
+end
+local FIELDS = {'state', 'task', 'kwargs', 'attempt', 'attempts', 'owner', 'sid'}
+local function take_prioritized(max_order)
+  if n <= 0 then return end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'prio', '-inf', max_order, 'LIMIT', 0, n)) do
+    redis.call('ZREM', base .. 'prio', id)
+    local token = TOKEN .. redis.call('INCR', base .. 'tokens')
+    take(id, token, 'prioritized', redis.call('HMGET', jkey(id), unpack(FIELDS)))
   end
 end
-return out
+
+if aging then take_prioritized(tonumber(redis.call('GET', base .. 'seq') or 0)) end
+-- Stale entries (a removed, cancelled or superseded job, a priority marker) are dropped on the
+-- way; read on until `n` jobs or the end of the stream.
+local read_all = false
+while n > 0 and not read_all do
+  local reply = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', n, 'STREAMS', stream, '>')
+  local entries = {}
+  if reply and #reply > 0 then
+    -- Redis answers {{stream, entries}}; fakeredis answers {stream, entries}.
+    if type(reply[1]) == 'string' then entries = reply[2] else entries = reply[1][2] end
+  end
+  read_all = #entries < n
+  for _, entry in ipairs(entries) do
+    local sid, id = entry[1], entry[2][2]
+    local rec = redis.call('HMGET', jkey(id), unpack(FIELDS))
+    if rec[1] == 'waiting' and rec[7] == sid then take(id, sid, 'waiting', rec) else unstream(sid) end
+  end
+end
+take_prioritized('+inf')
+if #out > 1 then return out end
+local info = redis.call('XINFO', 'STREAM', stream)
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then return {'idle', info[i + 1]} end
+end
+return {'idle', '0-0'}

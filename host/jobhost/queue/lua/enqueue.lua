@@ -1,18 +1,58 @@
--- ARGV: id, task, kwargs, attempts, owner, delay_ms, run_at_ms, once_key, once_ttl
--- Returns the creation time (ms), or 0 when `once_key` was already taken (a cron fire).
-if ARGV[8] ~= '' and not redis.call('SET', base .. ARGV[8], '1', 'NX', 'EX', ARGV[9]) then return 0 end
-local id = ARGV[1]
+-- Store a job and put it in line: now, at `run_at_ms` or after `delay_ms` ('' for now); by
+-- `priority` (0: none, runs first) with `step` orders per priority level (see requeue).
+-- `once_key`: enqueue only if no other call took the key in the last `once_ttl` s (a cron fire).
+-- `unique`: while the key holds a live job (for `unique_ttl` s, or until that job ends when ''),
+-- answer that job instead; with `debounce`, a waiting or delayed one takes the new kwargs (and
+-- the new delay).
+-- Returns {'created', id, now, state, run_at} | {'duplicate', existing id} | {'debounced', existing id} | {'taken'}.
+local id, task, kwargs, attempts, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local delay_ms, run_at_ms = tonumber(ARGV[6]), tonumber(ARGV[7])
+local once_key, once_ttl = ARGV[8], ARGV[9]
+local priority, step = tonumber(ARGV[10]), tonumber(ARGV[11])
+local unique, unique_ttl, debounce = ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
+
+if redis.call('EXISTS', jkey(id)) == 1 then return {'duplicate', id} end -- a caller-chosen id
+if once_key ~= '' and not redis.call('SET', base .. once_key, '1', 'NX', 'EX', once_ttl) then return {'taken'} end
 local now = now_ms()
 local run_at = now
-if ARGV[6] ~= '' then run_at = now + tonumber(ARGV[6]) elseif ARGV[7] ~= '' then run_at = tonumber(ARGV[7]) end
-redis.call('HSET', jkey(id), 'id', id, 'task', ARGV[2], 'kwargs', ARGV[3], 'attempt', 0,
-  'attempts', ARGV[4], 'owner', ARGV[5], 'created', now)
+if delay_ms then run_at = now + delay_ms elseif run_at_ms then run_at = run_at_ms end
+
+-- Deduplication
+if unique ~= '' then
+  local ukey = base .. 'unique:' .. unique
+  local held = redis.call('GET', ukey)
+  local state = held and redis.call('HGET', jkey(held), 'state')
+  if state then
+    if not debounce or not (state == 'waiting' or state == 'prioritized' or state == 'delayed') then
+      return {'duplicate', held}
+    end
+    redis.call('HSET', jkey(held), 'kwargs', kwargs)
+    if state == 'delayed' then
+      redis.call('HSET', jkey(held), 'run_at', run_at)
+      redis.call('ZADD', base .. 'delayed', run_at, held)
+    end
+    if unique_ttl then redis.call('EXPIRE', ukey, unique_ttl) end
+    return {'debounced', held}
+  end
+  if unique_ttl then
+    redis.call('SET', ukey, id, 'EX', unique_ttl)
+  else
+    redis.call('SET', ukey, id)
+    redis.call('HSET', jkey(id), 'unique', unique)
+  end
+end
+
+local seq = redis.call('INCR', base .. 'seq')
+redis.call('HSET', jkey(id), 'id', id, 'task', task, 'kwargs', kwargs, 'attempt', 0,
+  'attempts', attempts, 'owner', owner, 'created', now)
+if priority > 0 then redis.call('HSET', jkey(id), 'priority', priority, 'order', priority * step + seq) end
+local state = 'delayed'
 if run_at > now then
   redis.call('HSET', jkey(id), 'state', 'delayed', 'run_at', run_at, 'sid', '')
   redis.call('ZADD', base .. 'delayed', run_at, id)
-  state_event(id, 'delayed', 0, now)
 else
-  requeue(id, now)
-  state_event(id, 'waiting', 0, now)
+  run_at = now
+  state = requeue(id, now)
 end
-return now
+state_event(id, state, 0, now)
+return {'created', id, now, state, run_at}

@@ -1,8 +1,8 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
+-- GROUP, DURATION_BOUNDS_MS and TOKEN are injected from Python (scripts.py) ahead of this file.
 local base = KEYS[1]
 local stream = base .. 'stream'
-local GROUP = 'workers'
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -40,8 +40,7 @@ local function count(kind, now)
 end
 
 -- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
--- them up into Prometheus' cumulative form). The bounds are DURATION_BUCKETS in keys.py.
-local DURATION_BOUNDS_MS = {10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000}
+-- them up into Prometheus' cumulative form).
 local function timed(id, now)
   local started = tonumber(redis.call('HGET', jkey(id), 'started'))
   if not started then return end
@@ -54,18 +53,46 @@ local function timed(id, now)
   redis.call('HINCRBY', base .. 'durations', 'sum_ms', ms)
 end
 
--- Put a job (back) at the tail of the stream as `waiting`.
+-- Put a job (back) in line; returns the state it is in now. A job without a priority goes to the
+-- tail of the stream as `waiting`. A prioritized one keeps its place (`order`: priority × step +
+-- its enqueue sequence) in `prio`, and a marker entry (no id) in the stream wakes a blocked worker.
 local function requeue(id, now)
+  local jk = jkey(id)
+  local order = redis.call('HGET', jk, 'order')
+  if order then
+    redis.call('HSET', jk, 'state', 'prioritized', 'sid', '', 'run_at', now)
+    redis.call('ZADD', base .. 'prio', order, id)
+    redis.call('ZADD', base .. 'prioritized', now, id)
+    redis.call('XADD', stream, '*', 'id', '')
+    return 'prioritized'
+  end
   local sid = redis.call('XADD', stream, '*', 'id', id)
-  redis.call('HSET', jkey(id), 'state', 'waiting', 'sid', sid, 'run_at', now)
+  redis.call('HSET', jk, 'state', 'waiting', 'sid', sid, 'run_at', now)
   redis.call('ZADD', base .. 'waiting', now, id)
-  return sid
+  return 'waiting'
 end
 
+-- A try's fencing token is its stream entry id, or for a prioritized job (not in the stream)
+-- TOKEN followed by a number.
 local function unstream(sid)
-  if sid and sid ~= '' then
+  if sid and sid ~= '' and sid:sub(1, #TOKEN) ~= TOKEN then
     redis.call('XACK', stream, GROUP, sid)
     redis.call('XDEL', stream, sid)
+  end
+end
+
+-- Take a job out of line (cancel, remove): from the stream or the priority set, and its state set.
+local function unqueue(id, state, sid)
+  unstream(sid)
+  redis.call('ZREM', base .. state, id)
+  redis.call('ZREM', base .. 'prio', id)
+end
+
+-- A job holding a deduplication key until it ends lets go of it (unless the key moved on).
+local function release(id)
+  local unique = redis.call('HGET', jkey(id), 'unique')
+  if unique and redis.call('GET', base .. 'unique:' .. unique) == id then
+    redis.call('DEL', base .. 'unique:' .. unique)
   end
 end
 
@@ -77,9 +104,9 @@ end
 local function remove(id)
   local rec = redis.call('HMGET', jkey(id), 'state', 'sid')
   if not rec[1] then return 0 end
-  unstream(rec[2])
-  redis.call('ZREM', base .. rec[1], id)
+  unqueue(id, rec[1], rec[2])
   redis.call('ZREM', base .. 'leases', id)
+  release(id)
   drop(id)
   return 1
 end
@@ -96,6 +123,7 @@ end
 
 -- A job in a terminal state: record it, count it, trim the set to its retention.
 local function finish(id, state, now, ttl, keep)
+  release(id)
   redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '')
   redis.call('ZADD', base .. state, now, id)
   state_event(id, state, redis.call('HGET', jkey(id), 'attempt'), now, ttl)

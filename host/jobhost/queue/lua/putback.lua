@@ -8,6 +8,5 @@ unstream(sid)
 redis.call('ZREM', base .. 'active', id)
 redis.call('ZREM', base .. 'leases', id)
 redis.call('HSET', jkey(id), 'attempt', tonumber(rec[3]) - 1)
-requeue(id, now)
-state_event(id, 'waiting', tonumber(rec[3]) - 1, now)
+state_event(id, requeue(id, now), tonumber(rec[3]) - 1, now)
 return 1

@@ -23,16 +23,14 @@ local function lost(id, why)
     count('dead', now)
     finish(id, 'dead', now, dead_age_s, dead_keep)
   else
-    requeue(id, now)
-    state_event(id, 'waiting', rec[3], now)
+    state_event(id, requeue(id, now), rec[3], now)
   end
 end
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'delayed', '-inf', now, 'LIMIT', 0, batch)) do
   redis.call('ZREM', base .. 'delayed', id)
   if redis.call('EXISTS', jkey(id)) == 1 then
-    requeue(id, now)
-    state_event(id, 'waiting', redis.call('HGET', jkey(id), 'attempt'), now)
+    state_event(id, requeue(id, now), redis.call('HGET', jkey(id), 'attempt'), now)
   end
 end
 if redis.call('SET', base .. 'reaper', '1', 'NX', 'PX', guard_ms) then
