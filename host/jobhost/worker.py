@@ -99,6 +99,8 @@ class _Running:
     ctx: JobContext | None = None
     task: asyncio.Task[None] | None = None
     flushing: asyncio.Lock | None = None
+    calling: bool = False  # the task function runs (an operator's cancel may interrupt it)
+    cancelled: bool = False  # an operator cancelled the job
 
 
 @attrs.define(eq=False)
@@ -259,22 +261,32 @@ class Worker:
     async def _execute(self, q: _Queue, running: _Running) -> None:
         job = running.job
         stuck: asyncio.Future[Any] | None = None
+        error: Exception | None = None
         try:
+            running.calling = True
             try:
                 result = await self._call(q, running)
             except _Stuck as exc:
                 stuck = exc.future  # its failure is recorded already
+                return
             except asyncio.CancelledError:
-                raise  # shutdown: `_drain` has put the job back
+                if not running.cancelled:
+                    raise  # shutdown: `_drain` has put the job back
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
             except Exception as exc:
-                await self._flush(running)
-                await self._record_failure(q, job, exc)
+                error = exc
+            finally:
+                running.calling = False
+            await self._flush(running)
+            if running.cancelled:
+                if await self.engine.stopped(job):
+                    log.info("job %s (%s) cancelled while it ran", job.id, job.task)
+            elif error is not None:
+                await self._record_failure(q, job, error)
+            elif await self.engine.complete(job, result):
+                self.completed += 1
             else:
-                await self._flush(running)
-                if await self.engine.complete(job, result):
-                    self.completed += 1
-                else:
-                    log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
+                log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -287,6 +299,20 @@ class Worker:
                     await stuck
             q.busy -= 1
             q.slot_freed.set()
+
+    def _cancel(self, job_id: str) -> None:
+        """An operator cancelled a job this worker runs: an async task gets CancelledError at its
+        next await; a sync one sees `ctx.cancelled` (a thread cannot be interrupted)."""
+        for q in self.queues.values():
+            running = q.running.get(job_id)
+            if running is None or running.cancelled:
+                continue
+            running.cancelled = True
+            if running.ctx is not None:
+                running.ctx.cancel()
+            task = self.host.registry.tasks.get(running.job.task)
+            if running.calling and running.task and task is not None and task.is_async:
+                running.task.cancel()
 
     async def _call(self, q: _Queue, running: _Running) -> Any:
         """Run the task and return its JSON-checked result."""
@@ -418,11 +444,17 @@ class Worker:
         }
 
     async def _beat(self) -> None:
+        """Publish the heartbeat; hear which running jobs were cancelled."""
+        running = {q.name: list(q.running) for q in self.queues.values()}
         try:
-            ttl = self.heartbeat_every * SILENT_BEATS
-            await self.engine.heartbeat(self.id, self.info(), ttl, self.queues)
+            cancelled = await self.engine.heartbeat(
+                self.id, self.info(), self.heartbeat_every * SILENT_BEATS, running
+            )
         except Exception:
             log.exception("worker %s: heartbeat failed", self.id)
+            return
+        for job_id in cancelled:
+            self._cancel(job_id)
 
     async def _heartbeats(self) -> None:
         while True:

@@ -87,6 +87,28 @@ async def sleep(seconds: float, ctx) -> str:
     return "slept"
 
 
+async def sleep_noting_cancel(seconds: float, ctx) -> str:
+    """Sleeps; records a CancelledError it gets before passing it on."""
+    await _record(ctx)
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        await ctx.host.engine.redis.rpush(f"{ctx.host.settings.redis_prefix}:cancelled", ctx.job_id)
+        raise
+    return "slept"
+
+
+def until_cancelled(seconds: float, ctx) -> str:
+    """A sync task that checks `ctx.cancelled` as it goes."""
+    ctx.log("started")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled:
+            return "stopped early"
+        time.sleep(0.02)
+    return "ran to the end"
+
+
 def sleep_sync(seconds: float) -> str:
     time.sleep(seconds)
     return "slept"
@@ -140,6 +162,8 @@ def register_tasks(register):
         (stubborn, "t-lease"),
         (crash, "t-lease"),
         (sleep, "t-slow"),
+        (sleep_noting_cancel, "t-slow"),
+        (until_cancelled, "t-slow"),
         (sleep_sync, "t-timeout"),
         (sleep, "t-timeout"),
         (noop, "t-keep"),

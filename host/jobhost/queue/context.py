@@ -40,6 +40,17 @@ class JobContext:
         self._progress: dict[str, Any] | None = None
         self._lines: list[str] = []
         self._dirty = False
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether an operator cancelled the job: a sync task should check it and stop early (an
+        async task gets CancelledError instead). Whatever the task returns, the job ends cancelled."""
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Called by the worker when the job is cancelled."""
+        self._cancelled.set()
 
     def progress(self, percent: float, message: str = "", **data: Any) -> None:
         """Report how far the job is (0-100), with a short message and any JSON extras."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -402,7 +402,10 @@ class Engine:
         return await self.retry(job_id, kwargs)
 
     async def cancel(self, job_id: str) -> Job:
-        """Cancel a waiting or delayed job (a running one cannot be stopped from outside)."""
+        """Cancel a job that has not ended. A waiting or delayed one is cancelled at once; a running
+        one is marked `cancelling`, and its worker stops it within about a second: an async task
+        gets CancelledError at its next await, a sync one sees `ctx.cancelled` become true. It
+        then ends cancelled, and its try is not retried."""
         try:
             keep = self.policy(queue_of(job_id)).keep_completed
         except (UnknownJobId, JobInputError):
@@ -412,7 +415,7 @@ class Engine:
             raise JobNotFound(f"no job {job_id!r}")
         if reply.startswith("refused:"):
             raise JobStateError(
-                f"job {job_id!r} is {reply[8:]}; only waiting or delayed jobs can be cancelled"
+                f"job {job_id!r} is {reply[8:]}; only jobs that have not ended can be cancelled"
             )
         job = await self.job(job_id)
         assert job is not None
@@ -455,16 +458,18 @@ class Engine:
     # -- workers ---------------------------------------------------------------------------------
 
     async def heartbeat(
-        self, worker_id: str, info: dict[str, Any], ttl: float, queues: Iterable[str]
-    ) -> None:
-        """Publish the worker's details for `ttl` s, and keep it alive on its queues for as long:
-        a worker silent for longer counts as gone, and the reaper hands back its jobs."""
+        self, worker_id: str, info: dict[str, Any], ttl: float, running: Mapping[str, Iterable[str]]
+    ) -> list[str]:
+        """Publish the worker's details for `ttl` s, and keep it alive for as long on the queues of
+        `running` (queue → ids of the jobs it runs there): a worker silent for longer counts as
+        gone, and the reaper hands back its jobs. Returns the running jobs asked to cancel."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=ms(ttl))
         pipe.zadd(self.keys.workers, {worker_id: time.time()})
-        for queue in queues:
-            await self.scripts.beat(keys=self._base(queue), args=[worker_id, ms(ttl)], client=pipe)
-        await pipe.execute()
+        for queue, ids in running.items():
+            await self.scripts.beat(keys=self._base(queue), args=[worker_id, ms(ttl), *ids], client=pipe)
+        replies = await pipe.execute()
+        return [job_id for cancel in replies[2:] for job_id in cancel]
 
     async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -535,8 +540,17 @@ class Engine:
         )
 
     async def put_back(self, job: Claimed) -> bool:
-        """Hand a running job back to the queue now, without spending its try."""
-        return bool(await self.scripts.putback(keys=self._base(job.queue), args=[job.id, job.sid]))
+        """Hand a running job back to the queue now, without spending its try (a job asked to
+        cancel ends cancelled instead)."""
+        keep = self.policy(job.queue).keep_completed
+        args = [job.id, job.sid, keep.count, int(keep.age)]
+        return bool(await self.scripts.putback(keys=self._base(job.queue), args=args))
+
+    async def stopped(self, job: Claimed) -> bool:
+        """Record that a worker stopped a try an operator cancelled: the job ends cancelled."""
+        keep = self.policy(job.queue).keep_completed
+        args = [job.id, job.sid, keep.count, int(keep.age)]
+        return bool(await self.scripts.stopped(keys=self._base(job.queue), args=args))
 
     async def renew(self, queue: str, jobs: Iterable[Claimed], lease: float) -> list[str]:
         """Extend the leases of all these jobs (one call); returns the ids no longer ours."""
@@ -560,6 +574,7 @@ class Engine:
             policy = self.policy(queue)
             done, dead = policy.keep_completed, policy.keep_dead
             args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
+            args += [done.count, int(done.age)]
             await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None

@@ -45,7 +45,7 @@ class Job:
 
     `attempt` counts the tries started so far (deliveries to a worker), `attempts` the most it
     gets. `run_at` is when a waiting or delayed job is (or was) due; `priority` 0 is none (first),
-    else lower runs sooner. `logs` is filled by
+    else lower runs sooner. `cancelling`: an operator cancelled it while it runs. `logs` is filled by
     `Engine.job()` only; listings leave it empty.
     """
 
@@ -67,6 +67,7 @@ class Job:
     finished_at: datetime | None = None
     run_at: datetime | None = None
     priority: int = 0
+    cancelling: bool = False
 
     @property
     def finished(self) -> bool:
@@ -97,6 +98,7 @@ class Job:
             finished_at=_time(data.get("finished")),
             run_at=_time(data.get("run_at")),
             priority=int(data.get("priority") or 0),
+            cancelling=bool(data.get("cancel")) and data["state"] == "active",
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,4 +122,5 @@ class Job:
             "finished_at": _iso(self.finished_at),
             "run_at": _iso(self.run_at),
             "priority": self.priority,
+            "cancelling": self.cancelling,
         }

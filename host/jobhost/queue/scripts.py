@@ -9,7 +9,19 @@ from redis.commands.core import AsyncScript
 
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
 
-NAMES = ("enqueue", "claim", "complete", "fail", "putback", "renew", "tick", "progress", "admin", "beat")
+NAMES = (
+    "enqueue",
+    "claim",
+    "complete",
+    "fail",
+    "putback",
+    "stopped",
+    "renew",
+    "beat",
+    "tick",
+    "progress",
+    "admin",
+)
 
 
 def _source(name: str) -> str:
@@ -42,3 +54,4 @@ class Scripts:
     progress: AsyncScript
     admin: AsyncScript
     beat: AsyncScript
+    stopped: AsyncScript

@@ -1,8 +1,9 @@
 -- Operator actions on one job. ARGV: action, id, [kwargs json | keep_count, age_s]
 -- remove: delete the job in any state.                    → 1 | 0 (no such job)
--- retry:  dead/cancelled/completed → waiting with fresh tries (ARGV[3]: new kwargs or '');
---         delayed → waiting now, tries kept.
--- cancel: waiting/delayed → cancelled (ARGV[3] keep count, ARGV[4] age s).
+-- retry:  dead/cancelled/completed → in line again with fresh tries (ARGV[3]: new kwargs or '');
+--         delayed → in line now, tries kept.
+-- cancel: waiting/prioritized/delayed → cancelled (ARGV[3] keep count, ARGV[4] age s); active:
+--         asks its worker to stop it (it then ends cancelled).
 -- retry and cancel answer the previous state, 'refused:<state>' when not allowed, 0 if no job.
 -- clean:  remove up to ARGV[4] jobs that entered state ARGV[2] over ARGV[3] ms ago → how many
 local action, id = ARGV[1], ARGV[2]
@@ -25,7 +26,7 @@ if action == 'retry' then
   if state ~= 'delayed' then
     attempt = 0
     redis.call('HSET', jk, 'attempt', 0)
-    redis.call('HDEL', jk, 'result', 'finished', 'progress')
+    redis.call('HDEL', jk, 'result', 'finished', 'progress', 'cancel')
     new_run(id)
   end
   if ARGV[3] ~= '' then redis.call('HSET', jk, 'kwargs', ARGV[3]) end
@@ -33,6 +34,10 @@ if action == 'retry' then
   return state
 end
 if action == 'cancel' then
+  if state == 'active' then
+    redis.call('HSET', jk, 'cancel', now) -- its worker hears of it with its next beat (beat.lua)
+    return state
+  end
   if state ~= 'waiting' and state ~= 'prioritized' and state ~= 'delayed' then return 'refused:' .. state end
   unqueue(id, state, rec[2])
   finish(id, 'cancelled', now, ARGV[4], tonumber(ARGV[3]))

@@ -1,13 +1,11 @@
--- ARGV: id, sid, result json, keep_count, keep_age_s. 0 when the worker no longer holds the job.
-local id, sid = ARGV[1], ARGV[2]
-local rec = redis.call('HMGET', jkey(id), 'state', 'sid')
-if rec[1] ~= 'active' or rec[2] ~= sid then return 0 end
+-- A try succeeded: the job is completed with its result. Returns 0 when the worker (token `sid`)
+-- no longer holds the job.
+local id, sid, result, keep_count, keep_age_s = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+if not owned(id, sid) then return 0 end
 local now = now_ms()
-unstream(sid)
-redis.call('HSET', jkey(id), 'result', ARGV[3])
-redis.call('ZREM', base .. 'active', id)
-redis.call('ZREM', base .. 'leases', id)
+leave_active(id, sid)
+redis.call('HSET', jkey(id), 'result', result)
 timed(id, now)
 count('completed', now)
-finish(id, 'completed', now, ARGV[5], tonumber(ARGV[4]))
+finish(id, 'completed', now, keep_age_s, keep_count)
 return 1

@@ -1,25 +1,23 @@
--- ARGV: id, sid, error json, retry delay ms ('' = no retry: dead), keep_dead_count, keep_dead_age_s.
--- Returns 0 when the worker no longer holds the job.
-local id, sid = ARGV[1], ARGV[2]
+-- A try failed: the job is delayed for `retry_ms` ('' = no retry: dead). Returns 0 when the
+-- worker (token `sid`) no longer holds the job.
+local id, sid, failure, retry_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local keep_count, keep_age_s = tonumber(ARGV[5]), ARGV[6]
+local rec = owned(id, sid, 'attempt')
+if not rec then return 0 end
 local jk = jkey(id)
-local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt')
-if rec[1] ~= 'active' or rec[2] ~= sid then return 0 end
 local now = now_ms()
-unstream(sid)
+leave_active(id, sid)
 local n = redis.call('HINCRBY', jk, 'nerr', 1)
-redis.call('HSET', jk, 'e' .. n, ARGV[3])
-redis.call('ZREM', base .. 'active', id)
-redis.call('ZREM', base .. 'leases', id)
+redis.call('HSET', jk, 'e' .. n, failure)
 timed(id, now)
 count('failed', now)
-local delay = tonumber(ARGV[4])
-if delay then
-  local at = now + delay
+if retry_ms then
+  local at = now + retry_ms
   redis.call('HSET', jk, 'state', 'delayed', 'run_at', at, 'sid', '')
   redis.call('ZADD', base .. 'delayed', at, id)
   state_event(id, 'delayed', rec[3], now)
 else
   count('dead', now)
-  finish(id, 'dead', now, ARGV[6], tonumber(ARGV[5]))
+  finish(id, 'dead', now, keep_age_s, keep_count)
 end
 return 1

@@ -81,6 +81,21 @@ local function unstream(sid)
   end
 end
 
+-- The job's record fields `...` (after its state and sid) if worker token `sid` still holds the
+-- job, else nil: a worker whose lease ran out, or that was taken for dead, reports nothing.
+local function owned(id, sid, ...)
+  local rec = redis.call('HMGET', jkey(id), 'state', 'sid', ...)
+  if rec[1] ~= 'active' or rec[2] ~= sid then return nil end
+  return rec
+end
+
+-- A try is over: the job leaves the stream, the active set and the lease set.
+local function leave_active(id, sid)
+  unstream(sid)
+  redis.call('ZREM', base .. 'active', id)
+  redis.call('ZREM', base .. 'leases', id)
+end
+
 -- Take a job out of line (cancel, remove): from the stream or the priority set, and its state set.
 local function unqueue(id, state, sid)
   unstream(sid)

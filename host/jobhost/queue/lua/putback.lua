@@ -1,12 +1,16 @@
--- A worker shutting down hands a running job back at once, without spending its try.
--- ARGV: id, sid. Returns 0 when the worker no longer holds the job.
-local id, sid = ARGV[1], ARGV[2]
-local rec = redis.call('HMGET', jkey(id), 'state', 'sid', 'attempt')
-if rec[1] ~= 'active' or rec[2] ~= sid then return 0 end
+-- A worker shutting down hands a running job back at once, without spending its try; a job an
+-- operator asked to cancel ends cancelled instead. Returns 0 when the worker (token `sid`) no
+-- longer holds the job.
+local id, sid, keep_count, keep_age_s = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local rec = owned(id, sid, 'attempt', 'cancel')
+if not rec then return 0 end
 local now = now_ms()
-unstream(sid)
-redis.call('ZREM', base .. 'active', id)
-redis.call('ZREM', base .. 'leases', id)
-redis.call('HSET', jkey(id), 'attempt', tonumber(rec[3]) - 1)
-state_event(id, requeue(id, now), tonumber(rec[3]) - 1, now)
+leave_active(id, sid)
+if rec[4] then
+  finish(id, 'cancelled', now, keep_age_s, keep_count)
+  return 1
+end
+local attempt = tonumber(rec[3]) - 1
+redis.call('HSET', jkey(id), 'attempt', attempt)
+state_event(id, requeue(id, now), attempt, now)
 return 1

@@ -5,16 +5,17 @@
 -- Returns ms until the next delayed job is due, or -1.
 local completed_age_ms, dead_age_ms, guard_ms, batch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local dead_keep, dead_age_s = tonumber(ARGV[5]), ARGV[6]
+local completed_keep, completed_age_s = tonumber(ARGV[7]), ARGV[8]
 local now = now_ms()
 
--- A try whose worker is gone: back to the queue, or dead once the job used all its deliveries.
+-- A try whose worker is gone: back to the queue, or dead once the job used all its deliveries
+-- (cancelled, if an operator asked for that).
 local function lost(id, why)
   local jk = jkey(id)
-  local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker')
+  local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker', 'cancel')
   if rec[1] ~= 'active' then return end
-  redis.call('ZREM', base .. 'active', id)
-  redis.call('ZREM', base .. 'leases', id)
-  unstream(rec[2])
+  leave_active(id, rec[2])
+  if rec[6] then return finish(id, 'cancelled', now, completed_age_s, completed_keep) end
   local n = redis.call('HINCRBY', jk, 'nerr', 1)
   redis.call('HSET', jk, 'e' .. n, cjson.encode({
     attempt = tonumber(rec[3]), at = now, error = 'WorkerLost: worker ' .. tostring(rec[5]) .. ' ' .. why}))
