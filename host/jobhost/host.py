@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ import attrs
 from jobhost.errors import ServiceUnavailable
 from jobhost.plugins import PluginError, Plugins, Registry
 from jobhost.queue.engine import Engine
+from jobhost.queue.flow import Flow
 from jobhost.queue.job import Job
 from jobhost.settings import Settings
 
@@ -86,11 +87,13 @@ class Host:
         unique_key: str | None = None,
         unique_ttl: float | None = None,
         debounce: bool = False,
+        depends_on: Sequence[str] | None = None,
+        on_dependency_failure: str = "fail",
     ) -> Job:
         """Queue a job of a registered task now, after `delay` seconds or at `run_at`.
 
-        `priority` (lower first, 0 = none), `unique_key`/`unique_ttl`/`debounce` (deduplication):
-        see `Engine.enqueue`.
+        `priority` (lower first, 0 = none), `unique_key`/`unique_ttl`/`debounce` (deduplication),
+        `depends_on`/`on_dependency_failure` (wait for other jobs): see `Engine.enqueue`.
         """
         return await self.engine.enqueue(
             task,
@@ -102,7 +105,13 @@ class Host:
             unique_key=unique_key,
             unique_ttl=unique_ttl,
             debounce=debounce,
+            depends_on=depends_on,
+            on_dependency_failure=on_dependency_failure,
         )
+
+    async def enqueue_flow(self, flow: Flow) -> Job:
+        """Queue a tree of jobs across queues in one atomic step (children first); see `Flow`."""
+        return await self.engine.enqueue_flow(flow)
 
     async def job(self, job_id: str) -> Job | None:
         """A job by id, or None."""

@@ -123,6 +123,13 @@ async def stubborn(seconds: float) -> str:
     return "done"
 
 
+async def gather(ctx, seconds: float = 0) -> dict:
+    """Returns what its dependencies returned (after `seconds`)."""
+    await _record(ctx)
+    await asyncio.sleep(seconds)
+    return await ctx.dependency_results()
+
+
 def progress(steps: int, ctx) -> str:
     """A sync task reporting from its thread."""
     for step in range(1, steps + 1):
@@ -162,6 +169,8 @@ def register_tasks(register):
         (stubborn, "t-lease"),
         (crash, "t-lease"),
         (sleep, "t-slow"),
+        (gather, "t-slow"),
+        (gather, "t-basic"),
         (sleep_noting_cancel, "t-slow"),
         (until_cancelled, "t-slow"),
         (sleep_sync, "t-timeout"),

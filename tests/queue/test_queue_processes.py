@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jobhost.queue import Flow
 from jobhost.settings import Settings
 from jobhost.testing import discard
 from jobhost.worker import running_worker
@@ -133,6 +134,28 @@ async def test_long_job_on_a_live_worker_process_runs_once(redis_host, procs):
     done = await host.engine.wait(job.id, timeout=30)
     assert (done.state, done.attempt, done.errors) == ("completed", 1, ())
     assert len(await runs(host, job.id)) == 1
+
+
+async def test_a_sigkill_at_each_step_of_a_flow_loses_nothing(redis_host, procs):
+    host = redis_host
+    sleeper = Flow("t-slow.sleep", {"seconds": 1.0})
+    root = await host.enqueue_flow(Flow("t-slow.gather", {"seconds": 1.0}, children=[sleeper, sleeper]))
+    children = root.depends_on
+    for step in (children, (root.id,)):  # kill a worker while the children run, then the parent
+        victim = procs.worker("t-slow")
+        await until(lambda step=step: all_started(host, step), 30)
+        victim.kill()
+    async with running_worker(host, ["t-slow"]):
+        done = await host.engine.wait(root.id, timeout=30)
+    assert (done.state, done.result) == ("completed", {child: "slept" for child in children})
+    finished = [(await host.job(child)).finished_at.timestamp() for child in children]
+    assert [len(await runs(host, child)) for child in children] == [2, 2]  # killed once each
+    parent_starts = await runs(host, root.id)
+    assert len(parent_starts) == 2 and min(parent_starts) >= max(finished)  # never too early
+
+
+async def all_started(host, job_ids) -> bool:
+    return all([await runs(host, job_id) for job_id in job_ids])
 
 
 async def test_poison_job_is_dead_after_attempts_deliveries(redis_host, procs):

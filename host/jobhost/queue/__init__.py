@@ -7,12 +7,14 @@ Plugins never import this package; they get `JobContext` from `jobhost` and reac
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Claim, Claimed, Engine, JobPage
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.flow import Flow
 from jobhost.queue.job import Job, JobFailure
 
 __all__ = [
     "Claim",
     "Claimed",
     "Engine",
+    "Flow",
     "Job",
     "JobContext",
     "JobFailure",

@@ -48,6 +48,11 @@ class JobContext:
         async task gets CancelledError instead). Whatever the task returns, the job ends cancelled."""
         return self._cancelled.is_set()
 
+    async def dependency_results(self) -> dict[str, Any]:
+        """The results of the jobs this one depends on (`depends_on`), by job id."""
+        results: dict[str, Any] = await self.host.engine.dependency_results(self.job_id)
+        return results
+
     def cancel(self) -> None:
         """Called by the worker when the job is cancelled."""
         self._cancelled.set()

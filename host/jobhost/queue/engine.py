@@ -21,6 +21,7 @@ from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
 from jobhost.queue.job import TERMINAL, Job
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
 from jobhost.queue.options import EnqueueOptions, ms
@@ -141,6 +142,8 @@ class Engine:
         unique_ttl: float | None = None,
         debounce: bool = False,
         job_id: str | None = None,
+        depends_on: Sequence[str] | None = None,
+        on_dependency_failure: str = "fail",
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
@@ -149,8 +152,25 @@ class Engine:
         (until it ends, or for `unique_ttl` s), this returns that job instead of a new one; with
         `debounce`, a still waiting or delayed one takes these kwargs (and delay) instead.
         `job_id`: the id to give the job (`<queue>:<hex>`); an existing job with it is returned.
+        `depends_on`: job ids (any queue) it waits for in `waiting-deps` until all completed;
+        the task reads their results with `ctx.dependency_results()`. If one dies, is cancelled
+        or removed, the job dies too, unless `on_dependency_failure` is "run" (start at once) or
+        "ignore" (wait for the others only).
         """
-        options = EnqueueOptions(delay, run_at, owner, priority, unique_key, unique_ttl, debounce, job_id)
+        options = EnqueueOptions(
+            delay,
+            run_at,
+            owner,
+            priority,
+            unique_key,
+            unique_ttl,
+            debounce,
+            job_id,
+            None if depends_on is None else tuple(depends_on),
+            on_dependency_failure,
+        )
+        if options.depends_on:
+            await self._check_exist(task_name, options.depends_on)
         job = await self._enqueue(task_name, kwargs, options)
         assert job is not None  # only a `once` enqueue can be refused
         return job
@@ -161,6 +181,15 @@ class Engine:
         """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
         return await self._enqueue(task_name, kwargs, EnqueueOptions(once_key=f"once:{key}", once_ttl=ttl))
 
+    async def _check_exist(self, task_name: str, job_ids: Sequence[str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self.keys.job(job_id))
+        found = await pipe.execute()
+        missing = [job_id for job_id, there in zip(job_ids, found, strict=True) if not there]
+        if missing:
+            raise JobInputError(f"task {task_name!r}: depends_on names no job {missing[0]!r}")
+
     def _prepare(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> tuple[TaskDef, str]:
         task = self.task(task_name)
         kwargs = {} if kwargs is None else kwargs
@@ -168,21 +197,17 @@ class Engine:
         options.check(task.name, task.queue)
         return task, codec.dumps(kwargs)
 
+    def _enqueue_args(self, task: TaskDef, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
+        policy = self.policy(task.queue)
+        return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
+
     async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
         task, payload = self._prepare(task_name, kwargs, options)
         policy = self.policy(task.queue)
         job_id = options.job_id or new_job_id(task.queue)
         await self.setup([task.queue])
         reply = await self.scripts.enqueue(
-            keys=self._base(task.queue),
-            args=[
-                job_id,
-                task.name,
-                payload,
-                policy.attempts,
-                options.owner or "",
-                *options.lua_args(policy.priority_aging),
-            ],
+            keys=self._base(task.queue), args=self._enqueue_args(task, job_id, payload, options)
         )
         if reply[0] == "taken":
             return None
@@ -194,7 +219,10 @@ class Engine:
         _, _, created, state, due = reply
         record = {"id": job_id, "task": task.name, "kwargs": payload, "state": state, "attempt": "0"}
         record |= {"attempts": str(policy.attempts), "owner": options.owner or "", "created": str(created)}
-        return Job.from_hash({**record, "run_at": str(due), "priority": str(options.priority)})
+        record |= {"run_at": str(due), "priority": str(options.priority)}
+        if options.depends_on:
+            record["deps"] = codec.dumps(list(options.depends_on))
+        return Job.from_hash(record)
 
     async def enqueue_many(
         self, task_name: str, kwargs_list: Sequence[dict[str, Any]], *, owner: str | None = None
@@ -205,20 +233,52 @@ class Engine:
         if not prepared:
             return []
         task = prepared[0][0]
-        policy = self.policy(task.queue)
         await self.setup([task.queue])
         base = self._base(task.queue)
-        rest = options.lua_args(policy.priority_aging)
         ids = []
         for start in range(0, len(prepared), PIPELINE_CHUNK):
             pipe = self.redis.pipeline(transaction=False)
             for _, payload in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
-                args = [job_id, task.name, payload, policy.attempts, owner or "", *rest]
+                args = self._enqueue_args(task, job_id, payload, options)
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
             await pipe.execute()
         return ids
+
+    async def enqueue_flow(self, flow: Flow) -> Job:
+        """Enqueue a tree of jobs, across queues, in one atomic step (a Redis transaction): each
+        job depends on its children, so children run first and their parent once all of them
+        completed. Nothing is stored if any job is refused. Returns the root job."""
+        if flow.size() > MAX_FLOW_JOBS:
+            raise JobInputError(f"a flow holds at most {MAX_FLOW_JOBS} jobs, this one {flow.size()}")
+        plan: list[tuple[TaskDef, str, str, EnqueueOptions]] = []  # children before their parent
+
+        def add(node: Flow) -> str:
+            deps = tuple(add(child) for child in node.children)
+            task = self.task(node.task)
+            job_id = new_job_id(task.queue)
+            options = EnqueueOptions(
+                owner=node.owner,
+                priority=node.priority,
+                depends_on=deps or None,
+                on_dependency_failure=node.on_dependency_failure,
+            )
+            _, payload = self._prepare(node.task, node.kwargs, options)
+            plan.append((task, job_id, payload, options))
+            return job_id
+
+        root = add(flow)
+        await self.setup({task.queue for task, *_ in plan})
+        pipe = self.redis.pipeline(transaction=True)
+        for task, job_id, payload, options in plan:
+            args = self._enqueue_args(task, job_id, payload, options)
+            await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
+        await pipe.execute()
+        job = await self.job(root)
+        if job is None:
+            raise JobNotFound(f"flow root {root!r} was removed as soon as it was enqueued")
+        return job
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -233,6 +293,12 @@ class Engine:
         pipe.lrange(self.keys.log(job_id), 0, -1)
         data, logs = await pipe.execute()
         return Job.from_hash(data, tuple(logs)) if data else None
+
+    async def dependency_results(self, job_id: str) -> dict[str, Any]:
+        """The results of the job's completed dependencies, by job id (kept with the job, so
+        retention of the dependencies loses none)."""
+        record = await self.redis.hgetall(self.keys.job(job_id))
+        return {key[4:]: codec.loads(value) for key, value in record.items() if key.startswith("dep:")}
 
     async def list_jobs(
         self, queue: str, state: str, *, offset: int = 0, limit: int = 50, newest_first: bool = True

@@ -45,7 +45,8 @@ class Job:
 
     `attempt` counts the tries started so far (deliveries to a worker), `attempts` the most it
     gets. `run_at` is when a waiting or delayed job is (or was) due; `priority` 0 is none (first),
-    else lower runs sooner. `cancelling`: an operator cancelled it while it runs. `logs` is filled by
+    else lower runs sooner. `cancelling`: an operator cancelled it while it runs. `depends_on`:
+    the jobs it waits for; `dependents`: the jobs waiting for it. `logs` is filled by
     `Engine.job()` only; listings leave it empty.
     """
 
@@ -68,6 +69,8 @@ class Job:
     run_at: datetime | None = None
     priority: int = 0
     cancelling: bool = False
+    depends_on: tuple[str, ...] = ()
+    dependents: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -99,6 +102,8 @@ class Job:
             run_at=_time(data.get("run_at")),
             priority=int(data.get("priority") or 0),
             cancelling=bool(data.get("cancel")) and data["state"] == "active",
+            depends_on=tuple(codec.loads(data["deps"])) if data.get("deps") else (),
+            dependents=tuple(codec.loads(data["dependents"])) if data.get("dependents") else (),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,4 +128,6 @@ class Job:
             "run_at": _iso(self.run_at),
             "priority": self.priority,
             "cancelling": self.cancelling,
+            "depends_on": list(self.depends_on),
+            "dependents": list(self.dependents),
         }

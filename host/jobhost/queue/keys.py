@@ -16,8 +16,9 @@ GROUP = "workers"  # the one consumer group of every queue stream
 # Starts the fencing token of a try not read from the stream (a prioritized job); stream ids
 # are digits, so the two never meet.
 TOKEN = "p"
-# `prioritized`: waiting, with a priority (taken after every waiting job without one).
-STATES = ("waiting", "prioritized", "active", "delayed", "completed", "dead", "cancelled")
+# `prioritized`: waiting, with a priority (taken after every waiting job without one);
+# `waiting-deps`: waiting for its dependencies to complete.
+STATES = ("waiting", "prioritized", "waiting-deps", "active", "delayed", "completed", "dead", "cancelled")
 
 
 class UnknownJobId(ValueError):

@@ -3,18 +3,26 @@ anything is stored, with errors naming the task and the option."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from jobhost.queue import codec
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.keys import UnknownJobId, queue_of
+
+if TYPE_CHECKING:
+    from jobhost.policy import QueuePolicy
 
 # Priorities run from 0 (none: first) to this (last), as in BullMQ.
 PRIORITY_MAX = 2**21
 # Without an aging policy a priority level is worth more enqueues than a queue ever sees.
 STRICT_STEP = 2**32
+# What a job does when a dependency dies or is cancelled: die too, run at once, or not wait for it.
+ON_DEPENDENCY_FAILURE = ("fail", "run", "ignore")
+MAX_DEPENDENCIES = 1000
 
 
 def ms(seconds: float) -> int:
@@ -33,6 +41,8 @@ class EnqueueOptions:
     unique_ttl: float | None = None
     debounce: bool = False
     job_id: str | None = None
+    depends_on: Sequence[str] | None = None
+    on_dependency_failure: str = "fail"
     # A cron fire's key (`Engine.enqueue_once`): enqueue only if no call took it in `once_ttl` s.
     once_key: str | None = None
     once_ttl: int = 0
@@ -57,6 +67,13 @@ class EnqueueOptions:
             raise JobInputError(f"{where}: unique_ttl must be seconds >= 1, got {self.unique_ttl!r}")
         if (self.unique_ttl is not None or self.debounce) and self.unique_key is None:
             raise JobInputError(f"{where}: unique_ttl and debounce need a unique_key")
+        if self.depends_on is not None:
+            self._check_dependencies(where)
+        if self.on_dependency_failure not in ON_DEPENDENCY_FAILURE:
+            raise JobInputError(
+                f"{where}: on_dependency_failure must be one of {', '.join(ON_DEPENDENCY_FAILURE)}, "
+                f"got {self.on_dependency_failure!r}"
+            )
         if self.job_id is not None:
             try:
                 owner_queue = queue_of(self.job_id)
@@ -65,16 +82,32 @@ class EnqueueOptions:
             if owner_queue != queue:
                 raise JobInputError(f"{where}: job_id must start with '{queue}:', got {self.job_id!r}")
 
-    def lua_args(self, step: int | None) -> list[Any]:
-        """enqueue.lua's ARGV from `delay_ms` on; `step` is the queue's priority aging."""
+    def _check_dependencies(self, where: str) -> None:
+        deps = self.depends_on
+        if isinstance(deps, str) or not isinstance(deps, Sequence) or not deps:
+            raise JobInputError(f"{where}: depends_on must be a non-empty list of job ids, got {deps!r}")
+        if len(deps) > MAX_DEPENDENCIES or len(set(deps)) != len(deps):
+            raise JobInputError(f"{where}: depends_on must hold at most {MAX_DEPENDENCIES} distinct ids")
+        for dep in deps:
+            try:
+                queue_of(dep if isinstance(dep, str) else "")
+            except UnknownJobId:
+                raise JobInputError(f"{where}: depends_on holds {dep!r}, not a job id") from None
+
+    def lua_args(self, policy: QueuePolicy) -> list[Any]:
+        """enqueue.lua's ARGV from `delay_ms` on, for a job of `policy`'s queue."""
         return [
             "" if self.delay is None else ms(self.delay),
             "" if self.run_at is None else ms(self.run_at.timestamp()),
             self.once_key or "",
             self.once_ttl,
             self.priority,
-            step or STRICT_STEP,
+            policy.priority_aging or STRICT_STEP,
             self.unique_key or "",
             "" if self.unique_ttl is None else int(self.unique_ttl),
             "1" if self.debounce else "",
+            codec.dumps(list(self.depends_on)) if self.depends_on else "",
+            self.on_dependency_failure,
+            policy.keep_dead.count,
+            int(policy.keep_dead.age),
         ]

@@ -2,7 +2,7 @@
 -- remove: delete the job in any state.                    → 1 | 0 (no such job)
 -- retry:  dead/cancelled/completed → in line again with fresh tries (ARGV[3]: new kwargs or '');
 --         delayed → in line now, tries kept.
--- cancel: waiting/prioritized/delayed → cancelled (ARGV[3] keep count, ARGV[4] age s); active:
+-- cancel: waiting/prioritized/delayed/waiting-deps → cancelled (ARGV[3] keep count, ARGV[4] age s); active:
 --         asks its worker to stop it (it then ends cancelled).
 -- retry and cancel answer the previous state, 'refused:<state>' when not allowed, 0 if no job.
 -- clean:  remove up to ARGV[4] jobs that entered state ARGV[2] over ARGV[3] ms ago → how many
@@ -20,7 +20,9 @@ local state = rec[1]
 if not state then return 0 end
 local now = now_ms()
 if action == 'retry' then
-  if state == 'waiting' or state == 'prioritized' or state == 'active' then return 'refused:' .. state end
+  if state ~= 'completed' and state ~= 'dead' and state ~= 'cancelled' and state ~= 'delayed' then
+    return 'refused:' .. state
+  end
   redis.call('ZREM', base .. state, id)
   local attempt = tonumber(rec[3])
   if state ~= 'delayed' then
@@ -38,7 +40,7 @@ if action == 'cancel' then
     redis.call('HSET', jk, 'cancel', now) -- its worker hears of it with its next beat (beat.lua)
     return state
   end
-  if state ~= 'waiting' and state ~= 'prioritized' and state ~= 'delayed' then return 'refused:' .. state end
+  if state == 'completed' or state == 'dead' or state == 'cancelled' then return 'refused:' .. state end
   unqueue(id, state, rec[2])
   finish(id, 'cancelled', now, ARGV[4], tonumber(ARGV[3]))
   return state

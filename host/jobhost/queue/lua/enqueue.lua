@@ -4,12 +4,15 @@
 -- `unique`: while the key holds a live job (for `unique_ttl` s, or until that job ends when ''),
 -- answer that job instead; with `debounce`, a waiting or delayed one takes the new kwargs (and
 -- the new delay).
+-- `deps`: JSON list of job ids it waits for (see wait_for), `on_dep_fail`: fail, run or ignore,
+-- with this queue's dead-job retention for a job failed by its dependency.
 -- Returns {'created', id, now, state, run_at} | {'duplicate', existing id} | {'debounced', existing id} | {'taken'}.
 local id, task, kwargs, attempts, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local delay_ms, run_at_ms = tonumber(ARGV[6]), tonumber(ARGV[7])
 local once_key, once_ttl = ARGV[8], ARGV[9]
 local priority, step = tonumber(ARGV[10]), tonumber(ARGV[11])
 local unique, unique_ttl, debounce = ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
+local deps, on_dep_fail, dead_keep, dead_age_s = ARGV[15], ARGV[16], ARGV[17], ARGV[18]
 
 if redis.call('EXISTS', jkey(id)) == 1 then return {'duplicate', id} end -- a caller-chosen id
 if once_key ~= '' and not redis.call('SET', base .. once_key, '1', 'NX', 'EX', once_ttl) then return {'taken'} end
@@ -46,6 +49,14 @@ local seq = redis.call('INCR', base .. 'seq')
 redis.call('HSET', jkey(id), 'id', id, 'task', task, 'kwargs', kwargs, 'attempt', 0,
   'attempts', attempts, 'owner', owner, 'created', now)
 if priority > 0 then redis.call('HSET', jkey(id), 'priority', priority, 'order', priority * step + seq) end
+-- Dependencies
+if deps ~= '' then
+  redis.call('HSET', jkey(id), 'run_at', run_at, 'deps', deps, 'on_dep_fail', on_dep_fail,
+    'dead_keep', dead_keep, 'dead_age', dead_age_s)
+  wait_for(id, cjson.decode(deps), now)
+  return {'created', id, now, redis.call('HGET', jkey(id), 'state'), run_at}
+end
+
 local state = 'delayed'
 if run_at > now then
   redis.call('HSET', jkey(id), 'state', 'delayed', 'run_at', run_at, 'sid', '')

@@ -72,6 +72,9 @@ local function requeue(id, now)
   return 'waiting'
 end
 
+-- The dependencies part (at the end) answers when a job ends (finish) or goes (remove).
+local settle_dependents
+
 -- A try's fencing token is its stream entry id, or for a prioritized job (not in the stream)
 -- TOKEN followed by a number.
 local function unstream(sid)
@@ -122,6 +125,7 @@ local function remove(id)
   unqueue(id, rec[1], rec[2])
   redis.call('ZREM', base .. 'leases', id)
   release(id)
+  settle_dependents(id, 'removed', now_ms())
   drop(id)
   return 1
 end
@@ -143,5 +147,83 @@ local function finish(id, state, now, ttl, keep)
   redis.call('ZADD', base .. state, now, id)
   state_event(id, state, redis.call('HGET', jkey(id), 'attempt'), now, ttl)
   trim(state, keep)
+  settle_dependents(id, state, now)
 end
 
+-- Dependencies. A job enqueued with `depends_on` waits in `waiting-deps` while `pending` of them
+-- have not ended; each dependency lists it in its `dependents`. Dependencies may sit in other
+-- queues (a non-cluster Redis then): a job's keys are reached from its id.
+local PREFIX = string.match(base, '^(.*):{[^{}]*}:$')
+local function base_of(id) return PREFIX .. ':{' .. string.match(id, '^[^:]+') .. '}:' end
+
+-- fn(...) run as if in job `id`'s queue (every function here builds keys from `base`).
+local function within(id, fn, ...)
+  local saved = base
+  base = base_of(id)
+  stream = base .. 'stream'
+  local result = fn(...)
+  base = saved
+  stream = base .. 'stream'
+  return result
+end
+
+-- The last dependency is settled: in line now, or delayed until the job's own run_at.
+local function unblock(id, now)
+  redis.call('ZREM', base .. 'waiting-deps', id)
+  local run_at = tonumber(redis.call('HGET', jkey(id), 'run_at')) or now
+  if run_at > now then
+    redis.call('HSET', jkey(id), 'state', 'delayed')
+    redis.call('ZADD', base .. 'delayed', run_at, id)
+    state_event(id, 'delayed', 0, now)
+  else
+    state_event(id, requeue(id, now), 0, now)
+  end
+end
+
+-- Dependency `dep` of job `id` ended in `state` (completed with `result`, dead, cancelled or
+-- removed). A failed one fails the job, unless it asked to `run` at once or to `ignore` it.
+local function settle(id, dep, state, result, now)
+  local jk = jkey(id)
+  local rec = redis.call('HMGET', jk, 'state', 'on_dep_fail', 'dead_keep', 'dead_age')
+  if rec[1] ~= 'waiting-deps' then return end
+  if state == 'completed' then
+    redis.call('HSET', jk, 'dep:' .. dep, result or 'null')
+  elseif rec[2] == 'run' then
+    return unblock(id, now)
+  elseif rec[2] ~= 'ignore' then
+    redis.call('ZREM', base .. 'waiting-deps', id)
+    local n = redis.call('HINCRBY', jk, 'nerr', 1)
+    redis.call('HSET', jk, 'e' .. n, cjson.encode({attempt = 0, at = now,
+      error = 'DependencyFailed: dependency ' .. dep .. ' is ' .. state}))
+    count('dead', now)
+    return finish(id, 'dead', now, rec[4], tonumber(rec[3]))
+  end
+  if redis.call('HINCRBY', jk, 'pending', -1) <= 0 then unblock(id, now) end
+end
+
+settle_dependents = function(id, state, now)
+  local rec = redis.call('HMGET', jkey(id), 'dependents', 'result')
+  if not rec[1] then return end
+  for _, dependent in ipairs(cjson.decode(rec[1])) do
+    within(dependent, settle, dependent, id, state, rec[2], now)
+  end
+end
+
+-- Job `id` (its record written, `run_at` set) starts waiting for `deps`: those ended already
+-- settle now, the others will list it among their dependents.
+local function wait_for(id, deps, now)
+  redis.call('HSET', jkey(id), 'state', 'waiting-deps', 'pending', #deps, 'sid', '')
+  redis.call('ZADD', base .. 'waiting-deps', now, id)
+  state_event(id, 'waiting-deps', 0, now)
+  for _, dep in ipairs(deps) do
+    local dk = base_of(dep) .. 'job:' .. dep
+    local rec = redis.call('HMGET', dk, 'state', 'result', 'dependents')
+    if rec[1] == 'completed' or rec[1] == 'dead' or rec[1] == 'cancelled' or not rec[1] then
+      settle(id, dep, rec[1] or 'removed', rec[2], now)
+    else
+      local dependents = rec[3] and cjson.decode(rec[3]) or {}
+      table.insert(dependents, id)
+      redis.call('HSET', dk, 'dependents', cjson.encode(dependents))
+    end
+  end
+end
