@@ -35,6 +35,7 @@ from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Claimed, Engine
+from jobhost.queue.heartbeat import Heartbeat
 from jobhost.queue.tasks import signature
 from jobhost.queue.ticker import keep_ticking, sleep_unless
 
@@ -152,7 +153,14 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then drain for SHUTDOWN_TIMEOUT and hand back the rest."""
         await self.engine.setup(self.queues)
-        await self._beat()
+        loop = asyncio.get_running_loop()
+        heart = Heartbeat(self.host.settings)
+        await asyncio.to_thread(self._beat, heart, loop)  # listed, and alive, before taking jobs
+        beating = threading.Event()
+        heartbeats = threading.Thread(
+            target=self._heartbeats, args=(heart, loop, beating), name="jobhost-heartbeat", daemon=True
+        )
+        heartbeats.start()
         consumers = [
             asyncio.create_task(self._consume(q), name=f"consume {q.name}") for q in self.queues.values()
         ]
@@ -161,7 +169,6 @@ class Worker:
             for coro in (
                 keep_ticking(self.engine, self._stop),
                 self._renew_leases(),
-                self._heartbeats(),
                 self._flush_progress(),
             )
         ]
@@ -182,6 +189,9 @@ class Worker:
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
+        beating.set()
+        await asyncio.to_thread(heartbeats.join, 1.0)  # its last beat lands before the sign-off
+        heart.close()
         with contextlib.suppress(Exception):
             await self.engine.forget_worker(self.id, self.queues)
         log.info("worker %s stopped", self.id)
@@ -429,37 +439,34 @@ class Worker:
                 for job_id in lost:
                     log.warning("job %s: lease lost (this worker was too slow to renew it)", job_id)
 
-    def info(self) -> dict[str, Any]:
-        """What the heartbeat publishes."""
+    def info(self, running: dict[str, list[str]]) -> dict[str, Any]:
+        """What the heartbeat publishes (`running`: the job ids by queue)."""
         return {
             "id": self.id,
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "queues": {q.name: q.concurrency for q in self.queues.values()},
-            "running": sorted(job_id for q in self.queues.values() for job_id in q.running),
+            "running": sorted(job_id for ids in running.values() for job_id in ids),
             "completed": self.completed,
             "failed": self.failed,
             "started": self._started_at,
             "last_seen": time.time(),
         }
 
-    async def _beat(self) -> None:
-        """Publish the heartbeat; hear which running jobs were cancelled."""
-        running = {q.name: list(q.running) for q in self.queues.values()}
+    def _beat(self, heart: Heartbeat, loop: asyncio.AbstractEventLoop) -> None:
+        """Publish the heartbeat (in the heartbeat thread); pass on which jobs were cancelled."""
+        running = {q.name: list(q.running) for q in self.queues.values()}  # list(): one atomic copy
         try:
-            cancelled = await self.engine.heartbeat(
-                self.id, self.info(), self.heartbeat_every * SILENT_BEATS, running
-            )
+            cancelled = heart.send(self.id, self.info(running), self.heartbeat_every * SILENT_BEATS, running)
         except Exception:
             log.exception("worker %s: heartbeat failed", self.id)
             return
         for job_id in cancelled:
-            self._cancel(job_id)
+            loop.call_soon_threadsafe(self._cancel, job_id)
 
-    async def _heartbeats(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_every)
-            await self._beat()
+    def _heartbeats(self, heart: Heartbeat, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_every):
+            self._beat(heart, loop)
 
 
 class _Stuck(Exception):

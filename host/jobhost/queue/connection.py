@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fakeredis
+import redis
 import redis.asyncio as aioredis
 from fakeredis import aioredis as fake_aioredis
 
@@ -32,4 +33,13 @@ def connect(settings: Settings) -> aioredis.Redis:
         decode_responses=True,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=5.0,
+    )
+
+
+def connect_sync(settings: Settings) -> redis.Redis:
+    """A blocking client on the same store, for a thread (the worker's heartbeat)."""
+    if settings.embedded:
+        return fakeredis.FakeRedis(server=embedded_server(), decode_responses=True)
+    return redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5.0
     )

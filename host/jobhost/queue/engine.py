@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -522,20 +522,6 @@ class Engine:
         return bool(await self.redis.exists(self.keys.paused(queue)))
 
     # -- workers ---------------------------------------------------------------------------------
-
-    async def heartbeat(
-        self, worker_id: str, info: dict[str, Any], ttl: float, running: Mapping[str, Iterable[str]]
-    ) -> list[str]:
-        """Publish the worker's details for `ttl` s, and keep it alive for as long on the queues of
-        `running` (queue → ids of the jobs it runs there): a worker silent for longer counts as
-        gone, and the reaper hands back its jobs. Returns the running jobs asked to cancel."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(self.keys.worker(worker_id), codec.dumps(info), px=ms(ttl))
-        pipe.zadd(self.keys.workers, {worker_id: time.time()})
-        for queue, ids in running.items():
-            await self.scripts.beat(keys=self._base(queue), args=[worker_id, ms(ttl), *ids], client=pipe)
-        replies = await pipe.execute()
-        return [job_id for cancel in replies[2:] for job_id in cancel]
 
     async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)

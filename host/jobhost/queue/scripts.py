@@ -17,7 +17,6 @@ NAMES = (
     "putback",
     "stopped",
     "renew",
-    "beat",
     "tick",
     "progress",
     "admin",
@@ -36,13 +35,17 @@ CONSTANTS = (
 )
 
 
+def script_source(name: str) -> str:
+    """The full text of one script: the shared constants, the prelude, the script."""
+    return CONSTANTS + _source("prelude") + _source(name)
+
+
 class Scripts:
     """Every script registered on one client; call as `await scripts.claim(keys=[base], args=[...])`."""
 
     def __init__(self, client: aioredis.Redis) -> None:
-        prelude = CONSTANTS + _source("prelude")
         for name in NAMES:
-            setattr(self, name, client.register_script(prelude + _source(name)))
+            setattr(self, name, client.register_script(script_source(name)))
 
     enqueue: AsyncScript
     claim: AsyncScript
@@ -53,5 +56,4 @@ class Scripts:
     tick: AsyncScript
     progress: AsyncScript
     admin: AsyncScript
-    beat: AsyncScript
     stopped: AsyncScript
