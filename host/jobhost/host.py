@@ -109,6 +109,17 @@ class Host:
             on_dependency_failure=on_dependency_failure,
         )
 
+    async def enqueue_many(
+        self,
+        task: str,
+        kwargs_list: Sequence[dict[str, Any]],
+        *,
+        owner: str | None = None,
+        priority: int = 0,
+    ) -> list[str]:
+        """Queue many jobs of one task at once (bulk loads, fastest); returns their ids in order."""
+        return await self.engine.enqueue_many(task, kwargs_list, owner=owner, priority=priority)
+
     async def enqueue_flow(self, flow: Flow) -> Job:
         """Queue a tree of jobs across queues in one atomic step (children first); see `Flow`."""
         return await self.engine.enqueue_flow(flow)

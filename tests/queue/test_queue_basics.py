@@ -98,3 +98,13 @@ def test_a_worker_consumes_every_installed_queue_with_its_variable(tmp_path):
         "token-cleanup": 10,
     }
     assert {name: q.concurrency for name, q in worker.queues.items()} == wanted
+
+
+async def test_bulk_enqueue_through_the_host_checks_every_job_first(host):
+    with pytest.raises(JobInputError, match="missing a required argument: 'b'"):
+        await host.enqueue_many("t-basic.add", [{"a": 1, "b": 2}, {"a": 1}])
+    assert sum((await host.engine.counts("t-basic")).values()) == 0  # nothing stored
+    ids = await host.enqueue_many("t-basic.add", [{"a": i, "b": 1} for i in range(5)], priority=2)
+    async with running_worker(host, ["t-basic"]):
+        done = [await host.engine.wait(job_id, timeout=10) for job_id in ids]
+    assert [(j.result, j.priority) for j in done] == [(i + 1, 2) for i in range(5)]

@@ -8,6 +8,7 @@ CLI all go through this class; none of them touches Redis keys directly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from redis.exceptions import ResponseError
 from jobhost.plugins import Registry, TaskDef
 from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
+from jobhost.queue.batch import Batcher
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
@@ -90,6 +92,7 @@ class Engine:
         self.redis = connect(settings)
         self.scripts = Scripts(self.redis)
         self._grouped: set[str] = set()
+        self._completers: dict[str, Batcher[tuple[Claimed, Any], bool]] = {}
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -225,10 +228,17 @@ class Engine:
         return Job.from_hash(record)
 
     async def enqueue_many(
-        self, task_name: str, kwargs_list: Sequence[dict[str, Any]], *, owner: str | None = None
+        self,
+        task_name: str,
+        kwargs_list: Sequence[dict[str, Any]],
+        *,
+        owner: str | None = None,
+        priority: int = 0,
     ) -> list[str]:
-        """Enqueue many jobs of one task in pipelined round trips; returns their ids in order."""
-        options = EnqueueOptions(owner=owner)
+        """Enqueue many jobs of one task in pipelined round trips; returns their ids in order.
+
+        Every kwargs is checked before the first job is stored."""
+        options = EnqueueOptions(owner=owner, priority=priority)
         prepared = [self._prepare(task_name, kwargs, options) for kwargs in kwargs_list]
         if not prepared:
             return []
@@ -577,10 +587,21 @@ class Engine:
         await self.redis.xread({self.keys.stream(queue): last_id}, count=1, block=block_ms)
 
     async def complete(self, job: Claimed, result: Any) -> bool:
-        """Record success (result already JSON-checked); False when the job was no longer ours."""
-        keep = self.policy(job.queue).keep_completed
-        args = [job.id, job.sid, codec.dumps(result), keep.count, int(keep.age)]
-        return bool(await self.scripts.complete(keys=self._base(job.queue), args=args))
+        """Record success (result already JSON-checked); False when the job was no longer ours.
+
+        Successes of one queue that arrive while one is being recorded are recorded together.
+        """
+        batcher = self._completers.get(job.queue)
+        if batcher is None:
+            batcher = self._completers[job.queue] = Batcher(functools.partial(self._complete, job.queue))
+        return await batcher((job, result))
+
+    async def _complete(self, queue: str, done: Sequence[tuple[Claimed, Any]]) -> list[bool]:
+        keep = self.policy(queue).keep_completed
+        args: list[Any] = [keep.count, int(keep.age)]
+        for job, result in done:
+            args += [job.id, job.sid, codec.dumps(result)]
+        return [bool(ok) for ok in await self.scripts.complete(keys=self._base(queue), args=args)]
 
     async def fail(self, job: Claimed, error: str, traceback: str | None, retry_in: float | None) -> bool:
         """Record a failed try: delayed for `retry_in` s, or dead when None."""

@@ -1,11 +1,20 @@
--- A try succeeded: the job is completed with its result. Returns 0 when the worker (token `sid`)
--- no longer holds the job.
-local id, sid, result, keep_count, keep_age_s = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-if not owned(id, sid) then return 0 end
+-- Tries that succeeded: each job is completed with its result. ARGV: keep_count, keep_age_s, then
+-- id, sid, result for each. Returns 1 per job, or 0 when the worker (token `sid`) no longer
+-- holds it.
+local keep_count, keep_age_s = tonumber(ARGV[1]), ARGV[2]
 local now = now_ms()
-leave_active(id, sid)
-redis.call('HSET', jkey(id), 'result', result)
-timed(id, now)
-count('completed', now)
-finish(id, 'completed', now, keep_age_s, keep_count)
-return 1
+local done = {}
+for i = 3, #ARGV, 3 do
+  local id, sid, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if owned(id, sid) then
+    leave_active(id, sid)
+    redis.call('HSET', jkey(id), 'result', result)
+    timed(id, now)
+    count('completed', now)
+    finish(id, 'completed', now, keep_age_s, keep_count)
+    table.insert(done, 1)
+  else
+    table.insert(done, 0)
+  end
+end
+return done
