@@ -9,6 +9,9 @@ Sync tasks run in daemon threads. A thread cannot be killed: when a sync task ou
 timeout, its try is recorded as failed at once (the job retries on schedule, maybe elsewhere),
 its late outcome is ignored, and its slot stays busy until the thread returns, so the worker
 never runs more threads than its concurrency. Async tasks are cancelled at their timeout.
+A job an operator cancels while it runs: an async task is cancelled, a sync one sees
+`ctx.cancelled`; either way the job ends cancelled. The heartbeat thread (queue/heartbeat.py)
+keeps the worker alive in Redis and hears of those cancels.
 """
 
 from __future__ import annotations
