@@ -1,6 +1,6 @@
-"""Drain and enqueue throughput: the full jobhost engine next to bare taskiq-redis, in one run.
+"""Drain and enqueue throughput: the full jobhost engine next to BullMQ and bare taskiq-redis.
 
-    python bench/throughput.py [--n 20000] [--concurrency 50] [--port 6396]
+    python bench/throughput.py [--n 20000] [--concurrency 50] [--port 6396] [--peers DIR]
 
 Starts a private redis-server on --port (no persistence, in a temp dir) and stops it by pid at
 the end. For each system: FLUSHALL (our private server), enqueue N no-op jobs from this process,
@@ -11,10 +11,15 @@ then start ONE worker process with the given concurrency and measure the drain t
 - taskiq-redis: `RedisStreamBroker(xread_count=CONC)` + `Receiver(max_async_tasks=CONC)`, enqueue
   with `kiq()`, 50 in flight (as in bench-peers/q_taskiq.py).
 - jobhost: the full engine (job registry, leases, retries armed: 3 attempts, retention, events),
-  `run_worker` in the worker process; enqueue with `host.enqueue()` 50 in flight, and pipelined
-  `engine.enqueue_many()`.
+  `run_worker` in the worker process; enqueue with `host.enqueue()` 50 in flight, and the bulk
+  `host.enqueue_many()`.
+- bullmq: the shared peer harness's adapter (`--peers`, default `../shared/bench-peers`, with
+  bullmq and ioredis installed under `$PEERBENCH/node`, default /tmp/peerbench: its `run.sh`
+  sets that up); left out, saying so, when node or the adapter is missing.
+- body: the job body alone (N calls, 50 in flight, no queue), to tell its cost from the engine's.
 
-Prints jobs/s for each and the ratios jobhost / taskiq.
+Prints jobs/s for each and the ratios of jobhost to the others. The machine's other load moves
+every figure: compare ratios within one run only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -107,7 +113,7 @@ async def jobhost_enqueue(url: str, n: int, concurrency: int) -> dict[str, float
     single = time.perf_counter() - started
     await host.engine.clean(QUEUE, "waiting")
     started = time.perf_counter()
-    await host.engine.enqueue_many("bench.noop", [{}] * n)
+    await host.enqueue_many("bench.noop", [{}] * n)
     bulk = time.perf_counter() - started
     await host.engine.close()
     return {"enqueue": n / single, "enqueue_bulk": n / bulk}
@@ -163,6 +169,39 @@ async def taskiq_work(url: str, n: int, concurrency: int) -> None:
 SYSTEMS = {"taskiq": (taskiq_enqueue, taskiq_work), "jobhost": (jobhost_enqueue, jobhost_work)}
 
 
+# -- BullMQ, through the peer harness's adapter ------------------------------------------------
+
+
+def bullmq_command(args: argparse.Namespace, url: str, role: str) -> tuple[list[str], dict[str, str]] | None:
+    adapter = os.path.join(args.peers, "q_bullmq.js")
+    modules = os.path.join(os.environ.get("PEERBENCH", "/tmp/peerbench"), "node", "node_modules")
+    if shutil.which("node") is None or not os.path.exists(adapter) or not os.path.isdir(modules):
+        return None
+    env = {**os.environ, "BENCH_REDIS_URL": url, "BENCH_N": str(args.n), "BENCH_CONC": str(args.concurrency)}
+    return ["node", adapter, role], {**env, "NODE_PATH": modules}
+
+
+def bullmq_enqueue(args: argparse.Namespace, url: str) -> dict[str, float]:
+    argv, env = bullmq_command(args, url, "enqueue")  # type: ignore[misc]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+    return {"enqueue": args.n / json.loads(out.strip().splitlines()[-1])["enqueue_s"]}
+
+
+# -- the job body alone ------------------------------------------------------------------------
+
+
+async def body_only(url: str, n: int) -> float:
+    todo = iter(range(n))
+
+    async def lane() -> None:
+        for _ in todo:
+            await mark(url, n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+    return n / (time.perf_counter() - started)
+
+
 # -- listing a big registry --------------------------------------------------------------------
 
 # Writes `count` completed job records the way the engine stores them (hash + state-set entry).
@@ -203,9 +242,13 @@ async def listing(url: str, sizes: tuple[int, int]) -> dict[int, float]:
 
 
 def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> float:
-    argv = [sys.executable, __file__, "--role", system, "--url", url, "--n", str(args.n)]
-    argv += ["--concurrency", str(args.concurrency)]
-    worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = None
+    if system == "bullmq":
+        argv, env = bullmq_command(args, url, "work")  # type: ignore[misc]
+    else:
+        argv = [sys.executable, __file__, "--role", system, "--url", url, "--n", str(args.n)]
+        argv += ["--concurrency", str(args.concurrency)]
+    worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.time() + 600
         while int(r.get("bench:done") or 0) < args.n:
@@ -229,6 +272,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--port", type=int, default=6396)
+    parser.add_argument(
+        "--peers",
+        default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "bench-peers"),
+        help="The peer harness (its q_bullmq.js).",
+    )
     parser.add_argument(
         "--listing", type=int, default=0, metavar="JOBS", help="Also time job listing with this many jobs."
     )
@@ -257,20 +305,32 @@ def main() -> None:
             except redis.ConnectionError:
                 time.sleep(0.05)
         results: dict[str, dict[str, float]] = {}
-        for system, (enqueue, _) in SYSTEMS.items():
+        systems = ["bullmq", *SYSTEMS]
+        if bullmq_command(args, url, "work") is None:
+            print(f"bullmq left out: no node, or no {args.peers}/q_bullmq.js, or no bullmq installed")
+            systems.remove("bullmq")
+        for system in systems:
             r.flushall()  # our private server only
-            figures = asyncio.run(enqueue(url, args.n, args.concurrency))
+            if system == "bullmq":
+                figures = bullmq_enqueue(args, url)
+            else:
+                figures = asyncio.run(SYSTEMS[system][0](url, args.n, args.concurrency))
             figures["drain"] = drain(system, args, url, r)
             results[system] = figures
             print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
-        jh, tq = results["jobhost"], results["taskiq"]
+        r.flushall()
+        results["body"] = {"calls": asyncio.run(body_only(url, args.n))}
+        print(f"job body alone: {results['body']['calls']:,.0f} calls/s", flush=True)
+        jh = results["jobhost"]
         print(
             f"\nN={args.n}, one worker process, concurrency {args.concurrency}, "
             f"{IN_FLIGHT} enqueues in flight"
         )
-        print(f"drain   jobhost / taskiq-redis: {jh['drain'] / tq['drain']:.2f}")
-        print(f"enqueue jobhost / taskiq-redis: {jh['enqueue'] / tq['enqueue']:.2f}")
-        print(f"enqueue_many (pipelined) / taskiq-redis enqueue: {jh['enqueue_bulk'] / tq['enqueue']:.2f}")
+        for peer in [s for s in systems if s != "jobhost"]:
+            other = results[peer]
+            print(f"drain   jobhost / {peer}: {jh['drain'] / other['drain']:.2f}")
+            print(f"enqueue jobhost (one by one) / {peer}: {jh['enqueue'] / other['enqueue']:.2f}")
+            print(f"enqueue jobhost (enqueue_many) / {peer}: {jh['enqueue_bulk'] / other['enqueue']:.2f}")
         print(json.dumps(results))
         if args.listing:
             small, big = 1_000, args.listing
