@@ -24,7 +24,6 @@ from taskiq import TaskiqMiddleware
 from taskiq.decor import AsyncTaskiqDecoratedTask
 
 from jobhost import hookspecs
-from jobhost.builtins import builtin_plugins
 from jobhost.policy import QueuePolicy
 from jobhost.settings import Setting, Settings, SettingsError
 from jobhost.task import JobhostTask, TaskDefinitionError, adopt, caller_signature
@@ -32,6 +31,7 @@ from jobhost.task import JobhostTask, TaskDefinitionError, adopt, caller_signatu
 log = logging.getLogger("jobhost.plugins")
 
 GROUP = "jobhost"
+HOST = "jobhost"  # the host's distribution: the plugins it declares are its built-in features
 ADMIN_PATH = "/api/admin"  # where admin routes are mounted, behind the admin guard
 # Registration hooks, in the order they are called for each plugin.
 REGISTRATION_HOOKS = (
@@ -308,13 +308,6 @@ class Registry:
         return None
 
 
-def _host_version() -> str | None:
-    try:
-        return importlib.metadata.version("jobhost")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _distribution(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
     if dist is None:
@@ -362,14 +355,14 @@ class Plugins:
     def load(self) -> Registry:
         """Import every wanted plugin, call its registration hooks, and check the whole."""
         eps = self.installed()
-        self._check_names([*eps, *(name for name, _ in self.extra)])
-        candidates: list[tuple[PluginInfo, Callable[[], Any], bool]] = [
-            (PluginInfo(name, "jobhost", _host_version(), "loaded", builtin=True), lambda obj=obj: obj, False)
-            for name, obj in builtin_plugins()
-        ]
-        for name, ep in sorted(eps.items()):
+        builtin = {name for name, ep in eps.items() if _distribution(ep)[0] == HOST}
+        self._check_names([*(n for n in eps if n not in builtin), *(name for name, _ in self.extra)])
+        candidates: list[tuple[PluginInfo, Callable[[], Any], bool]] = []
+        # The host's own plugins first, so every other plugin registers after them.
+        for name, ep in sorted(eps.items(), key=lambda item: (item[0] not in builtin, item[0])):
             dist, version = _distribution(ep)
-            candidates.append((PluginInfo(name, dist, version, "loaded"), ep.load, True))
+            info = PluginInfo(name, dist, version, "loaded", builtin=name in builtin)
+            candidates.append((info, ep.load, True))
         # Plugins handed over in code (tests) skip the allow-list, not the deny-list.
         for name, obj in self.extra:
             candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj, False))
