@@ -272,9 +272,8 @@ def main() -> None:
             f"{IN_FLIGHT} enqueues in flight"
         )
         print(f"drain   jobhost / taskiq-redis: {jh['drain'] / tq['drain']:.2f}")
-        print(
-            f"drain per worker CPU second, jobhost / taskiq-redis: {jh['drain_per_cpu_s'] / tq['drain_per_cpu_s']:.2f}"
-        )
+        per_cpu = jh["drain_per_cpu_s"] / tq["drain_per_cpu_s"]
+        print(f"drain per worker CPU second, jobhost / taskiq-redis: {per_cpu:.2f}")
         print(f"enqueue jobhost / taskiq-redis: {jh['enqueue'] / tq['enqueue']:.2f}")
         print(f"enqueue_many (pipelined) / taskiq-redis enqueue: {jh['enqueue_bulk'] / tq['enqueue']:.2f}")
         print(json.dumps(results))
