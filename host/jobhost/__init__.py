@@ -6,6 +6,7 @@ the host and may change. See docs/plugin-authors.md and docs/hooks.md.
 
 from __future__ import annotations
 
+from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
 from jobhost.hookspecs import (
     RegisterMiddleware,
@@ -58,5 +59,6 @@ __all__ = [
     "parse_bool",
     "parse_duration",
     "parse_positive_int",
+    "pass_host",
     "task",
 ]

@@ -16,7 +16,6 @@ import attrs
 from taskiq import AsyncBroker, AsyncResultBackend, ScheduledTask, TaskiqResult
 from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.depends.progress_tracker import TaskProgress
-from taskiq.exceptions import ResultGetError
 from taskiq.labels import parse_label
 from taskiq.message import BrokerMessage, TaskiqMessage
 
@@ -24,7 +23,7 @@ from jobhost.errors import JobFailed
 from jobhost.plugins import TaskDef
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Engine
-from jobhost.queue.errors import JobInputError
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL
 from jobhost.queue.tasks import check_kwargs
 
@@ -85,7 +84,7 @@ class JobhostResultBackend(AsyncResultBackend[Any]):
     async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
         job = await self.engine.job(task_id)
         if job is None:
-            raise ResultGetError(f"no job {task_id!r} (never existed, removed or trimmed)")
+            raise JobNotFound(f"no job {task_id!r} (never existed, removed or trimmed)")
         took = 0.0
         if job.started_at and job.finished_at:
             took = round((job.finished_at - job.started_at).total_seconds(), 3)
@@ -105,7 +104,7 @@ class JobhostResultBackend(AsyncResultBackend[Any]):
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         ctx = self.running.get(task_id)
         if ctx is None:
-            raise ResultGetError(f"job {task_id} does not run in this process; only its task sets progress")
+            raise JobStateError(f"job {task_id} does not run in this process; only its task sets progress")
         ctx.set_taskiq_progress(str(progress.state), progress.meta)
 
     async def get_progress(self, task_id: str) -> TaskProgress[Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,7 +30,7 @@ def _utc(at: float | None) -> str:
     return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%d %H:%M:%S}" if at else "-"
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*headers), line.format(*("-" * w for w in widths))]
@@ -241,7 +241,8 @@ def _engine(host: Host, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run one engine call for an operator command, with errors that say what to do."""
     if host.settings.embedded:
         raise click.ClickException(EMBEDDED_REFUSAL)
-    return run_started(host, lambda: work(host.engine), start=False)  # type: ignore[no-any-return]
+    result: T = run_started(host, lambda: work(host.engine), start=False)
+    return result
 
 
 @cli.group(invoke_without_command=True)

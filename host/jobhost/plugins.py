@@ -9,6 +9,7 @@ recorded as `failed` with its reason, and the host goes on without it (or stops,
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata
 import inspect
 import logging
@@ -185,7 +186,7 @@ def _route_paths(handler: Any) -> tuple[str, ...]:
     if isinstance(handler, Router):
         return (handler.path,)
     if inspect.isclass(handler) and issubclass(handler, Controller):
-        return (handler.path,)
+        return (str(vars(handler).get("path", "/")),)
     raise InvalidRegistration(
         f"routes must be Litestar route handlers, controllers or routers, got {handler!r}"
     )
@@ -365,7 +366,7 @@ class Plugins:
             candidates.append((info, ep.load, True))
         # Plugins handed over in code (tests) skip the allow-list, not the deny-list.
         for name, obj in self.extra:
-            candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj, False))
+            candidates.append((PluginInfo(name, None, None, "loaded"), functools.partial(_given, obj), False))
 
         for info, load, listed in candidates:
             self.registry.plugins[info.name] = info
@@ -495,6 +496,10 @@ class Plugins:
                 log.error("%s: hook register_commands failed: %s%s", info.label, exc, _where(exc))
                 log.debug("%s: traceback", info.label, exc_info=exc)
             info.contribution.commands = sorted(set(cli.commands) - before)
+
+
+def _given(plugin: Any) -> Any:
+    return plugin
 
 
 def _hashable(plugin: Any, name: str) -> Any:

@@ -34,7 +34,7 @@ class ScheduleStore:
 
     async def all(self) -> dict[str, dict[str, Any]]:
         raw = await self.redis.hgetall(self.keys.adhoc())
-        return {schedule_id: codec.loads(data) for schedule_id, data in raw.items()}
+        return {str(schedule_id): codec.loads(data) for schedule_id, data in raw.items()}
 
     async def remove(self, schedule_id: str) -> bool:
         pipe = self.redis.pipeline(transaction=True)
@@ -47,7 +47,8 @@ class ScheduleStore:
 
     async def last_fires(self) -> dict[str, int]:
         """Schedule name → the last fire time (epoch seconds) any scheduler enqueued."""
-        return {name: int(at) for name, at in (await self.redis.hgetall(self.keys.schedule_last())).items()}
+        raw = await self.redis.hgetall(self.keys.schedule_last())
+        return {str(name): int(at) for name, at in raw.items()}
 
     async def fired(self, name: str, at: float) -> None:
         await self.redis.hset(self.keys.schedule_last(), name, int(at))
