@@ -65,11 +65,16 @@ class TaskDef:
     # The parameters a job's kwargs fill, and whether the function takes `ctx` by name.
     signature: inspect.Signature = attrs.field(eq=False)
     wants_ctx: bool = False
+    injects: bool = False  # has TaskiqDepends parameters
 
     @classmethod
     def of(cls, task: JobhostTask[Any, Any], plugin: str) -> TaskDef:
-        signature, wants_ctx = caller_signature(task.original_func)
-        return cls(task, plugin, signature, wants_ctx)
+        return cls(task, plugin, *caller_signature(task.original_func))
+
+    @property
+    def needs_context(self) -> bool:
+        """Whether a try of it gets a JobContext (by name, or for its dependencies to inject)."""
+        return self.wants_ctx or self.injects
 
     @property
     def name(self) -> str:
