@@ -54,12 +54,12 @@ async def mark(url: str, n: int) -> None:
         import redis.asyncio
 
         _client = redis.asyncio.Redis.from_url(url)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     done = await _client.incr("bench:done")
     if done == 1:
-        await _client.set("bench:t0", repr(started))
+        await _client.mset({"bench:t0": repr(started), "bench:c0": repr(cpu)})
     if done == n:
-        await _client.set("bench:t1", repr(time.time()))
+        await _client.mset({"bench:t1": repr(time.time()), "bench:c1": repr(time.process_time())})
 
 
 # -- jobhost: a one-queue plugin ---------------------------------------------------------------
@@ -241,7 +241,10 @@ async def listing(url: str, sizes: tuple[int, int]) -> dict[int, float]:
 # -- the harness -------------------------------------------------------------------------------
 
 
-def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> float:
+def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> tuple[float, float | None]:
+    """Jobs per second of wall time, and per second of the worker process's own CPU time (steadier
+    on a busy machine: what one job costs the worker, whatever else runs; None for BullMQ, whose
+    adapter does not stamp it)."""
     env = None
     if system == "bullmq":
         argv, env = bullmq_command(args, url, "work")  # type: ignore[misc]
@@ -257,7 +260,10 @@ def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> fl
             time.sleep(0.02)
         while not r.get("bench:t1"):
             time.sleep(0.01)
-        return args.n / (float(r.get("bench:t1")) - float(r.get("bench:t0")))
+        wall = float(r.get("bench:t1")) - float(r.get("bench:t0"))
+        if not r.exists("bench:c1"):
+            return args.n / wall, None
+        return args.n / wall, args.n / (float(r.get("bench:c1")) - float(r.get("bench:c0")))
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -315,7 +321,9 @@ def main() -> None:
                 figures = bullmq_enqueue(args, url)
             else:
                 figures = asyncio.run(SYSTEMS[system][0](url, args.n, args.concurrency))
-            figures["drain"] = drain(system, args, url, r)
+            figures["drain"], per_cpu = drain(system, args, url, r)
+            if per_cpu is not None:
+                figures["drain_per_cpu_s"] = per_cpu
             results[system] = figures
             print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
         r.flushall()
@@ -329,6 +337,9 @@ def main() -> None:
         for peer in [s for s in systems if s != "jobhost"]:
             other = results[peer]
             print(f"drain   jobhost / {peer}: {jh['drain'] / other['drain']:.2f}")
+            if "drain_per_cpu_s" in other:
+                per_cpu = jh["drain_per_cpu_s"] / other["drain_per_cpu_s"]
+                print(f"drain per worker CPU second, jobhost / {peer}: {per_cpu:.2f}")
             print(f"enqueue jobhost (one by one) / {peer}: {jh['enqueue'] / other['enqueue']:.2f}")
             print(f"enqueue jobhost (enqueue_many) / {peer}: {jh['enqueue_bulk'] / other['enqueue']:.2f}")
         print(json.dumps(results))

@@ -38,8 +38,9 @@ def connect(settings: Settings) -> aioredis.Redis:
 
 def connect_sync(settings: Settings) -> redis.Redis:
     """A blocking client on the same store, for a thread (the worker's heartbeat)."""
-    if settings.embedded:
+    url = settings.redis_url
+    if settings.embedded or url is None:
         return fakeredis.FakeRedis(server=embedded_server(), decode_responses=True)
     return redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5.0
+        url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5.0
     )

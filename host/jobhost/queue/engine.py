@@ -12,21 +12,30 @@ import functools
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 from redis.exceptions import ResponseError
 
-from jobhost.plugins import Registry, TaskDef
 from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
 from jobhost.queue.batch import Batcher
+from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
 from jobhost.queue.job import TERMINAL, Job
-from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.keys import (
+    DURATION_BUCKETS,
+    GROUP,
+    STATES,
+    Keys,
+    UnknownJobId,
+    new_job_id,
+    queue_of,
+)
 from jobhost.queue.options import EnqueueOptions, ms
+from jobhost.queue.schedules import ScheduleStore
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -54,6 +63,7 @@ class Claimed:
     attempt: int
     attempts: int
     owner: str | None
+    labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
 
 
 @attrs.frozen
@@ -85,12 +95,13 @@ class JobPage:
 class Engine:
     """Queues and jobs of one host, on Redis (or the embedded in-process store)."""
 
-    def __init__(self, settings: Settings, registry: Registry) -> None:
+    def __init__(self, settings: Settings, registry: Catalog) -> None:
         self.settings = settings
         self.registry = registry
         self.keys = Keys(settings.redis_prefix)
         self.redis = connect(settings)
         self.scripts = Scripts(self.redis)
+        self.schedules = ScheduleStore(self.redis, self.keys)
         self._grouped: set[str] = set()
         self._completers: dict[str, Batcher[tuple[Claimed, Any], bool]] = {}
 
@@ -106,7 +117,7 @@ class Engine:
             known = ", ".join(sorted(self.registry.queues)) or "(none)"
             raise JobInputError(f"unknown queue {queue!r}; registered queues: {known}") from None
 
-    def task(self, name: str) -> TaskDef:
+    def task(self, name: str) -> TaskSpec:
         try:
             return self.registry.tasks[name]
         except KeyError:
@@ -147,6 +158,7 @@ class Engine:
         job_id: str | None = None,
         depends_on: Sequence[str] | None = None,
         on_dependency_failure: str = "fail",
+        labels: dict[str, Any] | None = None,
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
@@ -154,7 +166,9 @@ class Engine:
         queue's `priority_aging`). `unique_key`: while a job enqueued with the same key is alive
         (until it ends, or for `unique_ttl` s), this returns that job instead of a new one; with
         `debounce`, a still waiting or delayed one takes these kwargs (and delay) instead.
-        `job_id`: the id to give the job (`<queue>:<hex>`); an existing job with it is returned.
+        `job_id`: the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
+        call); an existing job with it is returned instead. `labels`: the taskiq labels a worker
+        hands back to the task's middlewares.
         `depends_on`: job ids (any queue) it waits for in `waiting-deps` until all completed;
         the task reads their results with `ctx.dependency_results()`. If one dies, is cancelled
         or removed, the job dies too, unless `on_dependency_failure` is "run" (start at once) or
@@ -171,6 +185,7 @@ class Engine:
             job_id,
             None if depends_on is None else tuple(depends_on),
             on_dependency_failure,
+            labels,
         )
         if options.depends_on:
             await self._check_exist(task_name, options.depends_on)
@@ -179,10 +194,18 @@ class Engine:
         return job
 
     async def enqueue_once(
-        self, key: str, ttl: int, task_name: str, kwargs: dict[str, Any] | None = None
+        self,
+        key: str,
+        ttl: int,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> Job | None:
         """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
-        return await self._enqueue(task_name, kwargs, EnqueueOptions(once_key=f"once:{key}", once_ttl=ttl))
+        options = EnqueueOptions(owner=owner, labels=labels, once_key=f"once:{key}", once_ttl=ttl)
+        return await self._enqueue(task_name, kwargs, options)
 
     async def _check_exist(self, task_name: str, job_ids: Sequence[str]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -193,14 +216,14 @@ class Engine:
         if missing:
             raise JobInputError(f"task {task_name!r}: depends_on names no job {missing[0]!r}")
 
-    def _prepare(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> tuple[TaskDef, str]:
+    def _prepare(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> tuple[TaskSpec, str]:
         task = self.task(task_name)
         kwargs = {} if kwargs is None else kwargs
         check_kwargs(task, kwargs)
         options.check(task.name, task.queue)
         return task, codec.dumps(kwargs)
 
-    def _enqueue_args(self, task: TaskDef, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
+    def _enqueue_args(self, task: TaskSpec, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
         policy = self.policy(task.queue)
         return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
 
@@ -225,6 +248,8 @@ class Engine:
         record |= {"run_at": str(due), "priority": str(options.priority)}
         if options.depends_on:
             record["deps"] = codec.dumps(list(options.depends_on))
+        if options.labels:
+            record["labels"] = codec.dumps(options.labels)
         return Job.from_hash(record)
 
     async def enqueue_many(
@@ -262,7 +287,7 @@ class Engine:
         completed. Nothing is stored if any job is refused. Returns the root job."""
         if flow.size() > MAX_FLOW_JOBS:
             raise JobInputError(f"a flow holds at most {MAX_FLOW_JOBS} jobs, this one {flow.size()}")
-        plan: list[tuple[TaskDef, str, str, EnqueueOptions]] = []  # children before their parent
+        plan: list[tuple[TaskSpec, str, str, EnqueueOptions]] = []  # children before their parent
 
         def add(node: Flow) -> str:
             deps = tuple(add(child) for child in node.children)
@@ -307,7 +332,7 @@ class Engine:
     async def dependency_results(self, job_id: str) -> dict[str, Any]:
         """The results of the job's completed dependencies, by job id (kept with the job, so
         retention of the dependencies loses none)."""
-        record = await self.redis.hgetall(self.keys.job(job_id))
+        record = cast(dict[str, str], await self.redis.hgetall(self.keys.job(job_id)))  # decoded replies
         return {key[4:]: codec.loads(value) for key, value in record.items() if key.startswith("dep:")}
 
     async def list_jobs(
@@ -397,7 +422,7 @@ class Engine:
             record, key = self.keys.job(job_id), self.keys.events(job_id)
         except UnknownJobId:
             return
-        state, after = await self.redis.hmget(record, ["state", "events_after"])
+        state, after = cast(list[str | None], await self.redis.hmget(record, ["state", "events_after"]))
         if state is None:
             return
         if after and _stream_id(after) > _stream_id(last_id):
@@ -557,7 +582,9 @@ class Engine:
     ) -> Claim:
         """Take up to `count` jobs and lease them to `consumer` (one round trip)."""
         aging = "1" if self.policy(queue).priority_aging else ""
-        args = [consumer, count, ms(lease), rate.count if rate else "", ms(rate.per) if rate else "", aging]
+        args: list[str | int] = [consumer, count, ms(lease)]
+        args += [rate.count, ms(rate.per)] if rate else ["", ""]
+        args.append(aging)
         try:
             reply = await self.scripts.claim(keys=self._base(queue), args=args)
         except ResponseError as exc:
@@ -570,10 +597,10 @@ class Engine:
             reply = await self.scripts.claim(keys=self._base(queue), args=args)
         kind = reply[0]
         if kind == "jobs":
-            fields = [reply[i : i + 7] for i in range(1, len(reply), 7)]
+            fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
             jobs = tuple(
-                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None)
-                for job_id, sid, task, kwargs, attempt, attempts, owner in fields
+                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None, labels)
+                for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
             )
             return Claim("jobs", jobs)
         if kind == "idle":
@@ -616,13 +643,13 @@ class Engine:
         """Hand a running job back to the queue now, without spending its try (a job asked to
         cancel ends cancelled instead)."""
         keep = self.policy(job.queue).keep_completed
-        args = [job.id, job.sid, keep.count, int(keep.age)]
+        args: list[str | int] = [job.id, job.sid, keep.count, int(keep.age)]
         return bool(await self.scripts.putback(keys=self._base(job.queue), args=args))
 
     async def stopped(self, job: Claimed) -> bool:
         """Record that a worker stopped a try an operator cancelled: the job ends cancelled."""
         keep = self.policy(job.queue).keep_completed
-        args = [job.id, job.sid, keep.count, int(keep.age)]
+        args: list[str | int] = [job.id, job.sid, keep.count, int(keep.age)]
         return bool(await self.scripts.stopped(keys=self._base(job.queue), args=args))
 
     async def renew(self, queue: str, jobs: Iterable[Claimed], lease: float) -> list[str]:

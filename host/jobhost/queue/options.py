@@ -11,7 +11,7 @@ import attrs
 
 from jobhost.queue import codec
 from jobhost.queue.errors import JobInputError
-from jobhost.queue.keys import UnknownJobId, queue_of
+from jobhost.queue.keys import UnknownJobId, queue_of, valid_job_id
 
 if TYPE_CHECKING:
     from jobhost.policy import QueuePolicy
@@ -43,6 +43,7 @@ class EnqueueOptions:
     job_id: str | None = None
     depends_on: Sequence[str] | None = None
     on_dependency_failure: str = "fail"
+    labels: dict[str, Any] | None = None
     # A cron fire's key (`Engine.enqueue_once`): enqueue only if no call took it in `once_ttl` s.
     once_key: str | None = None
     once_ttl: int = 0
@@ -74,13 +75,15 @@ class EnqueueOptions:
                 f"{where}: on_dependency_failure must be one of {', '.join(ON_DEPENDENCY_FAILURE)}, "
                 f"got {self.on_dependency_failure!r}"
             )
-        if self.job_id is not None:
+        if self.job_id is not None and (
+            not isinstance(self.job_id, str) or not valid_job_id(self.job_id, queue)
+        ):
+            raise JobInputError(f"{where}: job id must be '{queue}:<hex digits>', got {self.job_id!r}")
+        if self.labels:
             try:
-                owner_queue = queue_of(self.job_id)
-            except UnknownJobId as exc:
-                raise JobInputError(f"{where}: job_id: {exc}") from None
-            if owner_queue != queue:
-                raise JobInputError(f"{where}: job_id must start with '{queue}:', got {self.job_id!r}")
+                codec.check(self.labels, "labels")
+            except codec.NotJSON as exc:
+                raise JobInputError(f"{where}: {exc}") from None
 
     def _check_dependencies(self, where: str) -> None:
         deps = self.depends_on
@@ -110,4 +113,5 @@ class EnqueueOptions:
             self.on_dependency_failure,
             policy.keep_dead.count,
             int(policy.keep_dead.age),
+            codec.dumps(self.labels) if self.labels else "",
         ]

@@ -2,7 +2,8 @@
 -- priority come first, in stream order; then prioritized ones, lowest `order` first. With aging
 -- on (`step`: later enqueues per priority level), a prioritized job that has aged to level 0
 -- (order <= the queue's enqueue sequence) runs before both.
--- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, ...} | {'idle', last stream id}
+-- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, labels, ...}
+--       | {'idle', last stream id}
 --       | {'paused'} | {'limited', ms until a start is allowed}.
 local consumer, n, lease_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, per = tonumber(ARGV[4]), tonumber(ARGV[5]) -- rate limit: `limit` starts per `per` ms
@@ -30,10 +31,12 @@ local function take(id, sid, from, rec)
   redis.call('ZADD', base .. 'leases', lease_until, id)
   if limit then redis.call('ZADD', rate, now, sid) end
   state_event(id, 'active', attempt, now)
-  for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6]}) do table.insert(out, value) end
+  for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or ''}) do
+    table.insert(out, value)
+  end
   n = n - 1
 end
-local FIELDS = {'state', 'task', 'kwargs', 'attempt', 'attempts', 'owner', 'sid'}
+local FIELDS = {'state', 'task', 'kwargs', 'attempt', 'attempts', 'owner', 'sid', 'labels'}
 local function take_prioritized(max_order)
   if n <= 0 then return end
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'prio', '-inf', max_order, 'LIMIT', 0, n)) do
