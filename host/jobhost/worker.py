@@ -566,6 +566,7 @@ def supervise(argv: Sequence[str], processes: int) -> int:
     them. Returns 0 when all children exited after a stop.
     """
     stopping = threading.Event()
+    stopped_by: list[int] = []  # the signal passed on
     children: dict[int, subprocess.Popen[bytes]] = {}
 
     def start() -> None:
@@ -579,6 +580,7 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 child.kill()
             return
         stopping.set()
+        stopped_by.append(signum)
         for child in children.values():
             child.send_signal(signum)
 
@@ -594,7 +596,8 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 continue
             del children[pid]
             if stopping.is_set():
-                code = code or status
+                # A child still starting up (no handler yet) dies of the signal: stopped as asked.
+                code = code or (0 if status == -stopped_by[0] else status)
             else:
                 log.error("worker process %d exited with %s; starting another", pid, status)
                 time.sleep(1.0)
