@@ -415,10 +415,10 @@ def plugin_new(name: str, folder: Path | None) -> None:
     from jobhost.scaffold import PluginNames, ScaffoldError, write_plugin
 
     try:
-        written = write_plugin(name, folder)
+        names = PluginNames.parse(name)
+        written = write_plugin(names, folder)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
-    names = PluginNames.parse(name)
     click.echo(f"wrote plugin {names.name!r} ({names.distribution}) in {written}")
     click.echo(f"next: cd {written} && pip install -e '.[test]' && python -m pytest")
 

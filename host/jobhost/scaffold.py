@@ -68,15 +68,14 @@ class PluginNames:
         }
 
 
-def write_plugin(name: str, folder: Path | None = None) -> Path:
-    """Write the skeleton of plugin `name` into `folder` (default ./jobhost-NAME), which must not
-    exist or be empty. All or nothing: files go to a temporary folder renamed into place."""
-    names = PluginNames.parse(name)
+def write_plugin(names: PluginNames, folder: Path | None = None) -> Path:
+    """Write the skeleton of a plugin into `folder` (default ./jobhost-NAME), which must not exist
+    or be empty. All or nothing: files go to a temporary folder renamed into place."""
     target = Path(folder if folder is not None else names.distribution).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ScaffoldError(
-            f"{target} already exists{'' if target.is_dir() else ' (a file)'}: remove it, or choose "
-            "another folder with --dir"
+            f"{target} already exists{'' if target.is_dir() else ' (a file)'}: remove it, or write "
+            "the plugin elsewhere with --dir FOLDER"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"

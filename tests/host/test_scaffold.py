@@ -81,7 +81,7 @@ def test_an_existing_folder_is_left_alone_and_the_error_says_what_to_do(tmp_path
     (folder / "notes.txt").write_text("keep me")
     code, output = plugin_new("thumbs", "--dir", str(folder))
     assert code == 1
-    assert f"Error: {folder} already exists: remove it, or choose another folder with --dir" in output
+    assert f"Error: {folder} already exists: remove it, or write the plugin elsewhere with --dir" in output
     assert files_under(folder) == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
     (tmp_path / "file").write_text("")

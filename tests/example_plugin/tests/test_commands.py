@@ -9,6 +9,8 @@ import sys
 
 from jobhost_hello import plugin
 
+from jobhost.testing import discard
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -43,7 +45,7 @@ async def test_hello_later_queues_a_job_the_workers_run(make_host, tmp_path):
     async with host.worker():
         done = await host.wait(job_id, timeout=10)
     assert (done.task, done.state, done.result) == ("hello.greet", "completed", "Hello, Ada!")
-    await host.engine.close()
+    await discard(host)
 
 
 def test_hello_later_refuses_embedded_mode_where_no_worker_could_see_the_job(tmp_path):

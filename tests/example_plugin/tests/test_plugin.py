@@ -35,7 +35,7 @@ async def test_the_task_greets_and_signs_the_guestbook(make_host):
     assert (first.is_err, first.return_value) == (False, "Hello, Ada!")
     assert second.return_value == "Hello, Ada!"
     assert (await host.job(kicked.task_id)).progress["percent"] == 50
-    assert await Guestbook(host.db).sign("Ada") == 3  # both jobs signed as "Ada"
+    assert await Guestbook(host.db).sign("Ada") == 3  # both jobs signed as "Ada", this is the third
     await discard(host)
 
 
