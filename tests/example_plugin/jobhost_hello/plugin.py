@@ -23,8 +23,8 @@ from jobhost import (
     User,
     hookimpl,
     parse_bool,
+    pass_host,
 )
-from jobhost.commands import pass_host
 from jobhost_hello.greeting import greeting
 from jobhost_hello.guestbook import Guestbook
 
