@@ -88,11 +88,11 @@ def test_an_existing_folder_is_left_alone_and_the_error_says_what_to_do(tmp_path
     assert "(a file)" in plugin_new("thumbs", "--dir", str(tmp_path / "file"))[1]
 
 
-def test_the_skeleton_is_lint_clean_under_its_own_ruff_config_even_with_a_long_name(tmp_path):
-    name = "a" * 40
-    assert plugin_new(name, "--dir", str(tmp_path / "p"))[0] == 0
-    run(sys.executable, "-m", "ruff", "check", ".", cwd=tmp_path / "p")
-    run(sys.executable, "-m", "ruff", "format", "--check", ".", cwd=tmp_path / "p")
+@pytest.mark.slow
+def test_the_skeleton_passes_ruff_and_strict_mypy_under_its_own_config_even_with_a_long_name(tmp_path):
+    assert plugin_new("a" * 40, "--dir", str(tmp_path / "p"))[0] == 0
+    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
+        run(sys.executable, "-m", *check, cwd=tmp_path / "p")
 
 
 @pytest.mark.slow

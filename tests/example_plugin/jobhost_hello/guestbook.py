@@ -26,9 +26,8 @@ class Guestbook:
         """Record that `name` was greeted; how many times they have been, this one included."""
         async with self._sessions() as session, session.begin():
             await session.execute(insert(greetings).values(name=name, greeted_at=datetime.now(UTC)))
-            return await session.scalar(
-                select(func.count()).select_from(greetings).where(greetings.c.name == name)
-            )
+            signed = select(func.count()).select_from(greetings).where(greetings.c.name == name)
+            return await session.scalar(signed) or 0
 
     async def total(self) -> int:
         """How many greetings were recorded."""

@@ -19,6 +19,12 @@ from jobhost import (
     JobContext,
     PermanentError,
     QueuePolicy,
+    RegisterMigrations,
+    RegisterQueue,
+    RegisterRoute,
+    RegisterSchedule,
+    RegisterSetting,
+    RegisterTask,
     Setting,
     User,
     hookimpl,
@@ -71,12 +77,12 @@ async def hello_stats(host: NamedDependency[Host]) -> dict[str, int]:
 
 
 @hookimpl
-def register_settings(register):
+def register_settings(register: RegisterSetting) -> None:
     register(SHOUT)
 
 
 @hookimpl
-def register_queues(register):
+def register_queues(register: RegisterQueue) -> None:
     register(
         QueuePolicy(
             "hello",
@@ -89,28 +95,28 @@ def register_queues(register):
 
 
 @hookimpl
-def register_tasks(register):
+def register_tasks(register: RegisterTask) -> None:
     register(greet)
 
 
 @hookimpl
-def register_routes(register):
+def register_routes(register: RegisterRoute) -> None:
     register(hello_route)
     register(start_greeting)
 
 
 @hookimpl
-def register_admin_routes(register):
+def register_admin_routes(register: RegisterRoute) -> None:
     register(hello_stats)
 
 
 @hookimpl
-def register_schedules(register):
+def register_schedules(register: RegisterSchedule) -> None:
     register("hello-nightly", cron="0 3 * * *", task="hello.greet", kwargs={"name": "night"})
 
 
 @hookimpl
-def register_migrations(register):
+def register_migrations(register: RegisterMigrations) -> None:
     register(MIGRATIONS)
 
 
@@ -122,7 +128,7 @@ def _cli_greeting(name: str) -> str:
 
 
 @hookimpl
-def register_commands(cli):
+def register_commands(cli: click.Group) -> None:
     @cli.command("hello")
     @click.argument("name")
     def hello_command(name: str) -> None:
