@@ -517,7 +517,9 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 continue
             del children[pid]
             if stopping.is_set():
-                code = code or status
+                # A child still starting up when the stop came dies of the forwarded signal itself,
+                # before its handler exists: it ran no job, so that is a clean stop too.
+                code = code or (0 if status in (-signal.SIGTERM, -signal.SIGINT) else status)
             else:
                 log.error("worker process %d exited with %s; starting another", pid, status)
                 time.sleep(1.0)
