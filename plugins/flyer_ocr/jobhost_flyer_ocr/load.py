@@ -1,23 +1,23 @@
-"""Stage 1: open an upload by its sniffed type and give back its pages as images.
+"""Stage 1: open an upload by its sniffed type and give back its pages.
 
 Images keep every frame (a multi-page TIFF is a multi-page flyer) and their EXIF orientation;
-PDFs are rasterized page by page with PDFium. Each page is checked against the limits before
-its pixels are decoded, and anything unreadable is a permanent `FlyerRejected`.
+PDF pages come from `pdf`: their text layer when they have one, else rasterized by PDFium. Each
+page is checked against the limits before its pixels are decoded, and anything unreadable is a
+permanent `FlyerRejected`.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from collections.abc import Iterator
 
-import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.model import Page
-from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, PDFIUM_LOCK, Limits, Upload, check_upload
+from jobhost_flyer_ocr.pdf import pdf_pages
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, Upload, check_upload
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -48,37 +48,19 @@ def _image_pages(data: bytes, kind: str) -> Iterator[Page]:
         ) from None
 
 
-def _pdf_pages(data: bytes, limits: Limits) -> Iterator[Page]:
-    with PDFIUM_LOCK:
-        document = pdfium.PdfDocument(data)
-    try:
-        for index in range(len(document)):
-            with PDFIUM_LOCK:
-                page = document[index]
-                width, height = page.get_size()
-                # Render at pdf_dpi, or lower when a huge page would exceed the pixel limit
-                # (one point more each way: PDFium rounds the bitmap's sides up).
-                fit = math.sqrt(limits.max_pixels / ((width + 1) * (height + 1)))
-                scale = min(limits.pdf_dpi / 72, fit)
-                try:
-                    image = page.render(scale=scale, grayscale=True).to_pil()
-                except pdfium.PdfiumError as exc:
-                    raise FlyerRejected(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
-                finally:
-                    page.close()
-            yield Page(index + 1, image)
-    finally:
-        with PDFIUM_LOCK:
-            document.close()
-
-
-def load_pages(data: bytes, limits: Limits = DEFAULT_LIMITS, upload: Upload | None = None) -> Iterator[Page]:
+def load_pages(
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    upload: Upload | None = None,
+    deadline: float | None = None,
+) -> Iterator[Page]:
     """Every page of the upload, in order, numbered from 1; refuses what `check_upload` refuses.
 
     Pass the `Upload` that `check_upload` returned for these bytes to skip checking them again.
+    A PDF's pages come from a bounded child process, by `deadline` (a `time.monotonic()` value).
     """
     upload = upload or check_upload(data, None, limits)
     if upload.kind == "pdf":
-        yield from _pdf_pages(data, limits)
+        yield from pdf_pages(data, limits, deadline)
     else:
         yield from _image_pages(data, upload.kind)

@@ -54,10 +54,16 @@ class Box:
 
 @attrs.frozen(eq=False)
 class Page:
-    """One page of an upload as an image; `number` counts from 1 in the document's order."""
+    """One page of an upload; `number` counts from 1 in the document's order.
+
+    A scan or photo is an `image`. A PDF page with a text layer has its `words` instead (exact,
+    confidence 100), in the pixels of a `size` page as it would have been rendered.
+    """
 
     number: int
-    image: Image.Image
+    image: Image.Image | None
+    words: tuple[Word, ...] | None = None
+    size: tuple[int, int] | None = None
 
 
 @attrs.frozen(eq=False)

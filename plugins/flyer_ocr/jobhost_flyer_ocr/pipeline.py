@@ -1,4 +1,5 @@
-"""The stages in order, page by page: load, prepare, recognise, extract.
+"""The stages in order, page by page: load, prepare, recognise, extract (a PDF page with a text
+layer skips prepare and recognise: its words are exact).
 
 `process` is what the job, the deprecated synchronous endpoints, `jobhost demo` and the
 benchmarks all run. It reports progress after every stage of every page, so a client watching a
@@ -48,18 +49,21 @@ def process(
     """
     upload = check_upload(data, None, limits)
     readings = []
-    for page in load_pages(data, limits, upload):
+    for page in load_pages(data, limits, upload, deadline):
 
         def report(stage: str, number: int = page.number) -> None:
             done = (number - 1 + STAGE_ENDS[stage] / 100) / upload.pages
             progress(stage, round(done * PAGES_SHARE, 1), number, upload.pages)
 
         report("load")
-        prepared = prepare(page)
-        report("prepare")
-        words = recognise(prepared, timeout=_remaining(deadline, page.number))
-        report("recognise")
-        readings.append(read_page(words, page=page.number, scale=prepared.scale, today=today))
+        if page.words is not None:  # a PDF page's own text layer: exact, and no OCR to wait for
+            words, scale = list(page.words), 1.0
+        else:
+            prepared = prepare(page)
+            report("prepare")
+            words, scale = recognise(prepared, timeout=_remaining(deadline, page.number)), prepared.scale
+            report("recognise")
+        readings.append(read_page(words, page=page.number, scale=scale, today=today))
         report("extract")
     return combine(readings)
 

@@ -128,6 +128,8 @@ def binarize(image: Image.Image, threshold: int) -> Image.Image:
 
 def prepare(page: Page) -> PreparedPage:
     """The page as tesseract should see it, with the scale and skew that were applied."""
+    if page.image is None:
+        raise ValueError(f"page {page.number} is a text layer, not an image: it needs no OCR")
     image, factor = rescale(grayscale(page.image))
     image = ImageOps.autocontrast(image, cutoff=0.5)
     skew = estimate_skew(image)
