@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from jobhost_flyer_ocr.cents import join_raised
 from jobhost_flyer_ocr.corrections import in_context, normalize_word
 from jobhost_flyer_ocr.dates import NAMED_DATES, NUMERIC_DATES, find_dates
 from jobhost_flyer_ocr.model import Box, Flyer, Item, Word
@@ -421,7 +422,7 @@ def read_page(
     words: Sequence[Word], *, page: int = 1, scale: float = 1.0, today: date | None = None
 ) -> PageReading:
     """The deals on one page; boxes are divided by `scale` to be in the loaded page's pixels."""
-    found = phrases(words)
+    found = phrases(join_raised(words))
     segments = [segment for index, phrase in enumerate(found) for segment in _segment(index, phrase)]
     valid_from, valid_to = find_dates((p.text for p in found), today)
     offers = [s for s in segments if s.kind == "offer"]

@@ -41,7 +41,7 @@ def _words(page: Any, scale: float) -> list[list[Any]]:
     text = page.get_textpage()
     words: list[list[Any]] = []
     current: list[Any] | None = None
-    font = 0.0
+    font, reach = 0.0, 0.0
     for index in range(text.count_chars()):
         code = raw.FPDFText_GetUnicode(text, index)
         if code in _SPACES or code == 0:
@@ -49,17 +49,15 @@ def _words(page: Any, scale: float) -> list[list[Any]]:
             continue
         x0, y0, x1, y1 = text.get_charbox(index)
         box = [(x0 - left) * scale, (top - y1) * scale, (x1 - left) * scale, (top - y0) * scale]
+        # The glyph's advance (its loose box) tells whether it touches the previous one.
+        start, _, end, _ = text.get_charbox(index, loose=True)
         size = raw.FPDFText_GetFontSize(text, index)
-        if current is not None:
-            height = max(current[4] - current[2], box[3] - box[1], 1)
-            # A word ends where the glyphs jump apart or back, or the type changes size: cents
-            # set small and raised after the dollars (`$2⁹⁹`) stay words of their own, as in OCR.
-            if (
-                box[0] - current[3] > 0.25 * height
-                or box[0] < current[1] - 0.25 * height
-                or abs(size - font) > 0.2 * font
-            ):
-                current = None
+        # A word ends where the glyphs jump apart or back, or the type changes size: cents
+        # set small and raised after the dollars (`$2⁹⁹`) stay words of their own, as in OCR.
+        if current is not None and (
+            abs(start - reach) > 0.15 * max(size, font) or abs(size - font) > 0.2 * font
+        ):
+            current = None
         if current is None:
             current, font = [chr(code), *box], size
             words.append(current)
@@ -67,6 +65,7 @@ def _words(page: Any, scale: float) -> list[list[Any]]:
             current[0] += chr(code)
             current[1], current[2] = min(current[1], box[0]), min(current[2], box[1])
             current[3], current[4] = max(current[3], box[2]), max(current[4], box[3])
+        reach = end
     text.close()
     return [
         [word, round(x0), round(y0), max(round(x1 - x0), 1), max(round(y1 - y0), 1)]

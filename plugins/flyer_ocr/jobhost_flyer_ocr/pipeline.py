@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from datetime import date
 
+from jobhost_flyer_ocr.cents import reread_raised
 from jobhost_flyer_ocr.errors import OcrUnavailable
 from jobhost_flyer_ocr.extract import combine, read_page
 from jobhost_flyer_ocr.load import load_pages
-from jobhost_flyer_ocr.model import Flyer
+from jobhost_flyer_ocr.model import Flyer, PreparedPage, Word
 from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.recognise import recognise
 from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
@@ -24,6 +26,7 @@ from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
 STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
 # The share of the whole job the pages take; the rest is for storing the result.
 PAGES_SHARE = 90
+DIGITS = "0123456789$"
 
 Progress = Callable[[str, float, int, int], None]
 
@@ -61,11 +64,20 @@ def process(
         else:
             prepared = prepare(page)
             report("prepare")
-            words, scale = recognise(prepared, timeout=_remaining(deadline, page.number)), prepared.scale
+            words = recognise(prepared, timeout=_remaining(deadline, page.number))
+            words = reread_raised(prepared, words, partial(_digits, deadline=deadline))
+            scale = prepared.scale
             report("recognise")
         readings.append(read_page(words, page=page.number, scale=scale, today=today))
         report("extract")
     return combine(readings)
+
+
+def _digits(strip: PreparedPage, *, deadline: float | None) -> list[Word]:
+    """A strip of prices re-read as digits (and `$`), one line of text per price."""
+    return recognise(
+        strip, timeout=_remaining(deadline, strip.number), psm=6, config=f"-c tessedit_char_whitelist={DIGITS}"
+    )
 
 
 def _remaining(deadline: float | None, page: int) -> float:

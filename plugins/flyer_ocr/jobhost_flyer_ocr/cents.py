@@ -1,0 +1,196 @@
+"""Prices set with big dollars and small raised cents and no decimal point: `$2⁹⁹`, `2⁹⁹`.
+
+tesseract reads such a price as one word and guesses at the small raised digits (`$2°°`, `$299`,
+`$qoe`). So a big price word is looked at again by its pixels: when small marks sit raised at
+its right, the dollars and the cents are cut apart, the cents enlarged to the dollars' height,
+and all such prices of a page re-read in one more tesseract run on a strip of them (digits
+only). A PDF's text layer gives the dollars and the cents as words of their own, which
+`join_raised` puts together by their boxes.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Callable, Sequence
+
+import attrs
+import cv2
+import numpy as np
+from PIL import Image
+
+from jobhost_flyer_ocr.model import Box, PreparedPage, Word
+
+# A price word is printed at least this many times the page's typical word height.
+PRICE_HEIGHT = 1.5
+# Marks this small next to the dollars' digits, and this high, are raised cents.
+SMALL = 0.7
+RAISED = 0.35
+# What a raised-cents price looks like once OCR ran its parts together (`$2°°`, `*11`, `sg`): a
+# short word without a decimal point or a slash (`5/$13` and `$1.99` are fine as read); its
+# pixels decide.
+_MERGED = re.compile(r"^[^./\s]{2,6}$")
+_DOLLARS = re.compile(r"^\$?\d{1,3}$")
+_CENTS = re.compile(r"^\d{2}$")
+PAD = 12
+
+
+@attrs.frozen
+class _Split:
+    word: Word
+    dollars: Image.Image
+    cents: Image.Image
+
+
+def _split(page: np.ndarray, word: Word) -> _Split | None:
+    """The word's dollars and raised cents as images (black ink on white), if it has raised cents."""
+    box = word.box
+    crop = page[box.top : box.bottom, box.left : box.right]
+    if crop.size == 0:
+        return None
+    ink = (~crop).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    marks = [stats[i] for i in range(1, count) if stats[i][4] >= 4]
+    if not marks:
+        return None
+    tall = max(mark[3] for mark in marks)
+    big = [m for m in marks if m[3] >= 0.8 * tall]
+    digits_left = min(m[0] for m in big)
+    digits_right = max(m[0] + m[2] for m in big)
+    top = min(m[1] for m in big)
+    # Raised: small, starting near the digits' top and ending well above their baseline (an
+    # x-height letter after a capital ends on it), right of the dollars; two digits, maybe a mark.
+    raised = [
+        m
+        for m in marks
+        if m[3] <= SMALL * tall
+        and m[1] <= top + RAISED * tall
+        and m[1] + m[3] <= top + 0.8 * tall
+        and m[0] >= digits_right - 2
+    ]
+    if not 2 <= len(raised) <= 3:
+        return None
+    cents_left = min(m[0] for m in raised)
+    cents_bottom = max(m[1] + m[3] for m in raised)
+    dollars = Image.fromarray(crop[:, digits_left:digits_right]).convert("L")
+    # Enlarged smoothly, in gray: blown-up one-bit pixels make a `5` look like a `2`.
+    cents = Image.fromarray(crop[: cents_bottom + 1, cents_left:]).convert("L")
+    scale = tall / max(cents_bottom - min(m[1] for m in raised), 1)
+    size = (max(1, round(cents.width * scale)), max(1, round(cents.height * scale)))
+    cents = cents.resize(size, Image.Resampling.LANCZOS)
+    return _Split(word, dollars, cents)
+
+
+def reread_raised(
+    page: PreparedPage, words: list[Word], read: Callable[[PreparedPage], list[Word]]
+) -> list[Word]:
+    """`words` with every raised-cents price re-read: `$2°°` becomes `$2.99` (same box).
+
+    `read(prepared_page)` is the OCR call (`recognise`, digits only), run once on the strip of all
+    such prices of the page, and not at all when there are none.
+    """
+    if not words:
+        return words
+    typical = statistics.median(w.box.height for w in words)
+    words = _rejoin(words, typical)
+    pixels = np.asarray(page.image.convert("1"), dtype=bool)
+    splits = [
+        split
+        for word in words
+        if word.box.height >= PRICE_HEIGHT * typical
+        and _MERGED.match(word.text)
+        and (split := _split(pixels, word)) is not None
+    ]
+    if not splits:
+        return words
+    # Dollars and cents on rows of their own: side by side, tesseract runs them together again.
+    height = max(max(s.dollars.height, s.cents.height) for s in splits) + 2 * PAD
+    width = max(max(s.dollars.width, s.cents.width) for s in splits) + 2 * PAD
+    strip = Image.new("L", (width, 2 * height * len(splits)), 255)
+    for row, split in enumerate(splits):
+        strip.paste(split.dollars, (PAD, 2 * row * height + PAD))
+        strip.paste(split.cents, (PAD, (2 * row + 1) * height + PAD))
+    rows: list[list[str]] = [[] for _ in range(2 * len(splits))]
+    for part in read(PreparedPage(page.number, strip, 1.0, 0.0)):
+        row = int(part.box.center_y // height)
+        if 0 <= row < len(rows):
+            rows[row].append(part.text)
+    fixed = {}
+    for row, split in enumerate(splits):
+        dollar_text, cent_text = "".join(rows[2 * row]).lstrip("$S"), "".join(rows[2 * row + 1])
+        if _DOLLARS.match(dollar_text) and _CENTS.match(cent_text):
+            fixed[id(split.word)] = f"${dollar_text}.{cent_text}"
+    return [attrs.evolve(w, text=fixed[id(w)]) if id(w) in fixed else w for w in words]
+
+
+def _rejoin(words: list[Word], typical: float) -> list[Word]:
+    """Words with a big dollars word and the small raised word OCR split off it (`$7` `8°`) as one."""
+    gone: set[int] = set()
+    out = []
+    for i, word in enumerate(words):
+        if i in gone:
+            continue
+        box = word.box
+        if box.height >= PRICE_HEIGHT * typical and _DOLLARS.match(word.text.replace("S", "$", 1)):
+            tail = next(
+                (
+                    j
+                    for j, other in enumerate(words)
+                    if j != i
+                    and j not in gone
+                    and other.box.height <= SMALL * box.height
+                    and abs(other.box.top - box.top) <= RAISED * box.height
+                    and 0 <= other.box.left - box.right <= 0.4 * box.height
+                ),
+                None,
+            )
+            if tail is not None:
+                gone.add(tail)
+                word = attrs.evolve(word, text=word.text + words[tail].text, box=box.union(words[tail].box))
+        out.append(word)
+    return out
+
+
+def join_raised(words: Sequence[Word]) -> list[Word]:
+    """Words with each `$`, dollars and small raised cents run (a text layer's) made one price word."""
+    ordered = sorted(words, key=lambda w: (w.box.left, w.box.top))
+    used: set[int] = set()
+    joined: dict[int, Word] = {}
+    for i, dollars in enumerate(ordered):
+        if i in used or not _DOLLARS.match(dollars.text.lstrip("$")) or not dollars.text[-1].isdigit():
+            continue
+        d = dollars.box
+        cents = next(
+            (
+                (j, w)
+                for j, w in enumerate(ordered)
+                if j not in used
+                and _CENTS.match(w.text)
+                and w.box.height <= SMALL * d.height
+                and abs(w.box.top - d.top) <= RAISED * d.height
+                and 0 <= w.box.left - d.right <= 0.5 * d.height
+            ),
+            None,
+        )
+        if cents is None:
+            continue
+        sign = next(
+            (
+                (j, w)
+                for j, w in enumerate(ordered)
+                if j not in used
+                and w.text == "$"
+                and abs(w.box.top - d.top) <= RAISED * d.height
+                and 0 <= d.left - w.box.right <= 0.5 * d.height
+            ),
+            None,
+        )
+        box = d.union(cents[1].box)
+        parts = [i, cents[0]]
+        if sign is not None:
+            box = box.union(sign[1].box)
+            parts.append(sign[0])
+        used.update(parts)
+        text = f"${dollars.text.lstrip('$')}.{cents[1].text}"
+        joined[i] = Word(text, Box(box.left, box.top, box.width, box.height), dollars.confidence, dollars.line)
+    return [joined.get(i, w) for i, w in enumerate(ordered) if i in joined or i not in used]
