@@ -4,7 +4,7 @@ tesseract reads such a price as one word and guesses at the small raised digits 
 `$qoe`). So a big price word is looked at again by its pixels: when small marks sit raised at
 its right, the dollars and the cents are cut apart, the cents enlarged to the dollars' height,
 and all such prices of a page re-read in one more tesseract run on a strip of them (digits
-only). A PDF's text layer gives the dollars and the cents as words of their own, which
+and a point). A PDF's text layer gives the dollars and the cents as words of their own, which
 `join_raised` puts together by their boxes.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from jobhost_flyer_ocr.model import Box, PreparedPage, Word
 
@@ -27,11 +27,14 @@ PRICE_HEIGHT = 1.5
 SMALL = 0.7
 RAISED = 0.35
 # What a raised-cents price looks like once OCR ran its parts together (`$2°°`, `*11`, `sg`): a
-# short word without a decimal point or a slash (`5/$13` and `$1.99` are fine as read); its
-# pixels decide.
-_MERGED = re.compile(r"^[^./\s]{2,6}$")
+# short word with a digit or a dollar sign, without a decimal point or a slash (`5/$13` and
+# `$1.99` are fine as read); its pixels decide.
+_MERGED = re.compile(r"^(?=.*[$*\d])[^./\s]{2,6}$")
 _DOLLARS = re.compile(r"^\$?\d{1,3}$")
+# Dollars as OCR read them beside their split-off cents: a small raised `$` reads as `*` or `S`.
+_READ_DOLLARS = re.compile(r"^[$S*#]?\d{1,3}$")
 _CENTS = re.compile(r"^\d{2}$")
+_PRICE = re.compile(r"^\d{1,3}\.\d{2}$")
 PAD = 12
 
 
@@ -40,17 +43,38 @@ class _Split:
     word: Word
     dollars: Image.Image
     cents: Image.Image
+    box: Box  # the price's whole ink, which tesseract's box may not cover
 
 
 def _split(page: np.ndarray, word: Word) -> _Split | None:
-    """The word's dollars and raised cents as images (black ink on white), if it has raised cents."""
+    """The word's dollars and raised cents as images (black ink on white), if it has raised cents.
+
+    tesseract's box of such a word may stop halfway down the big digits: the marks are taken
+    whole, from around the box, wherever they touch it.
+    """
     box = word.box
-    crop = page[box.top : box.bottom, box.left : box.right]
-    if crop.size == 0:
+    reach = box.height
+    ox, oy = max(box.left - reach // 4, 0), max(box.top - reach // 2, 0)
+    right, bottom = min(box.right + reach // 4, page.shape[1]), min(box.bottom + 2 * reach, page.shape[0])
+    area = page[oy:bottom, ox:right]
+    if area.size == 0:
         return None
-    ink = (~crop).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    marks = [stats[i] for i in range(1, count) if stats[i][4] >= 4]
+    count, _, stats, _ = cv2.connectedComponentsWithStats((~area).astype(np.uint8), connectivity=8)
+    touching = [
+        stats[i]
+        for i in range(1, count)
+        if stats[i][4] >= 4
+        and stats[i][0] < box.right - ox
+        and stats[i][0] + stats[i][2] > box.left - ox
+        and stats[i][1] < box.bottom - oy
+        and stats[i][1] + stats[i][3] > box.top - oy
+    ]
+    if not touching:
+        return None
+    x0, y0 = min(m[0] for m in touching), min(m[1] for m in touching)
+    x1, y1 = max(m[0] + m[2] for m in touching), max(m[1] + m[3] for m in touching)
+    crop = area[y0:y1, x0:x1]
+    marks = [(m[0] - x0, m[1] - y0, m[2], m[3], m[4]) for m in touching]
     if not marks:
         return None
     tall = max(mark[3] for mark in marks)
@@ -78,13 +102,14 @@ def _split(page: np.ndarray, word: Word) -> _Split | None:
     scale = tall / max(cents_bottom - min(m[1] for m in raised), 1)
     size = (max(1, round(cents.width * scale)), max(1, round(cents.height * scale)))
     cents = cents.resize(size, Image.Resampling.LANCZOS)
-    return _Split(word, dollars, cents)
+    whole = Box(ox + x0, oy + y0, x1 - x0, y1 - y0)
+    return _Split(word, dollars, cents, whole)
 
 
 def reread_raised(
     page: PreparedPage, words: list[Word], read: Callable[[PreparedPage], list[Word]]
 ) -> list[Word]:
-    """`words` with every raised-cents price re-read: `$2°°` becomes `$2.99` (same box).
+    """`words` with every raised-cents price re-read: `$2°°` becomes `$2.99`, boxed whole.
 
     `read(prepared_page)` is the OCR call (`recognise`, digits only), run once on the strip of all
     such prices of the page, and not at all when there are none.
@@ -97,30 +122,36 @@ def reread_raised(
     splits = [
         split
         for word in words
-        if word.box.height >= PRICE_HEIGHT * typical
-        and _MERGED.match(word.text)
+        if _MERGED.match(word.text)
         and (split := _split(pixels, word)) is not None
     ]
     if not splits:
         return words
-    # Dollars and cents on rows of their own: side by side, tesseract runs them together again.
+    # Each price set again as an ordinary one, `3.59`: dollars, a point, the cents enlarged to the
+    # dollars' height, on a row of its own. tesseract reads whole prices best.
     height = max(max(s.dollars.height, s.cents.height) for s in splits) + 2 * PAD
-    width = max(max(s.dollars.width, s.cents.width) for s in splits) + 2 * PAD
-    strip = Image.new("L", (width, 2 * height * len(splits)), 255)
+    width = max(s.dollars.width + s.cents.width for s in splits) + 2 * PAD + height
+    strip = Image.new("L", (width, height * len(splits)), 255)
+    paint = ImageDraw.Draw(strip)
     for row, split in enumerate(splits):
-        strip.paste(split.dollars, (PAD, 2 * row * height + PAD))
-        strip.paste(split.cents, (PAD, (2 * row + 1) * height + PAD))
-    rows: list[list[str]] = [[] for _ in range(2 * len(splits))]
+        top = row * height + PAD
+        baseline = top + split.dollars.height
+        strip.paste(split.dollars, (PAD, top))
+        dot = max(3, split.dollars.height // 7)
+        x = PAD + split.dollars.width + dot
+        paint.rectangle((x, baseline - dot, x + dot, baseline), fill=0)
+        strip.paste(split.cents, (x + 2 * dot, baseline - split.cents.height))
+    rows: list[list[Word]] = [[] for _ in splits]
     for part in read(PreparedPage(page.number, strip, 1.0, 0.0)):
         row = int(part.box.center_y // height)
         if 0 <= row < len(rows):
-            rows[row].append(part.text)
+            rows[row].append(part)
     fixed = {}
-    for row, split in enumerate(splits):
-        dollar_text, cent_text = "".join(rows[2 * row]).lstrip("$S"), "".join(rows[2 * row + 1])
-        if _DOLLARS.match(dollar_text) and _CENTS.match(cent_text):
-            fixed[id(split.word)] = f"${dollar_text}.{cent_text}"
-    return [attrs.evolve(w, text=fixed[id(w)]) if id(w) in fixed else w for w in words]
+    for split, parts in zip(splits, rows, strict=True):
+        text = "".join(p.text for p in sorted(parts, key=lambda p: p.box.left)).lstrip("$")
+        if _PRICE.match(text):
+            fixed[id(split.word)] = attrs.evolve(split.word, text=f"${text}", box=split.box)
+    return [fixed.get(id(w), w) for w in words]
 
 
 def _rejoin(words: list[Word], typical: float) -> list[Word]:
@@ -131,7 +162,7 @@ def _rejoin(words: list[Word], typical: float) -> list[Word]:
         if i in gone:
             continue
         box = word.box
-        if box.height >= PRICE_HEIGHT * typical and _DOLLARS.match(word.text.replace("S", "$", 1)):
+        if box.height >= PRICE_HEIGHT * typical and _READ_DOLLARS.match(word.text):
             tail = next(
                 (
                     j
@@ -140,7 +171,7 @@ def _rejoin(words: list[Word], typical: float) -> list[Word]:
                     and j not in gone
                     and other.box.height <= SMALL * box.height
                     and abs(other.box.top - box.top) <= RAISED * box.height
-                    and 0 <= other.box.left - box.right <= 0.4 * box.height
+                    and 0 <= other.box.left - box.right <= 0.6 * box.height
                 ),
                 None,
             )

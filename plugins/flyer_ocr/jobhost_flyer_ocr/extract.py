@@ -30,6 +30,8 @@ CENT = Decimal("0.01")
 
 # An offer printed smaller than this share of the page's typical offer is not one.
 SMALL_OFFER = 0.7
+# A line under a name printed smaller than this share of the name's height is its description.
+DESCRIPTION_HEIGHT = 0.8
 # Below this tesseract is guessing (dotted leaders, speckles): such words never make a name.
 MIN_WORD_CONFIDENCE = 15
 _LEADER = re.compile(r"^[.·•…_,:;'`~\-–—]{3,}$")
@@ -50,6 +52,11 @@ _OFFER = re.compile(
     r"(?:\s?(?:/|per)?\s?(?P<unit>lb|kg|100\s?g|oz|ea|each)\b\.?)?"
 )
 _SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
+# The regular price beside a deal: `Reg. $5.49`, `Regular $5.49`, `was $5.49`.
+_REGULAR = re.compile(rf"(?i)\b(?:reg(?:ular)?\.?(?:\s?price)?|was)\s?:?\s?(?P<regular>{_MONEY})")
+_LIMIT = re.compile(r"(?i)\blimit\s?(?P<limit>\d{1,2})\b")
+# A unit printed on its own in small type beside or under the price: `/lb`, `per kg`, `/100 g`.
+_UNIT_ONLY = re.compile(r"(?i)^(?:/\s?|per\s)?(?P<alone>lb|kg|100\s?g)\.?$")
 _PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
 # A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`.
 _BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get\s?(?:[1lI|]|one)(?:\s?free)?)(?!\w)")
@@ -89,6 +96,9 @@ class Modifier:
     save: Decimal | None = None
     percent_off: int | None = None
     bogo: bool = False
+    regular: Decimal | None = None
+    limit: int | None = None
+    unit: str | None = None
 
 
 @attrs.frozen(eq=False)
@@ -180,7 +190,7 @@ def _segment(index: int, phrase: Phrase) -> list[Segment]:
     taken: list[int | None] = [None] * len(phrase.tokens)  # token → the span it belongs to
     spans: list[tuple[int, int, str, Offer | Modifier | None]] = []
     masked = text
-    for pattern in (NAMED_DATES, NUMERIC_DATES, _SAVE, _PERCENT, _BOGO, _OFFER):
+    for pattern in (NAMED_DATES, NUMERIC_DATES, _SAVE, _REGULAR, _LIMIT, _UNIT_ONLY, _PERCENT, _BOGO, _OFFER):
         for match in pattern.finditer(masked):
             if match.end() == match.start():
                 continue
@@ -217,6 +227,12 @@ def _meaning(pattern: re.Pattern[str], match: re.Match[str]) -> tuple[str, Offer
         return "modifier", Modifier(percent_off=int(match["percent"]))
     if pattern is _BOGO:
         return "modifier", Modifier(bogo=True)
+    if pattern is _REGULAR:
+        return "modifier", Modifier(regular=parse_money(match["regular"]))
+    if pattern is _LIMIT:
+        return "modifier", Modifier(limit=int(match["limit"]))
+    if pattern is _UNIT_ONLY:
+        return "modifier", Modifier(unit=_unit(match["alone"]))
     if match["quantity"]:
         return "offer", Offer(parse_money(match["total"]), int(match["quantity"]), _unit(match["unit"]))
     return "offer", Offer(parse_money(match["price"]), 1, _unit(match["unit"]))
@@ -252,9 +268,23 @@ def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
     return segments
 
 
+# Words printed around prices that are never a product's name on their own.
+STOP_WORDS = frozenset(
+    "now only sale reg regular was price each ea special specials deal deals new hot buy get free "
+    "limit save off with card per lb kg for and or our low everyday great value".split()
+)
+
+
+def is_stop_phrase(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(words) and all(word in STOP_WORDS for word in words)
+
+
 def _classify(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
     """A pack size, a name, a name followed by its size, or nothing worth keeping."""
     text = " ".join(phrase.tokens[i] for i in run)
+    if is_stop_phrase(text):
+        return []  # `NOW`, `Sale`, `Reg.`: the words of an offer, not a product
     if _SIZE.match(text) or _SIZE_LIKE.match(text):
         return [_make(index, phrase, run, "size")]
     trailing = _TRAILING_SIZE.search(text)
@@ -319,6 +349,12 @@ def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
     best, best_cost = None, None
     s = segment.core
     for box, item in items:
+        beside = _overlap(box.top, box.bottom, s.top, s.bottom) > 0 and 0 <= s.left - box.right <= 4 * s.height
+        if beside:
+            cost = 0.5  # to the right of the deal, on its rows: `Reg. $2.59` beside a price tag
+            if best_cost is None or cost < best_cost:
+                best, best_cost = item, cost
+            continue
         if _overlap(box.left, box.right, s.left, s.right) <= 0 and abs(box.left - s.left) > s.height * 2:
             continue
         if box.top - 0.3 * s.height <= s.center_y <= box.bottom + 0.3 * s.height:
@@ -385,28 +421,44 @@ def _pair(offers: list[Segment], names: list[Segment]) -> tuple[dict[int, list[S
     return named, used
 
 
+def _name_and_description(lines: list[Segment]) -> tuple[list[Segment], list[Segment]]:
+    """A deal's lines, top to bottom, cut where the type gets smaller: the name, then its
+    description (`Large Eggs` over `Selected Varieties`)."""
+    for k in range(1, len(lines)):
+        if lines[k].height < DESCRIPTION_HEIGHT * max(line.height for line in lines[:k]):
+            return lines[:k], lines[k:]
+    return lines, []
+
+
 def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int, scale: float) -> Item:
     assert isinstance(offer.value, Offer)
-    price, quantity = offer.value.price, offer.value.quantity
-    size, save, percent, bogo = None, None, None, False
+    price, quantity, unit = offer.value.price, offer.value.quantity, offer.value.unit
+    size, save, percent, bogo, regular, limit = None, None, None, False, None, None
     for extra in extras:
         if extra.kind == "size":
             size = size or extra.text
         elif isinstance(extra.value, Modifier):
-            save = extra.value.save or save
-            percent = extra.value.percent_off or percent
-            bogo = bogo or extra.value.bogo
+            value = extra.value
+            save, percent, bogo = value.save or save, value.percent_off or percent, bogo or value.bogo
+            regular, limit = value.regular or regular, value.limit or limit
+            if value.unit and unit == "each" and quantity == 1:
+                unit = value.unit  # `/lb` in small type under the cents
+        elif isinstance(extra.value, Offer) and regular is None:
+            regular = extra.value.price  # a smaller price beside the deal: the struck-out regular one
     if bogo and quantity == 1:
         quantity = 2  # the price buys two
+    if regular is not None and regular <= price / quantity:
+        regular = None  # not a regular price: a deal is cheaper than it
     box = offer.box
     for line in lines:
         box = box.union(line.box)
+    names, description = _name_and_description(lines)
     parts = [offer, *lines]
     return Item(
-        name=" ".join(line.text for line in lines).strip(" -:,."),
+        name=" ".join(line.text for line in names).strip(" -:,."),
         price=price,
         quantity=quantity,
-        unit=offer.value.unit,
+        unit=unit,
         unit_price=(price / quantity).quantize(CENT, ROUND_HALF_UP),
         size=size,
         save=save,
@@ -415,6 +467,9 @@ def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int
         page=page,
         box=box.scaled(1 / scale),
         confidence=sum(p.confidence for p in parts) / len(parts),
+        regular_price=regular,
+        description=" ".join(line.text for line in description).strip(" -:,.") or None,
+        limit=limit,
     )
 
 
@@ -426,10 +481,12 @@ def read_page(
     segments = [segment for index, phrase in enumerate(found) for segment in _segment(index, phrase)]
     valid_from, valid_to = find_dates((p.text for p in found), today)
     offers = [s for s in segments if s.kind == "offer"]
+    small: list[Segment] = []
     if len(offers) >= 3:
-        # Prices share a big font; a "price" far smaller is a pack size OCR turned into one
-        # (`52 fl oz` read as `$2 floz`).
+        # Prices share a big font; a "price" far smaller is a struck-out regular price beside
+        # one (`$5.49`), or a pack size OCR turned into one (`52 fl oz` read as `$2 floz`).
         typical = statistics.median(offer.height for offer in offers)
+        small = [offer for offer in offers if offer.height < SMALL_OFFER * typical]
         offers = [offer for offer in offers if offer.height >= SMALL_OFFER * typical]
     names = [s for s in segments if s.kind == "name"]
     named, used = _pair(offers, names)
@@ -443,8 +500,9 @@ def read_page(
             box = box.union(line.core)
         boxes.append((box, i))
     extras: dict[int, list[Segment]] = {}
-    for segment in segments:
-        if segment.kind in ("size", "modifier"):
+    regulars = [offer for offer in small if "$" in offer.text and "." in offer.text]
+    for segment in [*segments, *regulars]:
+        if segment.kind in ("size", "modifier") or segment in regulars:
             owner = _nearest_item(segment, boxes)
             if owner is not None:
                 extras.setdefault(owner, []).append(segment)

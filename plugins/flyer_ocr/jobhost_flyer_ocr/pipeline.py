@@ -26,7 +26,7 @@ from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
 STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
 # The share of the whole job the pages take; the rest is for storing the result.
 PAGES_SHARE = 90
-DIGITS = "0123456789$"
+DIGITS = "0123456789."
 
 Progress = Callable[[str, float, int, int], None]
 
@@ -74,7 +74,7 @@ def process(
 
 
 def _digits(strip: PreparedPage, *, deadline: float | None) -> list[Word]:
-    """A strip of prices re-read as digits (and `$`), one line of text per price."""
+    """A strip of prices re-read as digits and points, one line of text per price."""
     return recognise(
         strip, timeout=_remaining(deadline, strip.number), psm=6, config=f"-c tessedit_char_whitelist={DIGITS}"
     )
