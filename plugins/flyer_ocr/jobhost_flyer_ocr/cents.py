@@ -49,13 +49,13 @@ class _Split:
 def _split(page: np.ndarray, word: Word) -> _Split | None:
     """The word's dollars and raised cents as images (black ink on white), if it has raised cents.
 
-    tesseract's box of such a word may stop halfway down the big digits: the marks are taken
-    whole, from around the box, wherever they touch it.
+    tesseract's box of such a word may stop halfway down the big digits, or leave the cents out:
+    the marks are taken whole, from around the box, wherever they touch it or follow it closely.
     """
     box = word.box
     reach = box.height
     ox, oy = max(box.left - reach // 4, 0), max(box.top - reach // 2, 0)
-    right, bottom = min(box.right + reach // 4, page.shape[1]), min(box.bottom + 2 * reach, page.shape[0])
+    right, bottom = min(box.right + 2 * reach, page.shape[1]), min(box.bottom + 2 * reach, page.shape[0])
     area = page[oy:bottom, ox:right]
     if area.size == 0:
         return None
@@ -64,7 +64,7 @@ def _split(page: np.ndarray, word: Word) -> _Split | None:
         stats[i]
         for i in range(1, count)
         if stats[i][4] >= 4
-        and stats[i][0] < box.right - ox
+        and stats[i][0] < box.right - ox + 0.6 * reach  # cents OCR boxed apart start this close
         and stats[i][0] + stats[i][2] > box.left - ox
         and stats[i][1] < box.bottom - oy
         and stats[i][1] + stats[i][3] > box.top - oy

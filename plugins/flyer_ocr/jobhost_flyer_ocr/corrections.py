@@ -17,6 +17,8 @@ _DOLLAR_AMOUNT = re.compile(r"\$[\dOolI|]+(?:[.,][\dOolIi|]{1,2})?")
 _CENTS = re.compile(r"^[\dOolI|ASB]{1,2}(?=[¢]$)")
 _CENT_DIGITS = str.maketrans({**{chr(k): v for k, v in _DIGITISH.items()}, "A": "4", "S": "5", "B": "8"})
 _BARE_AMOUNT = re.compile(r"^(?=[\dOolI|]*\d)[\dOolI|]+(?:[.,][\dOolI|]{1,2})?(?=[%¢]?$)")
+# A slash before a unit read as a letter: `ikg`, `Ilb`, `fib` (`/lb` with its `l` read as `i`).
+_SLASH_UNIT = re.compile(r"^[iIl|1!ft](?=(?:kg|k9|lb|Ib|1b|ib)\.?$)")
 _UNIT_WORDS = (
     (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))(?:ib|1b|\|b|lb|lbs|1bs|ibs)\.?$"), "lb"),
     (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))[0o]z\.?$"), "oz"),
@@ -33,6 +35,7 @@ def normalize_word(text: str) -> str:
     text = _SLASH_BEFORE_UNIT.sub(r"\1/", text)
     text = _BARE_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
     text = _CENTS.sub(lambda m: m.group().translate(_CENT_DIGITS), text)
+    text = _SLASH_UNIT.sub("/", text)
     for pattern, unit in _UNIT_WORDS:
         text = pattern.sub(unit, text)
     return text

@@ -30,8 +30,10 @@ CENT = Decimal("0.01")
 
 # An offer printed smaller than this share of the page's typical offer is not one.
 SMALL_OFFER = 0.7
-# A line under a name printed smaller than this share of the name's height is its description.
-DESCRIPTION_HEIGHT = 0.8
+# How far, in offer heights, a name may sit above its price (a card's tag at its foot).
+ABOVE_GAP = 5.0
+# A line under a name set smaller than this share of the name's type is its description.
+DESCRIPTION_SIZE = 0.85
 # Below this tesseract is guessing (dotted leaders, speckles): such words never make a name.
 MIN_WORD_CONFIDENCE = 15
 _LEADER = re.compile(r"^[.·•…_,:;'`~\-–—]{3,}$")
@@ -53,7 +55,7 @@ _OFFER = re.compile(
 )
 _SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
 # The regular price beside a deal: `Reg. $5.49`, `Regular $5.49`, `was $5.49`.
-_REGULAR = re.compile(rf"(?i)\b(?:reg(?:ular)?\.?(?:\s?price)?|was)\s?:?\s?(?P<regular>{_MONEY})")
+_REGULAR = re.compile(rf"(?i)\b(?:reg(?:ular)?\.?(?:\s?price)?|was)[\s:\-–]*(?P<regular>{_MONEY})")
 _LIMIT = re.compile(r"(?i)\blimit\s?(?P<limit>\d{1,2})\b")
 # A unit printed on its own in small type beside or under the price: `/lb`, `per kg`, `/100 g`.
 _UNIT_ONLY = re.compile(r"(?i)^(?:/\s?|per\s)?(?P<alone>lb|kg|100\s?g)\.?$")
@@ -114,6 +116,7 @@ class Segment:
     confidence: float
     phrase: int
     value: Offer | Modifier | None = None
+    type_size: float = 0.0  # the font's size, from the words' heights and letters (`type_size`)
 
     @property
     def height(self) -> int:
@@ -238,6 +241,18 @@ def _meaning(pattern: re.Pattern[str], match: re.Match[str]) -> tuple[str, Offer
     return "offer", Offer(parse_money(match["price"]), 1, _unit(match["unit"]))
 
 
+_ASCENDERS = set("bdfhklt0123456789$%&ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DESCENDERS = set("gjpqy,")
+
+
+def type_size(word: Word) -> float:
+    """The size of the type a word is set in, from its box: a word's ink is taller with capitals,
+    ascenders (`Butter`) or descenders (`Family`) than in x-height letters alone (`one`)."""
+    letters = set(word.text)
+    share = 0.53 + 0.2 * bool(letters & _ASCENDERS) + 0.2 * bool(letters & _DESCENDERS)
+    return word.box.height / share
+
+
 def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: object = None) -> Segment:
     words = [phrase.words[i] for i in members]
     box = words[0].box
@@ -248,7 +263,8 @@ def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: obje
     core = Box(box.left, top, box.width, max(bottom - top, 1))
     text = " ".join(phrase.tokens[i] for i in members)
     confidence = sum(w.confidence for w in words) / len(words) / 100
-    return Segment(kind, text, box, core, confidence, index, value)  # type: ignore[arg-type]
+    size = statistics.median(type_size(w) for w in words)
+    return Segment(kind, text, box, core, confidence, index, value, size)  # type: ignore[arg-type]
 
 
 def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
@@ -327,7 +343,7 @@ def _pair_cost(name: Segment, offer: Segment) -> tuple[float, str] | None:
         return None
     if a.bottom <= b.top + 0.3 * height:
         gap = (b.top - a.bottom) / height
-        return (gap, "above") if gap <= 3.5 else None
+        return (gap, "above") if gap <= ABOVE_GAP else None
     if a.top >= b.bottom - 0.3 * height:
         gap = (a.top - b.bottom) / height
         return (1.5 + gap, "below") if gap <= 1.5 else None
@@ -425,7 +441,7 @@ def _name_and_description(lines: list[Segment]) -> tuple[list[Segment], list[Seg
     """A deal's lines, top to bottom, cut where the type gets smaller: the name, then its
     description (`Large Eggs` over `Selected Varieties`)."""
     for k in range(1, len(lines)):
-        if lines[k].height < DESCRIPTION_HEIGHT * max(line.height for line in lines[:k]):
+        if lines[k].type_size < DESCRIPTION_SIZE * max(line.type_size for line in lines[:k]):
             return lines[:k], lines[k:]
     return lines, []
 

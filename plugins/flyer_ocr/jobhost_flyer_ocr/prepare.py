@@ -21,8 +21,10 @@ MAX_SIDE = 4200
 # Small rotations a scan or a photo gets; larger ones are left to the page's own orientation.
 MAX_SKEW = 6.0
 MIN_SKEW = 0.3
-# Shortest straight line, in pixels, taken for a border or a rule rather than part of a letter.
+# Shortest straight line, in pixels and in a share of the page's width, taken for a border or a
+# rule rather than part of a letter (a price struck out is shorter: its glyphs are left whole).
 RULE_MIN_LENGTH = 60
+RULE_MIN_SHARE = 1 / 6
 # Width of the thumbnail the skew is measured on.
 SKEW_SAMPLE_WIDTH = 600
 # Width of the thumbnail the paper's outline and the light are measured on.
@@ -39,7 +41,9 @@ TAG_MIN_SIDE = 40
 TAG_MIN_FILL = 0.5
 TAG_MIN_HOLES = 3
 TAG_MIN_HOLE_AREA = 16
-TAG_MIN_SOLIDITY = 0.88
+TAG_MIN_SOLIDITY = 0.8
+# A solid dark region this big each way without glyphs in it is a picture.
+PICTURE_MIN_SIDE = 2 * TAG_MIN_SIDE
 
 
 def _order(corners: np.ndarray) -> np.ndarray:
@@ -109,10 +113,12 @@ def straighten(image: Image.Image) -> Image.Image:
 
 
 def turn_over_tags(binary: Image.Image) -> Image.Image:
-    """Light-on-dark regions (price tags, bursts, banners) as dark on light, like the rest.
+    """Light-on-dark regions (price tags, bursts, banners) as dark on light, like the rest, and
+    pictures as paper.
 
     After binarization a tag is a solid black region with the price as white holes in it; inside
-    its outline every pixel is flipped, so the price becomes black print on white.
+    its outline every pixel is flipped, so the price becomes black print on white. A big solid
+    region without such holes is a photo: it would only give tesseract noise to read.
     """
     ink = (~np.asarray(binary, dtype=bool)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
@@ -122,6 +128,8 @@ def turn_over_tags(binary: Image.Image) -> Image.Image:
         left, top, width, height, area = stats[label]
         if width < TAG_MIN_SIDE or height < TAG_MIN_SIDE or area < TAG_MIN_FILL * width * height:
             continue
+        window = page[top : top + height, left : left + width]
+        mask = labels[top : top + height, left : left + width] == label
         region = (labels[top : top + height, left : left + width] == label).astype(np.uint8)
         contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         parents = hierarchy[0][:, 3]
@@ -129,13 +137,15 @@ def turn_over_tags(binary: Image.Image) -> Image.Image:
             1 for c, p in zip(contours, parents, strict=True) if p >= 0 and cv2.contourArea(c) >= TAG_MIN_HOLE_AREA
         )
         if holes < TAG_MIN_HOLES:
+            if min(width, height) >= PICTURE_MIN_SIDE:
+                window[mask] = True  # a picture (a product photo), not print: paper for tesseract
+                flipped = True
             continue
         outline = max((c for c, p in zip(contours, parents, strict=True) if p < 0), key=cv2.contourArea)
         if cv2.contourArea(outline) < TAG_MIN_SOLIDITY * cv2.contourArea(cv2.convexHull(outline)):
             continue
         inside = np.zeros_like(region)
         cv2.drawContours(inside, [outline], -1, 1, thickness=cv2.FILLED)
-        window = page[top : top + height, left : left + width]
         window[inside.astype(bool)] = ~window[inside.astype(bool)]
         flipped = True
     return Image.fromarray(page) if flipped else binary
@@ -224,7 +234,7 @@ def remove_rules(binary: Image.Image, gray: Image.Image, threshold: int) -> Imag
     comes out of binarization dashed.
     """
     faint = np.asarray(gray) < (threshold + 255) // 2
-    length = max(RULE_MIN_LENGTH, gray.width // 15)
+    length = max(RULE_MIN_LENGTH, round(gray.width * RULE_MIN_SHARE))
     across = _long_runs(faint, length)
     down = _long_runs(np.ascontiguousarray(faint.T), length)
     if not across and not down:

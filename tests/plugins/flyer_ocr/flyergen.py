@@ -539,6 +539,9 @@ def _superscript_page(
             y += small_font.size + 8
         _, height = _draw_price(draw, (left + 16, y + 8), item, 64, face, (170, 0, 0), raised=True)
         y += height + 24
+        if item.regular_price:
+            draw.text((left + 16, y), f"Reg. ${item.regular_price:.2f}", font=small_font, fill=(90, 90, 90))
+            y += small_font.size + 6
         for text in _extras(item):
             draw.text((left + 16, y), text, font=small_font, fill=(0, 90, 0))
             y += small_font.size + 6
