@@ -1,14 +1,19 @@
-"""Stage 4: turn the words tesseract read into deals, the store's name and the dates of the flyer.
+"""Stage 4: turn the words tesseract (or a PDF's text layer) gave into deals, the store's name and
+the dates of the flyer.
 
 1. Words become *phrases*: words side by side on one baseline with word-sized gaps (dotted
-   leaders between a name and its price are dropped, so they split the phrase).
+   leaders between a name and its price are dropped, so they split the phrase). Big dollars and
+   small raised cents are one price (`cents`).
 2. Each phrase is cut into *segments* by what its (OCR-corrected) text says: an offer
-   (`$1.99`, `2 for $5`, `$0.59/lb`, `99¢ ea`), a modifier (`Save $1.00`, `25% off`, `BOGO`),
-   a pack size (`12 oz`) or a name.
+   (`$1.99`, `2 for $5`, `$0.59/lb`, `99¢ ea`), a modifier (`Save $1.00`, `25% off`, `BOGO`,
+   `Reg. $5.49`, `Limit 4`, a lone `/lb` in small type), a pack size (`12 oz`) or a name. Offer
+   words alone (`NOW`, `Sale`) are never a name.
 3. Names are paired with offers by layout: a name in the same phrase or on the same row to the
-   left of the price (list layouts), or above it in the same column (grid cells), nearest
-   first. A name wrapped over several lines is joined; sizes and modifiers join the deal whose
-   box they sit under or inside.
+   left of the price (list layouts), or above it in the same column (grid cells, cards), nearest
+   first. A name wrapped over several lines is joined, and the smaller-set lines under it are
+   its description; sizes and modifiers join the deal whose box they sit under, inside or
+   beside. A price set much smaller beside a deal's is its struck-out regular price.
+4. Each deal is checked for plausibility (`plausible`): doubtful ones are flagged for review.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from jobhost_flyer_ocr.cents import join_raised
 from jobhost_flyer_ocr.corrections import in_context, normalize_word
 from jobhost_flyer_ocr.dates import NAMED_DATES, NUMERIC_DATES, find_dates
 from jobhost_flyer_ocr.model import Box, Flyer, Item, Word
+from jobhost_flyer_ocr.plausible import review
 
 CENT = Decimal("0.01")
 
@@ -524,7 +530,7 @@ def read_page(
                 extras.setdefault(owner, []).append(segment)
     items = [_item(offers[o], lines, extras.get(i, []), page, scale) for i, (o, lines) in enumerate(deals)]
     items.sort(key=lambda item: (item.box.top, item.box.left))
-    return PageReading(page, tuple(items), store.text if store else None, valid_from, valid_to)
+    return PageReading(page, review(items), store.text if store else None, valid_from, valid_to)
 
 
 def combine(readings: Sequence[PageReading]) -> Flyer:
