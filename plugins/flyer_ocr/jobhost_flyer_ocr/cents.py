@@ -27,9 +27,9 @@ PRICE_HEIGHT = 1.5
 SMALL = 0.7
 RAISED = 0.35
 # What a raised-cents price looks like once OCR ran its parts together (`$2°°`, `*11`, `sg`): a
-# short word with a digit or a dollar sign, without a decimal point or a slash (`5/$13` and
-# `$1.99` are fine as read); its pixels decide.
-_MERGED = re.compile(r"^(?=.*[$*\d])[^./\s]{2,6}$")
+# short word with a digit or a dollar sign, without decimals or a slash (`5/$13` and `$1.99` are
+# fine as read; `$3.` lost its cents); its pixels decide.
+_MERGED = re.compile(r"^(?!.*\d[.,]\d)(?=.*[$*\d])[^/\s]{2,7}$")
 _DOLLARS = re.compile(r"^\$?\d{1,3}$")
 # Dollars as OCR read them beside their split-off cents: a small raised `$` reads as `*` or `S`.
 _READ_DOLLARS = re.compile(r"^[$S*#]?\d{1,3}$")
@@ -183,25 +183,25 @@ def _rejoin(words: list[Word], typical: float) -> list[Word]:
 
 
 def join_raised(words: Sequence[Word]) -> list[Word]:
-    """Words with each `$`, dollars and small raised cents run (a text layer's) made one price word."""
+    """Words with each `$`, dollars and small raised cents run (a text layer's) made one price
+    word; also dollars and cents that OCR split at the point (`$3.` `19`)."""
     ordered = sorted(words, key=lambda w: (w.box.left, w.box.top))
     used: set[int] = set()
     joined: dict[int, Word] = {}
     for i, dollars in enumerate(ordered):
-        if i in used or not _DOLLARS.match(dollars.text.lstrip("$")) or not dollars.text[-1].isdigit():
+        point = dollars.text.endswith(".")
+        if i in used or not _DOLLARS.match(dollars.text.lstrip("$").rstrip(".")) or dollars.text == "$":
             continue
         d = dollars.box
+
+        def follows(w: Word, d: Box = d, point: bool = point) -> bool:
+            close = 0 <= w.box.left - d.right <= 0.5 * d.height
+            if point:  # cents on the same line, after the point
+                return close and _overlap(w.box, d) > 0.5 * w.box.height
+            return close and w.box.height <= SMALL * d.height and abs(w.box.top - d.top) <= RAISED * d.height
+
         cents = next(
-            (
-                (j, w)
-                for j, w in enumerate(ordered)
-                if j not in used
-                and _CENTS.match(w.text)
-                and w.box.height <= SMALL * d.height
-                and abs(w.box.top - d.top) <= RAISED * d.height
-                and 0 <= w.box.left - d.right <= 0.5 * d.height
-            ),
-            None,
+            ((j, w) for j, w in enumerate(ordered) if j not in used and _CENTS.match(w.text) and follows(w)), None
         )
         if cents is None:
             continue
@@ -222,6 +222,11 @@ def join_raised(words: Sequence[Word]) -> list[Word]:
             box = box.union(sign[1].box)
             parts.append(sign[0])
         used.update(parts)
-        text = f"${dollars.text.lstrip('$')}.{cents[1].text}"
-        joined[i] = Word(text, Box(box.left, box.top, box.width, box.height), dollars.confidence, dollars.line)
+        text = f"${dollars.text.strip('$.')}.{cents[1].text}"
+        joined[i] = Word(text, box, dollars.confidence, dollars.line)
     return [joined.get(i, w) for i, w in enumerate(ordered) if i in joined or i not in used]
+
+
+def _overlap(a: Box, b: Box) -> int:
+    """How many rows two boxes share."""
+    return max(0, min(a.bottom, b.bottom) - max(a.top, b.top))

@@ -62,13 +62,17 @@ _OFFER = re.compile(
 _SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
 # The regular price beside a deal: `Reg. $5.49`, `Regular $5.49`, `was $5.49`.
 _REGULAR = re.compile(rf"(?i)\b(?:reg(?:ular)?\.?(?:\s?price)?|was)[\s:\-–]*(?P<regular>{_MONEY})")
+_REGULAR_WORD = re.compile(r"(?i)^(?:reg|regular|was)\b")
 _LIMIT = re.compile(r"(?i)\blimit\s?(?P<limit>\d{1,2})\b")
 # A unit printed on its own in small type beside or under the price: `/lb`, `per kg`, `/100 g`.
 _UNIT_ONLY = re.compile(r"(?i)^(?:/\s?|per\s)?(?P<alone>lb|kg|100\s?g)\.?$")
 _PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
 # A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`.
 _BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get\s?(?:[1lI|]|one)(?:\s?free)?)(?!\w)")
-_SIZE = re.compile(rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?$")
+# A pack size, maybe with its container: `12 oz`, `750 g jar`.
+_SIZE = re.compile(
+    rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?(?:\s(?:jar|can|bag|box|bottle|btl|pkg|tub|tin|carton))?$"
+)
 # A number and a short word alone on a line is a pack size OCR got wrong (`12 thos`, `8 az`).
 _SIZE_LIKE = re.compile(rf"(?i)^(?:\d+(?:\.\d+)?\s?[a-z]{{1,4}}|[a-z0-9]{{0,3}}oz|(?:{_SIZE_UNITS}\s?)+)\.?$")
 # A name ending in a number and maybe a short word: its pack size, perhaps misread (`7.25 072`).
@@ -305,8 +309,8 @@ def is_stop_phrase(text: str) -> bool:
 def _classify(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
     """A pack size, a name, a name followed by its size, or nothing worth keeping."""
     text = " ".join(phrase.tokens[i] for i in run)
-    if is_stop_phrase(text):
-        return []  # `NOW`, `Sale`, `Reg.`: the words of an offer, not a product
+    if is_stop_phrase(text) or _REGULAR_WORD.match(text):
+        return []  # `NOW`, `Sale`, `Reg. $6.4g`: the words of an offer, not a product
     if _SIZE.match(text) or _SIZE_LIKE.match(text):
         return [_make(index, phrase, run, "size")]
     trailing = _TRAILING_SIZE.search(text)
@@ -361,9 +365,11 @@ def _joins_above(upper: Segment, lower: Segment) -> bool:
     a, b = upper.core, lower.core
     height = min(a.height, b.height)
     gap = b.top - a.bottom
+    # Leading goes with the type: a name over its small description line sits a line apart.
+    room = max(height, 0.6 * max(upper.type_size, lower.type_size))
     aligned = abs(a.left - b.left) < height or abs(a.center_x - b.center_x) < height
-    similar = 0.6 <= a.height / max(b.height, 1) <= 1.7
-    return -0.2 * height <= gap <= 1.0 * height and aligned and similar
+    similar = 0.6 <= upper.type_size / max(lower.type_size, 1) <= 1.7
+    return -0.2 * height <= gap <= room and aligned and similar
 
 
 def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
@@ -452,6 +458,14 @@ def _name_and_description(lines: list[Segment]) -> tuple[list[Segment], list[Seg
     return lines, []
 
 
+def _regular(value: Decimal | None, text: str, unit_price: Decimal) -> Decimal | None:
+    """A regular price as read; the line through a struck-out one often costs its decimal point
+    (`$1.49` read as `$149`)."""
+    if value is not None and "." not in text and value >= 100 * unit_price:
+        return (value / 100).quantize(CENT)
+    return value
+
+
 def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int, scale: float) -> Item:
     assert isinstance(offer.value, Offer)
     price, quantity, unit = offer.value.price, offer.value.quantity, offer.value.unit
@@ -462,11 +476,11 @@ def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int
         elif isinstance(extra.value, Modifier):
             value = extra.value
             save, percent, bogo = value.save or save, value.percent_off or percent, bogo or value.bogo
-            regular, limit = value.regular or regular, value.limit or limit
+            regular, limit = _regular(value.regular, extra.text, price / quantity) or regular, value.limit or limit
             if value.unit and unit == "each" and quantity == 1:
                 unit = value.unit  # `/lb` in small type under the cents
         elif isinstance(extra.value, Offer) and regular is None:
-            regular = extra.value.price  # a smaller price beside the deal: the struck-out regular one
+            regular = _regular(extra.value.price, extra.text, price / quantity)  # a smaller price beside
     if bogo and quantity == 1:
         quantity = 2  # the price buys two
     if regular is not None and regular <= price / quantity:
@@ -522,7 +536,7 @@ def read_page(
             box = box.union(line.core)
         boxes.append((box, i))
     extras: dict[int, list[Segment]] = {}
-    regulars = [offer for offer in small if "$" in offer.text and "." in offer.text]
+    regulars = [offer for offer in small if "$" in offer.text]
     for segment in [*segments, *regulars]:
         if segment.kind in ("size", "modifier") or segment in regulars:
             owner = _nearest_item(segment, boxes)

@@ -461,7 +461,7 @@ def _draw_price(
     under the cents) when `raised`, else `$2.99 /lb`; multi-buys as `2/$5`. Returns its width
     and height."""
     x, y = xy
-    big, small = _font(face, True, size), _font(face, True, size * 9 // 20)
+    big, small = _font(face, True, size), _font(face, True, size // 2)
     if item.quantity > 1 and not item.bogo:
         text = f"{item.quantity}/${item.price:.0f}" if item.price == item.price.to_integral() else item.offer
         draw.text((x, y), text, font=big, fill=fill)
@@ -726,6 +726,8 @@ def make_flyer(
         chosen = products[(number - 1) * per_page : number * per_page]
         offer = _offer if layout in ("grid", "list", "columns") else _styled_offer
         items = [attrs.evolve(offer(rng, *product), page=number) for product in chosen]
+        if layout != "cards":  # only cards print a description line
+            items = [attrs.evolve(item, description=None) for item in items]
         canvases.append(DRAW[layout](rng, face, store, dates, items, number))
         truth += items
     images = [canvas.image for canvas in canvases]
