@@ -112,7 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     styles = args.styles.split(",")
 
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])  # matched, found, true, fields, review
+    counts: dict[str, list[int]] = defaultdict(
+        lambda: [0, 0, 0, 0, 0]
+    )  # matched, found, true, fields, review
     seconds: dict[str, float] = defaultdict(float)
     headers = {"store": 0, "dates": 0, "flyers": 0}
     pages = 0
@@ -143,13 +145,16 @@ def main() -> None:
                     print(f"    stray   {item.name!r} ${item.price} x{item.quantity} {item.unit}")
                 for true, item in wrong:
                     print(
-                        f"    fields  {true.name!r} {true.offer!r} {true.extra or ''} reg={true.regular_price} "
-                        f"read as x{item.quantity} {item.unit} bogo={item.bogo} save={item.save} "
-                        f"off={item.percent_off} reg={item.regular_price}"
+                        f"    fields  {true.name!r} {true.offer!r} {true.extra or ''} "
+                        f"reg={true.regular_price} read as x{item.quantity} {item.unit} bogo={item.bogo} "
+                        f"save={item.save} off={item.percent_off} reg={item.regular_price}"
                     )
 
     print(f"\n{headers['flyers']} flyers, {pages} pages, seeds {args.seed}-{args.seed + args.flyers - 1}")
-    print(f"{'style':<13} {'precision':>9} {'recall':>7} {'F1':>6} {'fields':>7} {'review':>6} {'s/flyer':>7}  m/f/t")
+    print(
+        f"{'style':<13} {'precision':>9} {'recall':>7} {'F1':>6} {'fields':>7} {'review':>6} "
+        f"{'s/flyer':>7}  m/f/t"
+    )
     failed = False
     for group in [*styles, "overall"]:
         matched, found, true, fields, review = counts[group]
@@ -157,7 +162,9 @@ def main() -> None:
         goal = GOALS.get(group)
         verdict = "" if goal is None else (f"  goal >= {goal:.2f}: " + ("met" if score >= goal else "MISSED"))
         failed |= goal is not None and score < goal
-        per_flyer = seconds[group] / args.flyers if group in seconds else sum(seconds.values()) / headers["flyers"]
+        per_flyer = (
+            seconds[group] / args.flyers if group in seconds else sum(seconds.values()) / headers["flyers"]
+        )
         print(
             f"{group:<13} {precision:>9.3f} {recall:>7.3f} {score:>6.3f} {fields / max(matched, 1):>7.3f}"
             f" {review:>6} {per_flyer:>7.2f}  {matched}/{found}/{true}{verdict}"

@@ -120,10 +120,7 @@ def reread_raised(
     words = _rejoin(words, typical)
     pixels = np.asarray(page.image.convert("1"), dtype=bool)
     splits = [
-        split
-        for word in words
-        if _MERGED.match(word.text)
-        and (split := _split(pixels, word)) is not None
+        split for word in words if _MERGED.match(word.text) and (split := _split(pixels, word)) is not None
     ]
     if not splits:
         return words
@@ -201,7 +198,8 @@ def join_raised(words: Sequence[Word]) -> list[Word]:
             return close and w.box.height <= SMALL * d.height and abs(w.box.top - d.top) <= RAISED * d.height
 
         cents = next(
-            ((j, w) for j, w in enumerate(ordered) if j not in used and _CENTS.match(w.text) and follows(w)), None
+            ((j, w) for j, w in enumerate(ordered) if j not in used and _CENTS.match(w.text) and follows(w)),
+            None,
         )
         if cents is None:
             continue

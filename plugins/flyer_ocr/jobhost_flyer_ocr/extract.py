@@ -296,8 +296,11 @@ def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
 
 # Words printed around prices that are never a product's name on their own.
 STOP_WORDS = frozenset(
-    "now only sale reg regular was price each ea special specials deal deals new hot buy get free "
-    "limit save off with card per lb kg for and or our low everyday great value".split()
+    {
+        *("now", "only", "sale", "reg", "regular", "was", "price", "each", "ea", "special", "specials"),
+        *("deal", "deals", "new", "hot", "buy", "get", "free", "limit", "save", "off", "with", "card"),
+        *("per", "lb", "kg", "for", "and", "or", "our", "low", "everyday", "great", "value"),
+    }
 )
 
 
@@ -377,7 +380,9 @@ def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
     best, best_cost = None, None
     s = segment.core
     for box, item in items:
-        beside = _overlap(box.top, box.bottom, s.top, s.bottom) > 0 and 0 <= s.left - box.right <= 4 * s.height
+        beside = (
+            _overlap(box.top, box.bottom, s.top, s.bottom) > 0 and 0 <= s.left - box.right <= 4 * s.height
+        )
         if beside:
             cost = 0.5  # to the right of the deal, on its rows: `Reg. $2.59` beside a price tag
             if best_cost is None or cost < best_cost:
@@ -476,7 +481,10 @@ def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int
         elif isinstance(extra.value, Modifier):
             value = extra.value
             save, percent, bogo = value.save or save, value.percent_off or percent, bogo or value.bogo
-            regular, limit = _regular(value.regular, extra.text, price / quantity) or regular, value.limit or limit
+            regular, limit = (
+                _regular(value.regular, extra.text, price / quantity) or regular,
+                value.limit or limit,
+            )
             if value.unit and unit == "each" and quantity == 1:
                 unit = value.unit  # `/lb` in small type under the cents
         elif isinstance(extra.value, Offer) and regular is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import partial
 from datetime import date
+from functools import partial
 
 from jobhost_flyer_ocr.cents import reread_raised
 from jobhost_flyer_ocr.errors import OcrUnavailable
@@ -76,7 +76,10 @@ def process(
 def _digits(strip: PreparedPage, *, deadline: float | None) -> list[Word]:
     """A strip of prices re-read as digits and points, one line of text per price."""
     return recognise(
-        strip, timeout=_remaining(deadline, strip.number), psm=6, config=f"-c tessedit_char_whitelist={DIGITS}"
+        strip,
+        timeout=_remaining(deadline, strip.number),
+        psm=6,
+        config=f"-c tessedit_char_whitelist={DIGITS}",
     )
 
 

@@ -50,7 +50,12 @@ def _order(corners: np.ndarray) -> np.ndarray:
     """Four points as top-left, top-right, bottom-right, bottom-left."""
     total, diff = corners.sum(axis=1), np.diff(corners, axis=1).ravel()
     return np.array(
-        [corners[np.argmin(total)], corners[np.argmin(diff)], corners[np.argmax(total)], corners[np.argmax(diff)]],
+        [
+            corners[np.argmin(total)],
+            corners[np.argmin(diff)],
+            corners[np.argmax(total)],
+            corners[np.argmax(diff)],
+        ],
         dtype=np.float32,
     )
 
@@ -134,7 +139,9 @@ def turn_over_tags(binary: Image.Image) -> Image.Image:
         contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         parents = hierarchy[0][:, 3]
         holes = sum(
-            1 for c, p in zip(contours, parents, strict=True) if p >= 0 and cv2.contourArea(c) >= TAG_MIN_HOLE_AREA
+            1
+            for c, p in zip(contours, parents, strict=True)
+            if p >= 0 and cv2.contourArea(c) >= TAG_MIN_HOLE_AREA
         )
         if holes < TAG_MIN_HOLES:
             if min(width, height) >= PICTURE_MIN_SIDE:

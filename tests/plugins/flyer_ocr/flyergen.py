@@ -199,13 +199,27 @@ class Canvas:
         escaped = text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
         self.ops.append(
             b"BT %s %s %.2f Tf %.2f %.2f Td (%s) Tj ET"
-            % (self._colour(fill, "rg"), face.encode(), font.size * PT, xy[0] * PT, self._y(baseline), escaped)
+            % (
+                self._colour(fill, "rg"),
+                face.encode(),
+                font.size * PT,
+                xy[0] * PT,
+                self._y(baseline),
+                escaped,
+            )
         )
 
-    def rectangle(self, box: tuple[float, float, float, float], fill: object = None, outline: object = None) -> None:
+    def rectangle(
+        self, box: tuple[float, float, float, float], fill: object = None, outline: object = None
+    ) -> None:
         self.draw.rectangle(box, fill=fill, outline=outline)  # type: ignore[arg-type]
         left, top, right, bottom = box
-        path = b"%.2f %.2f %.2f %.2f re" % (left * PT, self._y(bottom), (right - left) * PT, (bottom - top) * PT)
+        path = b"%.2f %.2f %.2f %.2f re" % (
+            left * PT,
+            self._y(bottom),
+            (right - left) * PT,
+            (bottom - top) * PT,
+        )
         if fill is not None:
             self.ops.append(self._colour(fill, "rg") + b" " + path + b" f")
         if outline is not None:
@@ -213,7 +227,9 @@ class Canvas:
 
     def polygon(self, points: list[tuple[float, float]], fill: object) -> None:
         self.draw.polygon(points, fill=fill)  # type: ignore[arg-type]
-        path = b" ".join(b"%.2f %.2f %s" % (x * PT, self._y(y), b"l" if i else b"m") for i, (x, y) in enumerate(points))
+        path = b" ".join(
+            b"%.2f %.2f %s" % (x * PT, self._y(y), b"l" if i else b"m") for i, (x, y) in enumerate(points)
+        )
         self.ops.append(self._colour(fill, "rg") + b" " + path + b" h f")
 
     def line(self, xy: tuple[float, float, float, float], fill: object, width: int = 1) -> None:
@@ -426,7 +442,9 @@ DESCRIPTIONS = (
 LIMITS = (2, 4, 6)
 
 
-def _styled_offer(rng: random.Random, name: str, kind: str, low: str, high: str, size: str | None) -> TrueItem:
+def _styled_offer(
+    rng: random.Random, name: str, kind: str, low: str, high: str, size: str | None
+) -> TrueItem:
     """A deal for the newer layouts: often a regular price beside the sale price, sometimes a
     description, a limit, a saving, a multi-buy or BOGO; the layout draws the price itself."""
     item = _offer(rng, name, kind, low, high, size)
@@ -434,9 +452,9 @@ def _styled_offer(rng: random.Random, name: str, kind: str, low: str, high: str,
         item = attrs.evolve(item, price=item.price.quantize(CENT))
     regular = None
     if item.quantity == 1 and not item.bogo and rng.random() < 0.6:
-        regular = (item.price * Decimal(rng.choice(("1.25", "1.4", "1.6")))).quantize(Decimal("0.1")) + Decimal(
-            "0.09"
-        )
+        regular = (item.price * Decimal(rng.choice(("1.25", "1.4", "1.6")))).quantize(
+            Decimal("0.1")
+        ) + Decimal("0.09")
     description = rng.choice(DESCRIPTIONS) if rng.random() < 0.6 else None
     limit = rng.choice(LIMITS) if rng.random() < 0.2 else None
     return attrs.evolve(item, regular_price=regular, description=description, limit=limit)
@@ -495,12 +513,16 @@ def _draw_price(
     draw.text((x2, cents_top), f"{cents:02d}", font=small, fill=fill)
     width = x2 + draw.textlength(f"{cents:02d}", small) - x
     if unit:
-        draw.text((x2, cents_top + small.size * 1.25), unit, font=_font(face, False, size * 7 // 20), fill=fill)
+        draw.text(
+            (x2, cents_top + small.size * 1.25), unit, font=_font(face, False, size * 7 // 20), fill=fill
+        )
         width = max(width, x2 - x + draw.textlength(unit, _font(face, False, size * 7 // 20)))
     return width, size
 
 
-def _struck(draw: Canvas, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: object) -> None:
+def _struck(
+    draw: Canvas, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, fill: object
+) -> None:
     """A regular price as flyers print it: struck out."""
     draw.text(xy, text, font=font, fill=fill)
     middle = xy[1] + font.getmetrics()[0] * 0.62
@@ -529,7 +551,11 @@ def _superscript_page(
     for index, item in enumerate(items):
         row, col = divmod(index, cols)
         left, cell_top = margin + col * (cell_w + gap), top + row * (cell_h + gap)
-        draw.rectangle((left, cell_top, left + cell_w, cell_top + cell_h), fill=rng.choice(PANELS), outline=(150, 150, 150))
+        draw.rectangle(
+            (left, cell_top, left + cell_w, cell_top + cell_h),
+            fill=rng.choice(PANELS),
+            outline=(150, 150, 150),
+        )
         y = cell_top + 16
         for text in _wrap(draw, item.name, name_font, cell_w - 32):
             draw.text((left + 16, y), text, font=name_font, fill=(10, 10, 10))
@@ -570,7 +596,13 @@ def _wasnow_page(
             x -= draw.textlength(sale_word, tag_font) + 14
             draw.text((x, y + 8), sale_word, font=tag_font, fill=(170, 0, 0))
         if item.regular_price:
-            regular = rng.choice((f"Reg. ${item.regular_price:.2f}", f"was ${item.regular_price:.2f}", f"${item.regular_price:.2f}"))
+            regular = rng.choice(
+                (
+                    f"Reg. ${item.regular_price:.2f}",
+                    f"was ${item.regular_price:.2f}",
+                    f"${item.regular_price:.2f}",
+                )
+            )
             x -= draw.textlength(regular, reg_font) + 40
             if regular.startswith("$"):
                 _struck(draw, (x, y + 10), regular, reg_font, (90, 90, 90))
@@ -629,7 +661,9 @@ def _cards_page(
     for index, item in enumerate(items):
         row, col = divmod(index, cols)
         left, cell_top = margin + col * (cell_w + gap), top + row * (cell_h + gap)
-        draw.rectangle((left, cell_top, left + cell_w, cell_top + cell_h), fill=(255, 255, 255), outline=(200, 200, 200))
+        draw.rectangle(
+            (left, cell_top, left + cell_w, cell_top + cell_h), fill=(255, 255, 255), outline=(200, 200, 200)
+        )
         side = min(cell_h - 40, 170)
         draw.paste(_photo(rng, side), (left + 14, cell_top + 20))
         x, y = left + side + 34, cell_top + 18
@@ -665,7 +699,10 @@ def _columns_page(
     margin, gap = 50, 40
     col_w = (PAGE_SIZE[0] - 2 * margin - (cols - 1) * gap) / cols
     per_col = -(-len(items) // cols)
-    name_font, price_font = _font(face, False, 22 if cols == 3 else 26), _font(face, True, 24 if cols == 3 else 28)
+    name_font, price_font = (
+        _font(face, False, 22 if cols == 3 else 26),
+        _font(face, True, 24 if cols == 3 else 28),
+    )
     small_font = _font(face, False, 18)
     step = min(64, (PAGE_SIZE[1] - top - margin) / per_col)
     dot = draw.textlength(".", name_font)
@@ -675,11 +712,20 @@ def _columns_page(
         right = left + col_w
         offer_width = draw.textlength(item.offer, price_font)
         name_room = col_w - offer_width - 30
-        label = f"{item.name} {item.size}" if item.size and draw.textlength(f"{item.name} {item.size}", name_font) < name_room else item.name
+        label = (
+            f"{item.name} {item.size}"
+            if item.size and draw.textlength(f"{item.name} {item.size}", name_font) < name_room
+            else item.name
+        )
         draw.text((left, y), label, font=name_font, fill=(10, 10, 10))
         draw.text((right - offer_width, y - 2), item.offer, font=price_font, fill=(170, 0, 0))
         start = left + draw.textlength(label, name_font) + 12
-        draw.text((start, y), "." * max(int((right - offer_width - 12 - start) / dot), 0), font=name_font, fill=(150, 150, 150))
+        draw.text(
+            (start, y),
+            "." * max(int((right - offer_width - 12 - start) / dot), 0),
+            font=name_font,
+            fill=(150, 150, 150),
+        )
         if item.extra:
             draw.text((left + 20, y + name_font.size + 4), item.extra, font=small_font, fill=(0, 90, 0))
     return draw
@@ -839,15 +885,18 @@ def text_pdf(pages: list[Canvas | Image.Image]) -> bytes:
     objects: list[bytes] = [b"", b""]  # the catalog and the page tree, filled in last
     fonts = " ".join(f"/{key} {len(objects) + i + 1} 0 R" for i, key in enumerate(_PDF_FONTS))
     for base in _PDF_FONTS.values():
-        objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>" % base.encode())
+        objects.append(
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>" % base.encode()
+        )
 
     def image_object(picture: Image.Image) -> int:
         buffer = io.BytesIO()
         picture.convert("RGB").save(buffer, "JPEG", quality=90)
         data = buffer.getvalue()
         objects.append(
-            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB /BitsPerComponent 8"
-            b" /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream" % (picture.width, picture.height, len(data), data)
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream"
+            % (picture.width, picture.height, len(data), data)
         )
         return len(objects)
 
@@ -862,7 +911,13 @@ def text_pdf(pages: list[Canvas | Image.Image]) -> bytes:
                 images.append(image_object(photo))
                 ops.append(
                     b"q %.2f 0 0 %.2f %.2f %.2f cm /Im%d Do Q"
-                    % (photo.width * PT, photo.height * PT, x * PT, height - (y + photo.height) * PT, len(images))
+                    % (
+                        photo.width * PT,
+                        photo.height * PT,
+                        x * PT,
+                        height - (y + photo.height) * PT,
+                        len(images),
+                    )
                 )
         else:
             images.append(image_object(page))
@@ -871,12 +926,16 @@ def text_pdf(pages: list[Canvas | Image.Image]) -> bytes:
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
         xobjects = " ".join(f"/Im{i} {number} 0 R" for i, number in enumerate(images, 1))
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.2f} {height:.2f}] /Contents {len(objects)} 0 R"
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.2f} {height:.2f}]"
+            f" /Contents {len(objects)} 0 R"
             f" /Resources << /Font << {fonts} >> /XObject << {xobjects} >> >> >>".encode()
         )
         kids.append(len(objects))
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (" ".join(f"{k} 0 R" for k in kids).encode(), len(kids))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        " ".join(f"{k} 0 R" for k in kids).encode(),
+        len(kids),
+    )
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for number, body in enumerate(objects, 1):

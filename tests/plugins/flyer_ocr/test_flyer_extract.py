@@ -339,11 +339,19 @@ def test_the_regular_price_beside_a_deal_is_kept_apart_from_it(regular):
     words += line("Bananas", 60, 200) + line("$0.59/lb", 900, 196, height=42)
     words += line("Sweet Corn", 60, 300) + line("$0.50", 900, 296, height=42)
     oats = read_page(words).items[0]
-    assert (oats.name, oats.price, oats.regular_price) == ("Old Fashioned Oats", Decimal("3.99"), Decimal("5.49"))
+    assert (oats.name, oats.price, oats.regular_price) == (
+        "Old Fashioned Oats",
+        Decimal("3.99"),
+        Decimal("5.49"),
+    )
 
 
 def test_a_regular_price_below_the_deal_is_not_one():
-    words = line("Salted Butter", 100, 100) + line("$4.99", 100, 140, height=48) + line("Reg. $3.99", 100, 200, 20)
+    words = (
+        line("Salted Butter", 100, 100)
+        + line("$4.99", 100, 140, height=48)
+        + line("Reg. $3.99", 100, 200, 20)
+    )
     assert only(read_page(words)).regular_price is None
 
 

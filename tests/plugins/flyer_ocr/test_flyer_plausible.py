@@ -31,7 +31,9 @@ def test_a_plausible_deal_is_not_flagged():
 
 
 def test_unit_prices_out_of_range_for_their_unit():
-    assert problems(deal("Beef Sirloin Steak", "64.99", unit="lb"), None) == ["$64.99 per lb is more than $50"]
+    assert problems(deal("Beef Sirloin Steak", "64.99", unit="lb"), None) == [
+        "$64.99 per lb is more than $50"
+    ]
     assert problems(deal("Beef Sirloin Steak", "64.99", unit="kg"), None) == []
     assert problems(deal("Genoa Salami", "19.99", unit="100 g"), None)
 

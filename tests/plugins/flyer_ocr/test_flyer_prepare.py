@@ -125,7 +125,7 @@ def _photo_of_a_sheet(corners: list[tuple[float, float]], size=(1200, 1500)) -> 
     photo = Image.new("L", size, 70)
     draw = ImageDraw.Draw(photo)
     draw.polygon(corners, fill=235)
-    (x0, y0), (x1, y1) = corners[0], corners[2]
+    (x0, y0), (_, y1) = corners[0], corners[2]
     for row in range(12):
         y = y0 + (y1 - y0) * (0.1 + row * 0.07)
         draw.rectangle((x0 + 120, y, x0 + 120 + 500, y + 18), fill=20)
