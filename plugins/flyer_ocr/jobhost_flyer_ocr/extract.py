@@ -268,8 +268,12 @@ def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: obje
     box = words[0].box
     for word in words[1:]:
         box = box.union(word.box)
-    top = round(statistics.median(w.box.top for w in words))
-    bottom = round(statistics.median(w.box.bottom for w in words))
+    if kind == "offer":  # the price's own figures, not the small `/lb` or `ea` beside them
+        tallest = max(words, key=lambda w: w.box.height).box
+        top, bottom = tallest.top, tallest.bottom
+    else:
+        top = round(statistics.median(w.box.top for w in words))
+        bottom = round(statistics.median(w.box.bottom for w in words))
     core = Box(box.left, top, box.width, max(bottom - top, 1))
     text = " ".join(phrase.tokens[i] for i in members)
     confidence = sum(w.confidence for w in words) / len(words) / 100

@@ -76,10 +76,30 @@ def paper_outline(gray: np.ndarray) -> np.ndarray | None:
     if not PAPER_SHARE[0] <= share < PAPER_SHARE[1]:
         return None
     hull = cv2.convexHull(sheet)
-    corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-    if len(corners) != 4:
+    outline = cv2.approxPolyDP(hull, 0.01 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
+    corners = outline if len(outline) == 4 else _four_sides(outline)
+    if corners is None:
         return None
-    return _order(corners.reshape(4, 2).astype(np.float32) / ratio)
+    return _order(corners / ratio)
+
+
+def _four_sides(outline: np.ndarray) -> np.ndarray | None:
+    """The corners where the four longest sides of a polygon meet: a sheet whose corner fell in
+    the shadow (or out of the frame) comes out with that corner cut off."""
+    if len(outline) < 4:
+        return None
+    ends = np.roll(outline, -1, axis=0)
+    longest = sorted(np.argsort(-np.linalg.norm(ends - outline, axis=1))[:4])
+    corners = []
+    for this, after in zip(longest, longest[1:] + longest[:1], strict=True):
+        (p, q), (r, s) = (outline[this], ends[this]), (outline[after], ends[after])
+        d1, d2 = q - p, s - r
+        cross = d1[0] * d2[1] - d1[1] * d2[0]
+        if abs(cross) < 1e-6:
+            return None  # parallel neighbours: not a sheet
+        t = ((r[0] - p[0]) * d2[1] - (r[1] - p[1]) * d2[0]) / cross
+        corners.append(p + t * d1)
+    return np.array(corners, dtype=np.float32)
 
 
 def flatten_perspective(gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
