@@ -67,8 +67,10 @@ _LIMIT = re.compile(r"(?i)\blimit\s?(?P<limit>\d{1,2})\b")
 # A unit printed on its own in small type beside or under the price: `/lb`, `per kg`, `/100 g`.
 _UNIT_ONLY = re.compile(r"(?i)^(?:/\s?|per\s)?(?P<alone>lb|kg|100\s?g)\.?$")
 _PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
-# A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`.
-_BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get\s?(?:[1lI|]|one)(?:\s?free)?)(?!\w)")
+# A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`; small type may lose its end.
+_BOGO = re.compile(
+    r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get(?:\s?(?:[1lI|]|one)(?:\s?free)?)?)(?!\w)"
+)
 # A pack size, maybe with its container: `12 oz`, `750 g jar`.
 _SIZE = re.compile(
     rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?(?:\s(?:jar|can|bag|box|bottle|btl|pkg|tub|tin|carton))?$"
