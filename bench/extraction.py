@@ -80,7 +80,8 @@ def cases(style: str, seed: int) -> tuple[flyergen.TestFlyer, bytes, int]:
     if style == "phone":
         flyer = flyergen.make_flyer(seed, layout=(*OLD, *NEW)[seed % 6])
         return flyer, flyergen.encode([flyergen.degrade(flyer.pages[0], "phone", seed)], "jpeg"), 1
-    face = ("liberation-sans", "liberation-serif", "liberation-narrow")[seed % 3]
+    # The faces whose metrics the PDF's standard Helvetica and Times share (see flyergen.Canvas).
+    face = ("liberation-sans", "liberation-serif")[seed % 2]
     flyer = flyergen.make_flyer(seed, layout=(*OLD, *NEW)[seed % 6], face=face, pages=2)
     return flyer, flyergen.text_pdf(flyer.canvases), 2
 

@@ -168,7 +168,7 @@ def _rejoin(words: list[Word], typical: float) -> list[Word]:
                     and j not in gone
                     and other.box.height <= SMALL * box.height
                     and abs(other.box.top - box.top) <= RAISED * box.height
-                    and 0 <= other.box.left - box.right <= 0.6 * box.height
+                    and -0.1 * box.height <= other.box.left - box.right <= 0.6 * box.height
                 ),
                 None,
             )
@@ -192,7 +192,7 @@ def join_raised(words: Sequence[Word]) -> list[Word]:
         d = dollars.box
 
         def follows(w: Word, d: Box = d, point: bool = point) -> bool:
-            close = 0 <= w.box.left - d.right <= 0.5 * d.height
+            close = -0.1 * d.height <= w.box.left - d.right <= 0.5 * d.height  # narrow type: boxes touch
             if point:  # cents on the same line, after the point
                 return close and _overlap(w.box, d) > 0.5 * w.box.height
             return close and w.box.height <= SMALL * d.height and abs(w.box.top - d.top) <= RAISED * d.height
@@ -210,7 +210,7 @@ def join_raised(words: Sequence[Word]) -> list[Word]:
                 if j not in used
                 and w.text == "$"
                 and abs(w.box.top - d.top) <= RAISED * d.height
-                and 0 <= d.left - w.box.right <= 0.5 * d.height
+                and -0.1 * d.height <= d.left - w.box.right <= 0.5 * d.height
             ),
             None,
         )

@@ -381,13 +381,15 @@ def _joins_above(upper: Segment, lower: Segment) -> bool:
     return -0.2 * height <= gap <= room and aligned and similar
 
 
-def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
-    """The deal a size or modifier belongs to: inside or just under its box, else just above it."""
+def _nearest_item(segment: Segment, items: list[tuple[Box, Box, int]]) -> int | None:
+    """The deal a size or modifier belongs to: inside or just under its box, else just above it,
+    or on its price's rows just right of the price."""
     best, best_cost = None, None
     s = segment.core
-    for box, item in items:
+    for box, price, item in items:
         beside = (
-            _overlap(box.top, box.bottom, s.top, s.bottom) > 0 and 0 <= s.left - box.right <= 4 * s.height
+            _overlap(price.top, price.bottom, s.top, s.bottom) > 0
+            and 0 <= s.left - price.right <= 4 * s.height
         )
         if beside:
             cost = 0.5  # to the right of the deal, on its rows: `Reg. $2.59` beside a price tag
@@ -548,7 +550,7 @@ def read_page(
         box = offers[o].core
         for line in lines:
             box = box.union(line.core)
-        boxes.append((box, i))
+        boxes.append((box, offers[o].core, i))
     extras: dict[int, list[Segment]] = {}
     regulars = [offer for offer in small if "$" in offer.text]
     for segment in [*segments, *regulars]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import resource
 import sys
 from typing import Any, BinaryIO
@@ -18,6 +19,7 @@ from typing import Any, BinaryIO
 # whose only text is a caption over a picture of the deals).
 MIN_TEXT_WORDS = 5
 _SPACES = {0x20, 0x09, 0x0A, 0x0D, 0xA0, 0x02, 0xFFFE}
+_LEADERS = re.compile(r"[.·…_]{3,}")
 
 
 def _send(out: BinaryIO, message: dict[str, Any], payload: bytes = b"") -> None:
@@ -39,8 +41,8 @@ def _words(page: Any, scale: float) -> list[list[Any]]:
 
     left, _bottom, _right, top = page.get_bbox()
     text = page.get_textpage()
-    words: list[list[Any]] = []
-    current: list[Any] | None = None
+    runs: list[list[tuple[str, list[float]]]] = []  # each word's glyphs and their boxes
+    current: list[tuple[str, list[float]]] | None = None
     font, reach = 0.0, 0.0
     for index in range(text.count_chars()):
         code = raw.FPDFText_GetUnicode(text, index)
@@ -59,18 +61,32 @@ def _words(page: Any, scale: float) -> list[list[Any]]:
         ):
             current = None
         if current is None:
-            current, font = [chr(code), *box], size
-            words.append(current)
-        else:
-            current[0] += chr(code)
-            current[1], current[2] = min(current[1], box[0]), min(current[2], box[1])
-            current[3], current[4] = max(current[3], box[2]), max(current[4], box[3])
+            current, font = [], size
+            runs.append(current)
+        current.append((chr(code), box))
         reach = end
     text.close()
-    return [
-        [word, round(x0), round(y0), max(round(x1 - x0), 1), max(round(y1 - y0), 1)]
-        for word, x0, y0, x1, y1 in words
-    ]
+    return [_word(piece) for run in runs for piece in _without_leaders(run)]
+
+
+def _without_leaders(run: list[tuple[str, list[float]]]) -> list[list[tuple[str, list[float]]]]:
+    """A word's glyphs split around dotted leaders set tight against it (`.......$1.29`)."""
+    text = "".join(char for char, _ in run)
+    pieces, start = [], 0
+    for leader in _LEADERS.finditer(text):
+        pieces.append(run[start : leader.start()])
+        start = leader.end()
+    pieces.append(run[start:])
+    return [piece for piece in pieces if piece]
+
+
+def _word(glyphs: list[tuple[str, list[float]]]) -> list[Any]:
+    x0 = min(box[0] for _, box in glyphs)
+    y0 = min(box[1] for _, box in glyphs)
+    x1 = max(box[2] for _, box in glyphs)
+    y1 = max(box[3] for _, box in glyphs)
+    text = "".join(char for char, _ in glyphs)
+    return [text, round(x0), round(y0), max(round(x1 - x0), 1), max(round(y1 - y0), 1)]
 
 
 def main() -> None:
