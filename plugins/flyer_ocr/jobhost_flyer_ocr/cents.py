@@ -35,6 +35,7 @@ _DOLLARS = re.compile(r"^\$?\d{1,3}$")
 _READ_DOLLARS = re.compile(r"^[$S*#]?\d{1,3}$")
 _CENTS = re.compile(r"^\d{2}$")
 _PRICE = re.compile(r"^\d{1,3}\.\d{2}$")
+_ALL_DIGITS = re.compile(r"^\d{3,5}$")
 PAD = 12
 
 
@@ -92,7 +93,9 @@ def _split(page: np.ndarray, word: Word) -> _Split | None:
         and m[1] + m[3] <= top + 0.8 * tall
         and m[0] >= digits_right - 2
     ]
-    if not 2 <= len(raised) <= 3:
+    # Two digits, run together or apart (and maybe a mark): as wide as two digits at least.
+    width = max(m[0] + m[2] for m in raised) - min(m[0] for m in raised) if raised else 0
+    if not 1 <= len(raised) <= 3 or width < 0.5 * tall:
         return None
     cents_left = min(m[0] for m in raised)
     cents_bottom = max(m[1] + m[3] for m in raised)
@@ -146,6 +149,8 @@ def reread_raised(
     fixed = {}
     for split, parts in zip(splits, rows, strict=True):
         text = "".join(p.text for p in sorted(parts, key=lambda p: p.box.left)).lstrip("$")
+        if _ALL_DIGITS.match(text):  # the point we drew was not read: the cents are the last two
+            text = f"{text[:-2]}.{text[-2:]}"
         if _PRICE.match(text):
             fixed[id(split.word)] = attrs.evolve(split.word, text=f"${text}", box=split.box)
     return [fixed.get(id(w), w) for w in words]
