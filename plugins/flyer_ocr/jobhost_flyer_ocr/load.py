@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.model import Page
 from jobhost_flyer_ocr.pdf import pdf_pages
-from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, Upload, check_upload
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, Upload, check_kind, check_upload
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -37,10 +37,11 @@ def _image_pages(data: bytes, kind: str) -> Iterator[Page]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                for index in range(getattr(image, "n_frames", 1)):
+                count = getattr(image, "n_frames", 1)
+                for index in range(count):
                     image.seek(index)
                     image.load()
-                    yield Page(index + 1, _flatten(ImageOps.exif_transpose(image)))
+                    yield Page(index + 1, _flatten(ImageOps.exif_transpose(image)), count=count)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise FlyerRejected(
             f"the file looks like {kind.upper()} but its pixels cannot be decoded ({exc}); it may be "
@@ -57,10 +58,13 @@ def load_pages(
     """Every page of the upload, in order, numbered from 1; refuses what `check_upload` refuses.
 
     Pass the `Upload` that `check_upload` returned for these bytes to skip checking them again.
-    A PDF's pages come from a bounded child process, by `deadline` (a `time.monotonic()` value).
+    A PDF's pages come from a bounded child process, by `deadline` (a `time.monotonic()` value),
+    which checks the page count itself: one child, not one to count and one to read.
     """
-    upload = upload or check_upload(data, None, limits)
-    if upload.kind == "pdf":
+    kind = upload.kind if upload else check_kind(data, limits)
+    if kind == "pdf":
         yield from pdf_pages(data, limits, deadline)
-    else:
-        yield from _image_pages(data, upload.kind)
+        return
+    if upload is None:
+        check_upload(data, None, limits)  # the frames' sizes, from the headers
+    yield from _image_pages(data, kind)

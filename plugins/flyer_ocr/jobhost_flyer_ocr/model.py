@@ -64,6 +64,7 @@ class Page:
     image: Image.Image | None
     words: tuple[Word, ...] | None = None
     size: tuple[int, int] | None = None
+    count: int = 1  # how many pages the document has
 
 
 @attrs.frozen(eq=False)

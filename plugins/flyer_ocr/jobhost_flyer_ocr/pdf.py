@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -45,24 +46,48 @@ def _exceeded(what: str, limits: Limits) -> FlyerRejected:
     )
 
 
+def _start() -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobhost_flyer_ocr.pdf_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise OcrUnavailable(f"cannot start the PDF renderer: {exc}") from None
+
+
+_spare: subprocess.Popen[bytes] | None = None
+_spare_lock = threading.Lock()  # guards handing out the spare only; PDFium never runs under it
+
+
+def _take() -> subprocess.Popen[bytes]:
+    """A child that started earlier (Python and PDFium loaded: a tenth of a second a document
+    need not wait for), and a new one started to wait for the next document."""
+    global _spare
+    with _spare_lock:
+        child = _spare if _spare is not None and _spare.poll() is None else _start()
+        _spare = _start()
+    return child
+
+
 class _Child:
     """One PDFium child on one document: its messages, each within a deadline."""
 
     def __init__(self, data: bytes, request: dict[str, Any]) -> None:
-        with tempfile.TemporaryFile() as source:  # a file, not a pipe: the child reads it at its pace
+        # A file, not a pipe: the child reads it at its pace, and a write never waits on it.
+        handle, self._path = tempfile.mkstemp(prefix="flyer-pdf-", suffix=".pdf")
+        with os.fdopen(handle, "wb") as source:
             source.write(data)
-            source.seek(0)
-            try:
-                self._process = subprocess.Popen(
-                    [sys.executable, "-m", "jobhost_flyer_ocr.pdf_child", json.dumps(request)],
-                    stdin=source,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise OcrUnavailable(f"cannot start the PDF renderer: {exc}") from None
-        assert self._process.stdout is not None
+        self._process = _take()
+        assert self._process.stdin is not None and self._process.stdout is not None
+        try:
+            self._process.stdin.write(json.dumps({**request, "path": self._path}).encode() + b"\n")
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died waiting; reading its answer says so
         self._fd = self._process.stdout.fileno()
         self._buffer = bytearray()
 
@@ -98,6 +123,8 @@ class _Child:
         self._process.wait()
         assert self._process.stdout is not None
         self._process.stdout.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
 
 
 def _request(mode: str, limits: Limits) -> dict[str, Any]:
@@ -140,15 +167,15 @@ def page_count(data: bytes, limits: Limits) -> int:
         child.close()
 
 
-def _page(message: dict[str, Any], payload: bytes) -> Page:
+def _page(message: dict[str, Any], payload: bytes, count: int) -> Page:
     width, height = message["size"]
     if "words" in message:
         words = tuple(
             Word(text, Box(left, top, w, h), 100.0, (1, 1, 1)) for text, left, top, w, h in message["words"]
         )
-        return Page(message["page"], None, words, (width, height))
+        return Page(message["page"], None, words, (width, height), count)
     image = Image.frombuffer("L", (width, height), payload, "raw", "L", message["stride"], 1)
-    return Page(message["page"], image)
+    return Page(message["page"], image, count=count)
 
 
 def pdf_pages(data: bytes, limits: Limits, deadline: float | None = None) -> Iterator[Page]:
@@ -172,6 +199,6 @@ def pdf_pages(data: bytes, limits: Limits, deadline: float | None = None) -> Ite
             message, payload = answer
             if "error" in message:
                 raise FlyerRejected(message["error"])
-            yield _page(message, payload)
+            yield _page(message, payload, count)
     finally:
         child.close()

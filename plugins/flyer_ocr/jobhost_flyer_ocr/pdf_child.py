@@ -1,6 +1,6 @@
-"""The PDFium side of `pdf`: `python -m jobhost_flyer_ocr.pdf_child REQUEST` with the PDF on stdin.
+"""The PDFium side of `pdf`: `python -m jobhost_flyer_ocr.pdf_child`, then a request on stdin.
 
-It limits its own address space and CPU time before PDFium is even imported, so a PDF built to
+It limits its own address space and CPU time before it reads the PDF, so a PDF built to
 exhaust the machine (nested Form XObjects, a page of a billion fills) ends this process and
 nothing else. It answers on stdout: a JSON line per message, a page's gray pixels right after
 its line. PDFium's error state is per process, so an error here is this document's own.
@@ -90,16 +90,23 @@ def _word(glyphs: list[tuple[str, list[float]]]) -> list[Any]:
 
 
 def main() -> None:
-    request = json.loads(sys.argv[1])
+    # Started ahead of need (PDFium loaded, nothing read yet), then given one document: its
+    # request, with the path of a file holding the PDF, as one line on stdin. Its end: none.
+    import pypdfium2 as pdfium
+
+    line = sys.stdin.readline()
+    if not line:
+        return
+    request = json.loads(line)
     memory = request["memory"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _cpu_budget(request["seconds"])
-    import pypdfium2 as pdfium
-
+    with open(request["path"], "rb") as source:
+        data = source.read()
     out = sys.stdout.buffer
     try:
-        document = pdfium.PdfDocument(sys.stdin.buffer.read())
+        document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
             _send(out, {"error": "the PDF is encrypted; upload it without a password"})

@@ -20,7 +20,7 @@ from jobhost_flyer_ocr.load import load_pages
 from jobhost_flyer_ocr.model import Flyer, PreparedPage, Word
 from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.recognise import recognise
-from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits
 
 # Where each stage ends within one page, in percent of that page's work: OCR is most of it.
 STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
@@ -50,13 +50,12 @@ def process(
     killed when it would pass it. Raises `FlyerRejected` (permanent) for a bad file and
     `OcrUnavailable` (retry later) when tesseract is missing, crashes or runs out of time.
     """
-    upload = check_upload(data, None, limits)
     readings = []
-    for page in load_pages(data, limits, upload, deadline):
+    for page in load_pages(data, limits, deadline=deadline):
 
-        def report(stage: str, number: int = page.number) -> None:
-            done = (number - 1 + STAGE_ENDS[stage] / 100) / upload.pages
-            progress(stage, round(done * PAGES_SHARE, 1), number, upload.pages)
+        def report(stage: str, number: int = page.number, pages: int = page.count) -> None:
+            done = (number - 1 + STAGE_ENDS[stage] / 100) / pages
+            progress(stage, round(done * PAGES_SHARE, 1), number, pages)
 
         report("load")
         if page.words is not None:  # a PDF page's own text layer: exact, and no OCR to wait for

@@ -142,6 +142,13 @@ def image_sizes(data: bytes, kind: str, limits: Limits) -> list[tuple[int, int]]
 def check_upload(data: bytes, filename: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Upload:
     """Everything about an upload that can be refused before it is stored, in the order a user fixes it."""
     name = safe_filename(filename)
+    kind = check_kind(data, limits)
+    pages = page_count(data, limits) if kind == "pdf" else len(image_sizes(data, kind, limits))
+    return Upload(kind, len(data), pages, name)
+
+
+def check_kind(data: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The upload's sniffed kind, once it is not empty, not too big and one of the allowed kinds."""
     if not data:
         raise FlyerRejected(f"the file is empty; upload a {ALLOWED} flyer", status=400)
     if len(data) > limits.max_bytes:
@@ -155,5 +162,4 @@ def check_upload(data: bytes, filename: str | None = None, limits: Limits = DEFA
         raise FlyerRejected(
             f"the file's content is not an allowed type; upload a {ALLOWED} flyer", status=415
         )
-    pages = page_count(data, limits) if kind == "pdf" else len(image_sizes(data, kind, limits))
-    return Upload(kind, len(data), pages, name)
+    return kind
