@@ -1,187 +1,205 @@
 """Prices set with big dollars and small raised cents and no decimal point: `$2⁹⁹`, `2⁹⁹`.
 
 tesseract reads such a price as one word and guesses at the small raised digits (`$2°°`, `$299`,
-`$qoe`). So a big price word is looked at again by its pixels: when small marks sit raised at
-its right, the dollars and the cents are cut apart, the cents enlarged to the dollars' height,
-and all such prices of a page re-read in one more tesseract run on a strip of them (digits
-and a point). A PDF's text layer gives the dollars and the cents as words of their own, which
-`join_raised` puts together by their boxes.
+`$qoe`). So before OCR the page's marks are looked at: where small marks sit raised right after
+big digits, the price is set again as an ordinary one (dollars, a point, the cents enlarged) on
+a strip added under the page, and the one tesseract run reads it there (`set_raised_apart`,
+`read_raised`): no second run, whose start-up alone would cost more than the page's budget. A
+PDF's text layer gives the dollars and the cents as words of their own, which `join_raised`
+puts together by their boxes.
 """
 
 from __future__ import annotations
 
 import re
-import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from jobhost_flyer_ocr.corrections import normalize_word
 from jobhost_flyer_ocr.model import Box, PreparedPage, Word
 
-# A price word is printed at least this many times the page's typical word height.
-PRICE_HEIGHT = 1.5
-# Marks this small next to the dollars' digits, and this high, are raised cents.
+# Digits of a price are at least this tall on a prepared page (a name's capitals are ~25 px).
+MIN_DIGIT_HEIGHT = 28
+# Marks this small next to the dollars' digits (a share of their height), starting this close to
+# their top, are raised cents; in a text layer's words, within RAISED of the top.
 SMALL = 0.7
+SMALL_MIN = 0.3
+TOP_ALIGN = 0.15
 RAISED = 0.35
-# What a raised-cents price looks like once OCR ran its parts together (`$2°°`, `*11`, `sg`): a
-# short word with a digit or a dollar sign, without decimals or a slash (`5/$13` and `$1.99` are
-# fine as read; `$3.` lost its cents); its pixels decide.
-_MERGED = re.compile(r"^(?!.*\d[.,]\d)(?=.*[$*\d])[^/\s]{2,7}$")
+# OCR confusions in a re-set price.
+_DIGITISH = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "s": "5", " ": ""})
 _DOLLARS = re.compile(r"^\$?\d{1,3}$")
-# Dollars as OCR read them beside their split-off cents: a small raised `$` reads as `*` or `S`.
-_READ_DOLLARS = re.compile(r"^[$S*#]?\d{1,3}$")
 _CENTS = re.compile(r"^\d{2}$")
 _PRICE = re.compile(r"^\d{1,3}\.\d{2}$")
 _ALL_DIGITS = re.compile(r"^\d{3,5}$")
+# A unit read from under the cents, as it joins the price: `$1.69/lb`, `$0.99ea`.
+_UNIT_SUFFIX = {"lb": "/lb", "kg": "/kg", "100g": "/100g", "ea": "ea", "each": "ea"}
 PAD = 12
 
 
 @attrs.frozen
-class _Split:
-    word: Word
-    dollars: Image.Image
-    cents: Image.Image
-    box: Box  # the price's whole ink, which tesseract's box may not cover
+class Raised:
+    """A price set with raised cents, found by its pixels, and where its copy is in the strip."""
+
+    box: Box  # the price's ink on the page
+    row: int  # its row in the strip under the page
+    parts: tuple[Box, ...]  # the dollars', the cents' and a unit's ink under them
+    unit_at: int | None = None  # where the unit's copy starts on its row
 
 
-def _split(page: np.ndarray, word: Word) -> _Split | None:
-    """The word's dollars and raised cents as images (black ink on white), if it has raised cents.
+@attrs.frozen(eq=False)
+class RaisedPrices:
+    """The prepared page with a strip under it holding each raised-cents price set again."""
 
-    tesseract's box of such a word may stop halfway down the big digits, or leave the cents out:
-    the marks are taken whole, from around the box, wherever they touch it or follow it closely.
-    """
-    box = word.box
-    reach = box.height
-    ox, oy = max(box.left - reach // 4, 0), max(box.top - reach // 2, 0)
-    right, bottom = min(box.right + 2 * reach, page.shape[1]), min(box.bottom + 2 * reach, page.shape[0])
-    area = page[oy:bottom, ox:right]
-    if area.size == 0:
-        return None
-    count, _, stats, _ = cv2.connectedComponentsWithStats((~area).astype(np.uint8), connectivity=8)
-    touching = [
-        stats[i]
-        for i in range(1, count)
-        if stats[i][4] >= 4
-        and stats[i][0] < box.right - ox + 0.6 * reach  # cents OCR boxed apart start this close
-        and stats[i][0] + stats[i][2] > box.left - ox
-        and stats[i][1] < box.bottom - oy
-        and stats[i][1] + stats[i][3] > box.top - oy
+    page: PreparedPage
+    found: tuple[Raised, ...]
+    strip_top: int
+    row_height: int
+
+
+def _marks(ink: np.ndarray) -> np.ndarray:
+    """Every mark of ink on the page: rows of left, top, width, height."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    return stats[1:][stats[1:, 4] >= 4][:, :4].astype(np.int64)
+
+
+def _units(marks: np.ndarray, cents: np.ndarray, h: int) -> np.ndarray:
+    """The marks of a unit set in small type under the cents (`/lb`), if there is one."""
+    xs, ys, _, hs = marks.T
+    c0, c1 = cents[:, 0].min(), (cents[:, 0] + cents[:, 2]).max()
+    bottom = (cents[:, 1] + cents[:, 3]).max()
+    return marks[
+        (ys >= bottom - 2)
+        & (ys <= bottom + 0.6 * h)
+        & (ys + hs <= bottom + 1.0 * h)
+        & (xs >= c0 - 0.2 * h)
+        & (xs <= c1 + 0.6 * h)
+        & (hs <= 0.6 * h)
+        & (hs >= 0.1 * h)
     ]
-    if not touching:
-        return None
-    x0, y0 = min(m[0] for m in touching), min(m[1] for m in touching)
-    x1, y1 = max(m[0] + m[2] for m in touching), max(m[1] + m[3] for m in touching)
-    crop = area[y0:y1, x0:x1]
-    marks = [(m[0] - x0, m[1] - y0, m[2], m[3], m[4]) for m in touching]
-    if not marks:
-        return None
-    tall = max(mark[3] for mark in marks)
-    big = [m for m in marks if m[3] >= 0.8 * tall]
-    digits_left = min(m[0] for m in big)
-    digits_right = max(m[0] + m[2] for m in big)
-    top = min(m[1] for m in big)
-    # Raised: small, starting near the digits' top and ending well above their baseline (an
-    # x-height letter after a capital ends on it), right of the dollars; two digits, maybe a mark.
-    raised = [
-        m
-        for m in marks
-        if m[3] <= SMALL * tall
-        and m[1] <= top + RAISED * tall
-        and m[1] + m[3] <= top + 0.8 * tall
-        and m[0] >= digits_right - 2
-    ]
-    # Two digits, run together or apart (and maybe a mark): as wide as two digits at least.
-    width = max(m[0] + m[2] for m in raised) - min(m[0] for m in raised) if raised else 0
-    if not 1 <= len(raised) <= 3 or width < 0.5 * tall:
-        return None
-    cents_left = min(m[0] for m in raised)
-    cents_bottom = max(m[1] + m[3] for m in raised)
-    dollars = Image.fromarray(crop[:, digits_left:digits_right]).convert("L")
-    # Enlarged smoothly, in gray: blown-up one-bit pixels make a `5` look like a `2`.
-    cents = Image.fromarray(crop[: cents_bottom + 1, cents_left:]).convert("L")
-    scale = tall / max(cents_bottom - min(m[1] for m in raised), 1)
-    size = (max(1, round(cents.width * scale)), max(1, round(cents.height * scale)))
-    cents = cents.resize(size, Image.Resampling.LANCZOS)
-    whole = Box(ox + x0, oy + y0, x1 - x0, y1 - y0)
-    return _Split(word, dollars, cents, whole)
 
 
-def reread_raised(
-    page: PreparedPage, words: list[Word], read: Callable[[PreparedPage], list[Word]]
-) -> list[Word]:
-    """`words` with every raised-cents price re-read: `$2°°` becomes `$2.99`, boxed whole.
+def _runs(marks: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(dollars, cents) mark groups: big digits, then small marks raised at their top right."""
+    xs, ys, ws, hs = marks.T
+    found = []
+    for x, y, w, h in marks[hs >= MIN_DIGIT_HEIGHT]:
+        right = x + w
+        cents = marks[
+            (xs >= right - 2)
+            & (xs <= right + 0.9 * h)
+            & (hs >= SMALL_MIN * h)
+            & (hs <= SMALL * h)
+            & (np.abs(ys - y) <= TOP_ALIGN * h)
+            & (ys + hs <= y + 0.8 * h)
+        ]
+        if not 1 <= len(cents) <= 3:
+            continue
+        first = cents[:, 0].min()
+        if first - right > 0.35 * h or (cents[:, 0] + cents[:, 2]).max() - first < 0.4 * h:
+            continue
+        # The dollars: this digit and the big ones just left of it, level with it.
+        dollars = [(x, y, w, h)]
+        while True:
+            left = dollars[0][0]
+            near = marks[
+                (np.abs(hs - h) <= 0.2 * h)
+                & (np.abs(ys - y) <= TOP_ALIGN * h)
+                & (xs + ws <= left)
+                & (xs + ws >= left - 0.35 * h)
+            ]
+            if not len(near):
+                break
+            dollars.insert(0, tuple(near[np.argmax(near[:, 0])]))
+        found.append((np.array(dollars), cents))
+    return found
 
-    `read(prepared_page)` is the OCR call (`recognise`, digits only), run once on the strip of all
-    such prices of the page, and not at all when there are none.
-    """
-    if not words:
+
+def set_raised_apart(page: PreparedPage) -> RaisedPrices:
+    """The page with each raised-cents price set again as an ordinary one (`3.59`: dollars, a
+    point, the cents enlarged to the dollars' height) on a row of a strip under the page, so one
+    tesseract run reads both: the page as it is, and the prices as tesseract reads them best."""
+    paper = np.asarray(page.image.convert("1"), dtype=bool)
+    marks = _marks(~paper)
+    runs = _runs(marks)
+    if not runs:
+        return RaisedPrices(page, (), paper.shape[0], 1)
+    height = int(max(d[:, 3].max() for d, _ in runs)) + 2 * PAD
+    strip_top = paper.shape[0] + height
+    canvas = Image.new("1", (paper.shape[1], strip_top + height * len(runs)), 1)
+    canvas.paste(page.image.convert("1"), (0, 0))
+    found = []
+    for row, (dollars, cents) in enumerate(runs):
+        x0, y0 = int(dollars[:, 0].min()), int(dollars[:, 1].min())
+        x1, y1 = int((dollars[:, 0] + dollars[:, 2]).max()), int((dollars[:, 1] + dollars[:, 3]).max())
+        c0, c1 = int(cents[:, 0].min()), int((cents[:, 0] + cents[:, 2]).max())
+        cy0, cy1 = int(cents[:, 1].min()), int((cents[:, 1] + cents[:, 3]).max())
+        top = strip_top + row * height + PAD
+        canvas.paste(Image.fromarray(paper[y0:y1, x0:x1]), (PAD, top))
+        dot = max(3, (y1 - y0) // 7)
+        x = PAD + (x1 - x0) + dot
+        ImageDraw.Draw(canvas).rectangle((x, top + (y1 - y0) - dot, x + dot, top + (y1 - y0)), fill=0)
+        # Enlarged smoothly, in gray, then back to one bit: blown-up pixels make a `5` a `2`.
+        small = Image.fromarray(paper[cy0:cy1, c0:c1]).convert("L")
+        scale = (y1 - y0) / max(cy1 - cy0, 1)
+        big = small.resize((max(1, round(small.width * scale)), y1 - y0), Image.Resampling.LANCZOS)
+        canvas.paste(big.point(lambda v: 255 if v > 127 else 0).convert("1"), (x + 2 * dot, top))
+        parts = (Box(x0, y0, x1 - x0, y1 - y0), Box(c0, cy0, c1 - c0, cy1 - cy0))
+        unit, unit_at = _units(marks, cents, y1 - y0), None
+        if len(unit):
+            u0, v0 = int(unit[:, 0].min()), int(unit[:, 1].min())
+            u1, v1 = int((unit[:, 0] + unit[:, 2]).max()), int((unit[:, 1] + unit[:, 3]).max())
+            unit_at = x + 2 * dot + big.width + 3 * dot
+            canvas.paste(Image.fromarray(paper[v0:v1, u0:u1]), (unit_at, top + (y1 - y0) - (v1 - v0)))
+            parts = (*parts, Box(u0, v0, u1 - u0, v1 - v0))
+        found.append(Raised(Box(x0, y0, c1 - x0, y1 - y0), row, parts, unit_at))
+    return RaisedPrices(attrs.evolve(page, image=canvas), tuple(found), strip_top, height)
+
+
+def read_raised(raised: RaisedPrices, words: list[Word]) -> list[Word]:
+    """The page's words, each raised-cents price read from its copy in the strip (`$2°°` and the
+    like it overlaps dropped), the strip's own words gone."""
+    if not raised.found:
         return words
-    typical = statistics.median(w.box.height for w in words)
-    words = _rejoin(words, typical)
-    pixels = np.asarray(page.image.convert("1"), dtype=bool)
-    splits = [
-        split for word in words if _MERGED.match(word.text) and (split := _split(pixels, word)) is not None
-    ]
-    if not splits:
-        return words
-    # Each price set again as an ordinary one, `3.59`: dollars, a point, the cents enlarged to the
-    # dollars' height, on a row of its own. tesseract reads whole prices best.
-    height = max(max(s.dollars.height, s.cents.height) for s in splits) + 2 * PAD
-    width = max(s.dollars.width + s.cents.width for s in splits) + 2 * PAD + height
-    strip = Image.new("L", (width, height * len(splits)), 255)
-    paint = ImageDraw.Draw(strip)
-    for row, split in enumerate(splits):
-        top = row * height + PAD
-        baseline = top + split.dollars.height
-        strip.paste(split.dollars, (PAD, top))
-        dot = max(3, split.dollars.height // 7)
-        x = PAD + split.dollars.width + dot
-        paint.rectangle((x, baseline - dot, x + dot, baseline), fill=0)
-        strip.paste(split.cents, (x + 2 * dot, baseline - split.cents.height))
-    rows: list[list[Word]] = [[] for _ in splits]
-    for part in read(PreparedPage(page.number, strip, 1.0, 0.0)):
-        row = int(part.box.center_y // height)
+    rows: list[list[Word]] = [[] for _ in raised.found]
+    page_words = []
+    for word in words:
+        if word.box.center_y < raised.strip_top - raised.row_height // 2:
+            page_words.append(word)
+            continue
+        row = int((word.box.center_y - raised.strip_top) // raised.row_height)
         if 0 <= row < len(rows):
-            rows[row].append(part)
-    fixed = {}
-    for split, parts in zip(splits, rows, strict=True):
-        text = "".join(p.text for p in sorted(parts, key=lambda p: p.box.left)).lstrip("$")
+            rows[row].append(word)
+    prices = []
+    for price, parts in zip(raised.found, rows, strict=True):
+        parts = sorted(parts, key=lambda p: p.box.left)
+        unit = [p for p in parts if price.unit_at is not None and p.box.right > price.unit_at]
+        figures = [p for p in parts if p not in unit]
+        text = "".join(p.text for p in figures).translate(_DIGITISH).lstrip("$")
+        unit_text = normalize_word("".join(p.text for p in unit)).lstrip("/")
         if _ALL_DIGITS.match(text):  # the point we drew was not read: the cents are the last two
             text = f"{text[:-2]}.{text[-2:]}"
         if _PRICE.match(text):
-            fixed[id(split.word)] = attrs.evolve(split.word, text=f"${text}", box=split.box)
-    return [fixed.get(id(w), w) for w in words]
+            confidence = min((p.confidence for p in figures), default=0.0)
+            suffix = _UNIT_SUFFIX.get(unit_text, "")
+            # The unit's own OCR words go only when its copy was read: else they still count.
+            covered = price.parts if suffix else price.parts[:2]
+            box = price.box.union(covered[-1])
+            prices.append((covered, Word(f"${text}{suffix}", box, confidence, (0, 0, 0))))
+    gone = [box for covered, _ in prices for box in covered]
+    kept = [w for w in page_words if not any(_inside(w.box, box) for box in gone)]
+    return kept + [word for _, word in prices]
 
 
-def _rejoin(words: list[Word], typical: float) -> list[Word]:
-    """Words with a big dollars word and the small raised word OCR split off it (`$7` `8°`) as one."""
-    gone: set[int] = set()
-    out = []
-    for i, word in enumerate(words):
-        if i in gone:
-            continue
-        box = word.box
-        if box.height >= PRICE_HEIGHT * typical and _READ_DOLLARS.match(word.text):
-            tail = next(
-                (
-                    j
-                    for j, other in enumerate(words)
-                    if j != i
-                    and j not in gone
-                    and other.box.height <= SMALL * box.height
-                    and abs(other.box.top - box.top) <= RAISED * box.height
-                    and -0.1 * box.height <= other.box.left - box.right <= 0.6 * box.height
-                ),
-                None,
-            )
-            if tail is not None:
-                gone.add(tail)
-                word = attrs.evolve(word, text=word.text + words[tail].text, box=box.union(words[tail].box))
-        out.append(word)
-    return out
+def _inside(word: Box, part: Box) -> bool:
+    """Whether a word is (part of) the misread price: it covers much of a part's ink."""
+    x = max(0, min(word.right, part.right) - max(word.left, part.left))
+    y = max(0, min(word.bottom, part.bottom) - max(word.top, part.top))
+    return x * y >= 0.3 * min(word.width * word.height, part.width * part.height)
 
 
 def join_raised(words: Sequence[Word]) -> list[Word]:

@@ -404,7 +404,7 @@ def _nearest_item(segment: Segment, items: list[tuple[Box, Box, int]]) -> int | 
             cost = (s.top - box.bottom) / s.height
         else:
             cost = 1.0 + (box.top - s.bottom) / s.height
-        if cost <= 2.5 and (best_cost is None or cost < best_cost):
+        if cost <= 3.5 and (best_cost is None or cost < best_cost):
             best, best_cost = item, cost
     return best
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from functools import partial
 
-from jobhost_flyer_ocr.cents import reread_raised
+from jobhost_flyer_ocr.cents import read_raised, set_raised_apart
 from jobhost_flyer_ocr.errors import OcrUnavailable
 from jobhost_flyer_ocr.extract import combine, read_page
 from jobhost_flyer_ocr.load import load_pages
-from jobhost_flyer_ocr.model import Flyer, PreparedPage, Word
+from jobhost_flyer_ocr.model import Flyer
 from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.recognise import recognise
 from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits
@@ -26,7 +25,6 @@ from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits
 STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
 # The share of the whole job the pages take; the rest is for storing the result.
 PAGES_SHARE = 90
-DIGITS = "0123456789."
 
 Progress = Callable[[str, float, int, int], None]
 
@@ -62,24 +60,14 @@ def process(
             words, scale = list(page.words), 1.0
         else:
             prepared = prepare(page)
+            raised = set_raised_apart(prepared)
             report("prepare")
-            words = recognise(prepared, timeout=_remaining(deadline, page.number))
-            words = reread_raised(prepared, words, partial(_digits, deadline=deadline))
+            words = read_raised(raised, recognise(raised.page, timeout=_remaining(deadline, page.number)))
             scale = prepared.scale
             report("recognise")
         readings.append(read_page(words, page=page.number, scale=scale, today=today))
         report("extract")
     return combine(readings)
-
-
-def _digits(strip: PreparedPage, *, deadline: float | None) -> list[Word]:
-    """A strip of prices re-read as digits and points, one line of text per price."""
-    return recognise(
-        strip,
-        timeout=_remaining(deadline, strip.number),
-        psm=6,
-        config=f"-c tessedit_char_whitelist={DIGITS}",
-    )
 
 
 def _remaining(deadline: float | None, page: int) -> float:
