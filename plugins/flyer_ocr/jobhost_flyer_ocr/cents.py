@@ -148,7 +148,7 @@ def set_raised_apart(page: PreparedPage) -> RaisedPrices:
         scale = (y1 - y0) / max(cy1 - cy0, 1)
         big = small.resize((max(1, round(small.width * scale)), y1 - y0), Image.Resampling.LANCZOS)
         canvas.paste(big.point(lambda v: 255 if v > 127 else 0).convert("1"), (x + 2 * dot, top))
-        parts = (Box(x0, y0, x1 - x0, y1 - y0), Box(c0, cy0, c1 - c0, cy1 - cy0))
+        parts: tuple[Box, ...] = (Box(x0, y0, x1 - x0, y1 - y0), Box(c0, cy0, c1 - c0, cy1 - cy0))
         unit, unit_at = _units(marks, cents, y1 - y0), None
         if len(unit):
             u0, v0 = int(unit[:, 0].min()), int(unit[:, 1].min())

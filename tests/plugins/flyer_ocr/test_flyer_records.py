@@ -25,11 +25,9 @@ from tests.plugins.flyer_ocr.conftest import migrate
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database migrated by `jobhost db upgrade`, shared by the module; yields its engine URL."""
     folder = tmp_path_factory.mktemp("flyer-records")
-    with open_database(request.param, folder) as url:
+    with open_database(request.param, folder) as url:  # with its async driver named
         migrate(url, folder)
-        yield url.replace("sqlite://", "sqlite+aiosqlite://").replace(
-            "postgresql://", "postgresql+asyncpg://"
-        )
+        yield url
 
 
 @pytest.fixture
