@@ -163,6 +163,9 @@ def users() -> None:
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option(
+    "--read-only", is_flag=True, help="An on-call viewer: sees the admin dashboard, changes nothing."
+)
+@click.option(
     "--password",
     prompt=True,
     hide_input=True,
@@ -170,13 +173,16 @@ def users() -> None:
     help="The password; asked for (hidden) when not given.",
 )
 @click.pass_context
-def users_create(ctx: click.Context, email: str, admin: bool, password: str) -> None:
+def users_create(ctx: click.Context, email: str, admin: bool, read_only: bool, password: str) -> None:
     """Create a user who logs in with EMAIL."""
     from jobhost.store.accounts import Accounts
 
     host = host_of(ctx)
-    user = _with_database(host, lambda: Accounts(host.db).create_user(email, password, is_admin=admin))
-    click.echo(f"created {'admin' if user.is_admin else 'user'} {user.email} (id {user.id})")
+    user = _with_database(
+        host, lambda: Accounts(host.db).create_user(email, password, is_admin=admin, read_only=read_only)
+    )
+    kind = "admin" if user.is_admin else "read-only user" if user.read_only else "user"
+    click.echo(f"created {kind} {user.email} (id {user.id})")
 
 
 @cli.group()

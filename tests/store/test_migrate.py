@@ -57,9 +57,9 @@ async def test_host_migrations_create_the_account_tables_once(make_host, databas
     host = make_host(DATABASE_URL=database_url)
     try:
         assert await current(host) == {"jobhost": ()}
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",)}
+        assert await upgrade(host) == {"jobhost": ("jobhost_0002",)}
         assert {"users", "tokens", "alembic_version"} <= await tables(host)
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",)}  # idempotent
+        assert await upgrade(host) == {"jobhost": ("jobhost_0002",)}  # idempotent
     finally:
         await host.database.dispose()
 
@@ -69,7 +69,7 @@ async def test_plugin_branch_is_applied_and_later_revisions_follow(make_host, da
     revision(folder, "notes_0001", None, NOTES)
     host = make_host(("notes", Migrations(folder)), DATABASE_URL=database_url)
     try:
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",), "notes": ("notes_0001",)}
+        assert await upgrade(host) == {"jobhost": ("jobhost_0002",), "notes": ("notes_0001",)}
         assert "notes_notes" in await tables(host)
 
         revision(
@@ -111,7 +111,7 @@ async def test_disabling_a_migrated_plugin_keeps_its_tables_and_later_upgrades_w
         await host.database.dispose()
     without = make_host(DATABASE_URL=database_url)
     try:
-        assert await upgrade(without) == {"jobhost": ("jobhost_0001",)}
+        assert await upgrade(without) == {"jobhost": ("jobhost_0002",)}
         assert {"notes_notes", "alembic_version_notes"} <= await tables(without)
     finally:
         await without.database.dispose()
@@ -126,7 +126,7 @@ async def test_failing_plugin_migration_names_the_plugin_and_keeps_the_host_tabl
     try:
         with pytest.raises(MigrationError, match=r"plugin 'notes': migration failed.*no_such_table"):
             await upgrade(host)
-        assert await current(host) == {"jobhost": ("jobhost_0001",), "notes": ()}
+        assert await current(host) == {"jobhost": ("jobhost_0002",), "notes": ()}
     finally:
         await host.database.dispose()
 
