@@ -644,3 +644,17 @@ class Engine:
         """The id of the queue's newest feed entry ("0-0" when none), to follow from."""
         last = await self.redis.xrevrange(self.keys.feed(queue), count=1)
         return last[0][0] if last else "0-0"
+
+    async def history(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's recorded events (state changes, progress, log lines; the last 200), oldest
+        first, without waiting for more."""
+        try:
+            entries = await self.redis.xrange(self.keys.events(job_id))
+        except UnknownJobId:
+            return []
+        return [codec.loads(fields["e"]) for _, fields in entries]
+
+    async def last_fires(self) -> dict[str, float]:
+        """Schedule name → when any scheduler last fired it (epoch seconds)."""
+        raw = await self.redis.hgetall(self.keys.schedule_last())
+        return {name: float(at) for name, at in raw.items()}
