@@ -9,15 +9,18 @@ from typing import Any
 from jobhost import Backoff, JobContext, PermanentError, QueuePolicy, hookimpl
 
 QUEUE = "demo"
+# Flyers whose processing fails until a test takes them out again (a fault that gets fixed).
+BROKEN: set[int] = set()
 
 
 async def process(ctx: JobContext, flyer_id: int, email: str = "", seconds: float = 0.0) -> dict[str, Any]:
-    """Work for `seconds`, reporting progress in steps; fails for good when flyer_id < 0."""
-    if flyer_id < 0:
-        raise PermanentError(f"flyer {flyer_id} does not exist")
+    """Work for `seconds`, reporting progress in steps; fails for good when flyer_id is BROKEN."""
+    if flyer_id in BROKEN:
+        raise PermanentError(f"flyer {flyer_id} cannot be read")
     steps = 4
     for step in range(steps):
         ctx.progress(100 * step / steps, f"step {step + 1} of {steps}")
+        ctx.log(f"flyer {flyer_id}: step {step + 1}")
         await asyncio.sleep(seconds / steps)
     return {"flyer_id": flyer_id, "deals": flyer_id % 7}
 

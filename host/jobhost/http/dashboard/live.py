@@ -63,6 +63,7 @@ async def _stream(
     position: dict[str, str],
     job_id: str | None,
     rows: str | None,
+    full: str | None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     engine = host.engine
     for q in queues:  # a new page starts from now; a reconnecting one from where it was
@@ -71,7 +72,7 @@ async def _stream(
         codec.dumps(await _counts(host, queues)), event="counts", id=_sse_id(position), retry=RETRY_MS
     )
     if job_id:
-        yield await _detail(host, who, job_id, position)
+        yield await _detail(host, who, job_id, position, full)
     quiet_since = time.monotonic()
     while True:
         events = await engine.follow(queues, position)
@@ -99,16 +100,16 @@ async def _stream(
             codec.dumps(await _counts(host, sorted(touched))), event="counts", id=_sse_id(position)
         )
         if job_id and mine:
-            yield await _detail(host, who, job_id, position)
+            yield await _detail(host, who, job_id, position, full)
 
 
 async def _detail(
-    host: Host, who: session.Viewer, job_id: FromPath[str], position: dict[str, str]
+    host: Host, who: session.Viewer, job_id: str, position: dict[str, str], full: str | None
 ) -> ServerSentEventMessage:
     job = await host.engine.job(job_id)
     if job is None:
         return ServerSentEventMessage(codec.dumps({"gone": job_id}), event="gone", id=_sse_id(position))
-    context = await job_context(host, job, None)
+    context = await job_context(host, job, full)
     fragment = html("_job_detail.html", viewer=who, csrf=who.csrf, **context)
     return ServerSentEventMessage(
         codec.dumps({"html": fragment, "state": job.state}), event="detail", id=_sse_id(position)
@@ -136,11 +137,12 @@ async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
         host.engine.policy(q)
     last = request.headers.get("last-event-id") or request.query_params.get("last")
     rows = request.query_params.get("rows")
-    stream = _stream(host, who, queues, _position(last, queues), job_id, rows)
+    full = request.query_params.get("full")
+    stream = _stream(host, who, queues, _position(last, queues), job_id, rows, full)
     return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _bulk_stream(host: Host, run_id: FromPath[str]) -> AsyncIterator[ServerSentEventMessage]:
+async def _bulk_stream(host: Host, run_id: str) -> AsyncIterator[ServerSentEventMessage]:
     sent = None
     while True:
         run = await bulk.progress(host, run_id)

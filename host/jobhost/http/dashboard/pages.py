@@ -144,6 +144,7 @@ async def job_context(host: Host, job: Job, full: str | None) -> dict[str, Any]:
         "changes": timeline.changes(events),
         "tries": timeline.tries(job, events),
         "parameters": parameters,
+        "full": full,
     }
 
 

@@ -129,6 +129,7 @@
     if (!detail) return;
     const focused = document.activeElement && detail.contains(document.activeElement);
     detail.innerHTML = data.html;
+    detail.dataset.updates = String(Number(detail.dataset.updates || "0") + 1);
     if (focused) detail.querySelector("h2").setAttribute("tabindex", "-1");
   }
 
