@@ -87,16 +87,15 @@ def _to_login(request: Request[Any, Any, Any], exc: session.LoginRequired) -> Re
     return Redirect(f"{session.BASE}/login?{urlencode({'next': exc.path})}", status_code=303)
 
 
-async def _denied(request: Request[Any, Any, Any], exc: session.Forbidden) -> Response[str]:
-    who = await session.signed_in(request)
-    return page("message.html", who, status=403, title="Not allowed", message=exc.message)
+def _denied(request: Request[Any, Any, Any], exc: session.Forbidden) -> Response[str]:
+    return page("message.html", session.known(request), status=403, title="Not allowed", message=exc.message)
 
 
 def _refused(status: int, title: str) -> Any:
-    async def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
         return page(
             "message.html",
-            await session.signed_in(request),
+            session.known(request),
             status=status,
             title=title,
             message=getattr(exc, "detail", None) or str(exc),

@@ -80,6 +80,11 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer | 
     return connection.state[_VIEWER]
 
 
+def known(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer | None:
+    """The signed-in user this request already looked up (exception handlers cannot await)."""
+    return connection.state.get(_VIEWER)
+
+
 async def viewer(request: Request[Any, Any, Any]) -> Viewer:
     """Someone who may look: an admin or a read-only user."""
     found = await signed_in(request)
