@@ -21,13 +21,13 @@ def sparkline(values: Sequence[float], *, label: str, width: int = 160, height: 
     )
 
 
-def bars(rows: Sequence[tuple[str, float]], *, label: str, unit: str = "", width: int = 560) -> Markup:
+def bars(rows: Sequence[tuple[str, float]], *, label: str, unit: str = "", width: int = 640) -> Markup:
     """Horizontal bars, one per `(name, value)` row, values written next to them."""
-    bar_h, gap, name_w = 18, 6, 150
+    bar_h, gap, name_w = 18, 6, 210
     top = max((v for _, v in rows), default=0) or 1
     height = max(len(rows), 1) * (bar_h + gap)
     parts = [
-        f'<svg class="bars" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="{escape(label)}"><title>{escape(label)}</title>'
     ]
     for i, (name, value) in enumerate(rows):
