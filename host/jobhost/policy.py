@@ -177,8 +177,10 @@ _RULES: list[tuple[str, Callable[[QueuePolicy], object], Callable[[object], bool
     (
         "search_fields",
         lambda p: p.search_fields,
-        lambda v: isinstance(v, tuple)
-        and all(isinstance(f, str) and SEARCH_FIELD.match(f) and f not in ("id", "task") for f in v),
+        lambda v: (
+            isinstance(v, tuple)
+            and all(isinstance(f, str) and SEARCH_FIELD.match(f) and f not in ("id", "task") for f in v)
+        ),
         "must be a tuple of top-level kwargs names (letters, digits, _; not 'id' or 'task')",
     ),
 ]

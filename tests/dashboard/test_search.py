@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jobhost.queue import search
 from jobhost.queue.errors import JobInputError
 from tests.dashboard import demo_plugin
 
@@ -71,3 +72,16 @@ async def test_unknown_field_names_what_is_searchable(host):
         await host.engine.search("demo", "colour=red")
     with pytest.raises(JobInputError, match="needs a value"):
         await host.engine.search("demo", "email:")
+
+
+async def test_several_terms_stop_once_the_page_is_full(host, monkeypatch):
+    engine = host.engine
+    monkeypatch.setattr(search, "CHUNK", 10)
+    await engine.enqueue_many(
+        "demo.process", [{"flyer_id": n % 2, "email": f"u{n}@x.org"} for n in range(60)]
+    )
+    first = await engine.search("demo", "task=demo.process flyer_id=1", limit=5)
+    assert len(first.jobs) == 5 and all(j.kwargs["flyer_id"] == 1 for j in first.jobs)
+    assert not first.exact and first.total > 5  # it looked at one chunk, found a next page
+    whole = await engine.search("demo", "task=demo.process flyer_id=1", limit=100)
+    assert whole.exact and whole.total == 30

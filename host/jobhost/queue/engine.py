@@ -67,6 +67,7 @@ class JobPage:
     total: int
     offset: int
     limit: int
+    exact: bool = True  # False: a search stopped early, `total` counts only what it looked at
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -577,8 +578,10 @@ class Engine:
     async def search(self, queue: str, text: str, *, offset: int = 0, limit: int = 50) -> JobPage:
         """A queue's jobs matching a search (queue/search.py), in any state, newest first.
 
-        One term pages straight off the index; with several, the narrowest term's newest
-        MAX_CANDIDATES are checked against the rest (the total then counts only those)."""
+        One term pages straight off the index. With several, the narrowest term's matches are
+        checked against the rest, newest first, a CHUNK at a time, until the page is full (and one
+        more, to know there is a next page) or MAX_CANDIDATES were checked; the page's total is
+        then only what was found so far (`exact` False)."""
         policy = self.policy(queue)
         if offset < 0 or not 1 <= limit <= 1000:
             raise JobInputError(f"offset must be >= 0 and limit 1-1000, got offset={offset} limit={limit}")
@@ -596,23 +599,33 @@ class Engine:
         if len(query.terms) == 1:
             members = await self.redis.zrevrangebylex(key, high, low, start=offset, num=limit)
             ids = [search.job_id_of(m) for m in members]
+            exact = True
         else:
-            members = await self.redis.zrevrangebylex(key, high, low, start=0, num=search.MAX_CANDIDATES)
-            pipe = self.redis.pipeline(transaction=False)
-            for member in members:
-                pipe.hget(self.keys.job(search.job_id_of(member)), "ix")
             rest = [t for t in query.terms if t is not term]
-            matching = [
-                search.job_id_of(member)
-                for member, ix in zip(members, await pipe.execute(), strict=True)
-                if ix and all(any(t.matches(m) for m in ix.split("\n")) for t in rest)
-            ]
+            matching: list[str] = []
+            scanned, candidates = 0, min(total, search.MAX_CANDIDATES)
+            while scanned < candidates and len(matching) <= offset + limit:
+                num = min(search.CHUNK, candidates - scanned)
+                members = await self.redis.zrevrangebylex(key, high, low, start=scanned, num=num)
+                if not members:
+                    break
+                scanned += len(members)
+                pipe = self.redis.pipeline(transaction=False)
+                for member in members:
+                    pipe.hget(self.keys.job(search.job_id_of(member)), "ix")
+                matching += [
+                    search.job_id_of(member)
+                    for member, ix in zip(members, await pipe.execute(), strict=True)
+                    if ix and all(any(t.matches(m) for m in ix.split("\n")) for t in rest)
+                ]
+            exact = scanned >= total
             total, ids = len(matching), matching[offset : offset + limit]
         pipe = self.redis.pipeline(transaction=False)
         for job_id in ids:
             pipe.hgetall(self.keys.job(job_id))
         records = await pipe.execute() if ids else []
-        return JobPage(tuple(Job.from_hash(r) for r in records if r), total, offset, limit)
+        jobs = tuple(Job.from_hash(r) for r in records if r)
+        return JobPage(jobs, total, offset, limit, exact)
 
     async def throughput(self, queue: str, minutes: int = 60) -> list[dict[str, int]]:
         """Completed, failed and dead counts of each of the last `minutes` minutes, oldest first."""

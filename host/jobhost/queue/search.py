@@ -25,8 +25,10 @@ from jobhost.queue.errors import JobInputError
 TASK_FIELD = "@task"
 MAX_VALUE = 100
 MAX_TERMS = 5
-# A search with several terms reads at most this many candidates of its narrowest term.
+# A search with several terms checks at most this many candidates of its narrowest term, CHUNK
+# at a time, stopping once it has the page it was asked for.
 MAX_CANDIDATES = 5000
+CHUNK = 500
 _TERM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)([=:])(.*)$")
 _HEX_ID = re.compile(r"^[0-9a-f]{16}$")
 

@@ -95,9 +95,9 @@ async def queue(request: Request[Any, Any, Any], name: FromPath[str]) -> Respons
             found = await engine.search(name, search, offset=offset, limit=PER_PAGE)
         else:
             found = await engine.list_jobs(name, state, offset=offset, limit=PER_PAGE)
-        jobs, total = found.jobs, found.total
+        jobs, total, exact = found.jobs, found.total, found.exact
     except JobInputError as exc:
-        error, status, jobs, total = str(exc), 400, (), 0
+        error, status, jobs, total, exact = str(exc), 400, (), 0, True
     return page(
         "queue.html",
         viewer,
@@ -113,6 +113,7 @@ async def queue(request: Request[Any, Any, Any], name: FromPath[str]) -> Respons
         error=error,
         jobs=jobs,
         total=total,
+        exact=exact,
         page_number=number,
         pages=max(1, math.ceil(total / PER_PAGE)),
         searchable=("task", *policy.search_fields),
