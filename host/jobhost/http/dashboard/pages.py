@@ -221,8 +221,10 @@ async def reports(request: Request[Any, Any, Any]) -> Response[str]:
     found = list(reversed(listed["reports"])) if listed else []  # oldest first, as charts read
     flyers = charts.bars([(r["period"], r["flyers"]) for r in found], label=f"Flyers per {kind} period")
     deals = charts.bars([(r["period"], r["priced_items"]) for r in found], label="Priced items (deals)")
-    durations = []
-    for name in sorted(host.engine.registry.queues):
+    names = sorted(host.engine.registry.queues)
+    durations: list[dict[str, Any]] = []
+    per_queue: list[tuple[str, float]] = []
+    for name in names:
         buckets, total_s = await host.engine.durations(name)
         tries = buckets[-1][1]
         durations.append(
@@ -233,10 +235,7 @@ async def reports(request: Request[Any, Any, Any]) -> Response[str]:
                 **{f"p{p}": _percentile(buckets, p / 100) for p in (50, 95, 99)},
             }
         )
-    per_queue = [
-        (d["queue"], float(sum(m["completed"] for m in await host.engine.throughput(d["queue"], 60))))
-        for d in durations
-    ]
+        per_queue.append((name, float(sum(m["completed"] for m in await host.engine.throughput(name)))))
     return page(
         "reports.html",
         viewer,
