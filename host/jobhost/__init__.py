@@ -6,16 +6,15 @@ the host and may change. See docs/plugin-authors.md and docs/hooks.md.
 
 from __future__ import annotations
 
-import pluggy
-
-from jobhost.errors import JobError, PermanentError, RetryLater, ServiceUnavailable
-from jobhost.host import Event, Host
+from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
+from jobhost.hookspecs import hookimpl
+from jobhost.host import Event, Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
+from jobhost.queue.errors import JobInputError
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.user import User
-
-hookimpl = pluggy.HookimplMarker("jobhost")
+from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
     "Backoff",
@@ -23,6 +22,10 @@ __all__ = [
     "Host",
     "JobContext",
     "JobError",
+    "JobFailed",
+    "JobInputError",
+    "JobhostTask",
+    "NoHostRunning",
     "PermanentError",
     "PolicyError",
     "QueuePolicy",
@@ -32,8 +35,10 @@ __all__ = [
     "ServiceUnavailable",
     "Setting",
     "User",
+    "connect",
     "hookimpl",
     "parse_bool",
     "parse_duration",
     "parse_positive_int",
+    "task",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 import pluggy
 
 hookspec = pluggy.HookspecMarker("jobhost")
+hookimpl = pluggy.HookimplMarker("jobhost")
 
 
 @hookspec
@@ -23,6 +24,12 @@ def register_queues(register: Any) -> None:
 @hookspec
 def register_tasks(register: Any) -> None:
     """Add tasks: call `register(fn, queue="...", name="...")` for each job function."""
+
+
+@hookspec
+def register_middlewares(register: Any) -> None:
+    """Add taskiq middlewares: call `register(SomeTaskiqMiddleware())`; they run where jobs are kicked
+    (`pre_send`, `post_send`) and in workers (`pre_execute`, `post_execute`, `on_error`, `post_save`)."""
 
 
 @hookspec

@@ -231,7 +231,7 @@ def test_hook_register_routes(make_host):
         return "hi"
 
     host = make_host(("web", plugin(register_routes=lambda register: register(hello))))
-    assert host.registry.routes[0].paths == ("/api/hello",)
+    assert [r.paths for r in host.registry.routes if r.plugin == "web"] == [("/api/hello",)]
     assert host.registry.plugins["web"].as_dict()["routes"] == ["/api/hello"]
     bad = make_host(("web", plugin(register_routes=lambda register: register("/api/x"))))
     assert "routes must be Litestar route handlers" in bad.registry.plugins["web"].error
@@ -243,8 +243,9 @@ def test_hook_register_admin_routes(make_host):
         return {}
 
     host = make_host(("web", plugin(register_admin_routes=lambda register: register(stats))))
-    assert host.registry.admin_routes[0].paths == ("/hello/stats",)
-    assert host.registry.routes == []
+    assert [r.paths for r in host.registry.admin_routes if r.plugin == "web"] == [("/hello/stats",)]
+    assert host.registry.plugins["web"].as_dict()["admin_routes"] == ["/api/admin/hello/stats"]
+    assert not [r for r in host.registry.routes if r.plugin == "web"]
 
 
 def test_hook_register_schedules(make_host):

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -14,21 +13,18 @@ import uvicorn
 from jobhost import Host, User
 from jobhost.http import create_app
 from jobhost.store.accounts import API, Accounts
-from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
-from jobhost.testing import open_database
 from tests.http.outages import RedisServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "password-1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
-    with open_database(request.param, tmp_path) as url:
-        yield url
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test here that takes `database_url` runs on SQLite and on PostgreSQL."""
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +82,7 @@ def make_api(make_host, database_url: str, password_hash: str):
     async def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> AsyncIterator[Api]:
         env = {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, **env}
         host = make_host(*plugins, installed=installed, **env)
-        await upgrade(host)
+        await host.migrate()
         async with serve(create_app(host)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
             yield Api(host, client, url, password_hash)
 

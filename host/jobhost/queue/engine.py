@@ -16,13 +16,22 @@ from typing import Any, Literal
 import attrs
 from redis.exceptions import ResponseError
 
-from jobhost.plugins import Registry, TaskDef
 from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec, search
+from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL, Job
-from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.keys import (
+    DURATION_BUCKETS,
+    GROUP,
+    STATES,
+    Keys,
+    UnknownJobId,
+    new_job_id,
+    queue_of,
+    valid_job_id,
+)
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -49,6 +58,7 @@ class Claimed:
     attempt: int
     attempts: int
     owner: str | None
+    labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
 
 
 @attrs.frozen
@@ -81,7 +91,7 @@ class JobPage:
 class Engine:
     """Queues and jobs of one host, on Redis (or the embedded in-process store)."""
 
-    def __init__(self, settings: Settings, registry: Registry) -> None:
+    def __init__(self, settings: Settings, registry: Catalog) -> None:
         self.settings = settings
         self.registry = registry
         self.keys = Keys(settings.redis_prefix)
@@ -101,7 +111,7 @@ class Engine:
             known = ", ".join(sorted(self.registry.queues)) or "(none)"
             raise JobInputError(f"unknown queue {queue!r}; registered queues: {known}") from None
 
-    def task(self, name: str) -> TaskDef:
+    def task(self, name: str) -> TaskSpec:
         try:
             return self.registry.tasks[name]
         except KeyError:
@@ -152,12 +162,16 @@ class Engine:
         delay: float | None = None,
         run_at: datetime | None = None,
         owner: str | None = None,
+        job_id: str | None = None,
+        labels: dict[str, Any] | None = None,
         origin: str | None = None,
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
+        `job_id` is the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
+        call); `labels` are the taskiq labels a worker hands back to the task's middlewares;
         `origin` names the job this one copies (a duplicate, or an edited replay)."""
-        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0, origin)
+        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0, job_id, labels, origin)
         assert job is not None  # only a `once` enqueue can be refused
         return job
 
@@ -176,11 +190,23 @@ class Engine:
         owner: str | None,
         once: str | None,
         ttl: int,
+        job_id: str | None = None,
+        labels: dict[str, Any] | None = None,
         origin: str | None = None,
     ) -> Job | None:
         task, kwargs, delay_ms, run_at_ms = self._prepare(task_name, kwargs, delay, run_at)
         attempts = self.policy(task.queue).attempts
-        job_id = new_job_id(task.queue)
+        if job_id is None:
+            job_id = new_job_id(task.queue)
+        elif not isinstance(job_id, str) or not valid_job_id(job_id, task.queue):
+            raise JobInputError(
+                f"task {task_name!r}: job id must be '{task.queue}:<hex digits>', got {job_id!r}"
+            )
+        if labels:
+            try:
+                codec.check(labels, "labels")
+            except codec.NotJSON as exc:
+                raise JobInputError(f"task {task_name!r}: {exc}") from None
         await self.setup([task.queue])
         pipe = self.redis.pipeline(transaction=True)  # the job and its index entries, or neither
         await self.scripts.enqueue(
@@ -195,6 +221,7 @@ class Engine:
                 run_at_ms,
                 once or "",
                 ttl,
+                codec.dumps(labels) if labels else "",
             ],
             client=pipe,
         )
@@ -216,6 +243,7 @@ class Engine:
                 "owner": owner or "",
                 "created": str(created),
                 "run_at": str(due),
+                **({"labels": codec.dumps(labels)} if labels else {}),
                 "origin": origin or "",
             }
         )
@@ -237,7 +265,7 @@ class Engine:
             for _, kwargs, _, _ in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
-                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0]
+                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0, ""]
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
                 await self._index(pipe, task, job_id, kwargs)
             await pipe.execute()
@@ -505,10 +533,10 @@ class Engine:
             reply = await self.scripts.claim(keys=self._base(queue), args=args)
         kind = reply[0]
         if kind == "jobs":
-            fields = [reply[i : i + 7] for i in range(1, len(reply), 7)]
+            fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
             jobs = tuple(
-                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None)
-                for job_id, sid, task, kwargs, attempt, attempts, owner in fields
+                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None, labels)
+                for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
             )
             return Claim("jobs", jobs)
         if kind == "idle":
@@ -569,7 +597,7 @@ class Engine:
 
     # -- search and the dashboard's reads --------------------------------------------------------
 
-    async def _index(self, client: Any, task: TaskDef, job_id: str, kwargs: dict[str, Any]) -> None:
+    async def _index(self, client: Any, task: TaskSpec, job_id: str, kwargs: dict[str, Any]) -> None:
         """(Re)index a job's task name and searchable kwargs (on `client`: a pipeline, or the
         connection)."""
         terms = search.terms(self.policy(task.queue), task.name, kwargs)

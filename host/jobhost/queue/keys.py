@@ -24,6 +24,14 @@ def new_job_id(queue: str) -> str:
     return f"{queue}:{secrets.token_hex(8)}"
 
 
+def valid_job_id(job_id: str, queue: str) -> bool:
+    """Whether `job_id` is a well-formed id of a job of `queue`."""
+    prefix, sep, rest = job_id.partition(":")
+    return (
+        prefix == queue and bool(sep) and 0 < len(rest) <= 64 and all(c in "0123456789abcdef" for c in rest)
+    )
+
+
 def queue_of(job_id: str) -> str:
     queue, sep, rest = job_id.partition(":")
     if not sep or not queue or not rest:

@@ -26,7 +26,6 @@ from jobhost.http.state import app_state
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.job import Job
 from jobhost.queue.keys import STATES
-from jobhost.queue.tasks import signature
 
 PER_PAGE = 50
 REPORTS_SHOWN = 60
@@ -135,7 +134,7 @@ async def job_context(host: Host, job: Job, full: str | None) -> dict[str, Any]:
     payload, payload_cut = _shown(job.kwargs, full == "payload")
     result, result_cut = _shown(job.result, full == "result")
     task = host.engine.registry.tasks.get(job.task)
-    parameters = list(signature(task.fn)[0].parameters.values()) if task else []
+    parameters = list(task.signature.parameters.values()) if task else []
     return {
         "job": job,
         "payload": payload,
