@@ -29,7 +29,6 @@ from jobhost import Host, QueuePolicy, hookimpl
 from jobhost.http import create_app
 from jobhost.settings import Settings
 from jobhost.store.accounts import Accounts
-from jobhost.store.migrate import upgrade
 from jobhost.testing import forget_keys
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -93,7 +92,7 @@ async def signed_in(jobs: int, data: Path) -> AsyncIterator[tuple[httpx.AsyncCli
     )
     host = Host.load(settings, extra_plugins=[("bench", Bench())])
     try:
-        await upgrade(host)
+        await host.migrate()
         await Accounts(host.db).create_user("root@example.org", PASSWORD, is_admin=True)
         t = time.perf_counter()
         ids = await fill(host, jobs)

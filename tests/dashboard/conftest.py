@@ -18,7 +18,6 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from jobhost import Host, User
 from jobhost.http import create_app
-from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
 from tests.dashboard import demo_plugin
@@ -164,7 +163,7 @@ async def dashboard(
         DATABASE_URL=f"sqlite:///{tmp_path / 'dashboard.db'}",
         JOBHOST_DATA_DIR=str(tmp_path / "data"),
     )
-    await upgrade(host)
+    await host.migrate()
     await host.start()
     server = Server(create_app(host, own_host=False))
     await server.start()

@@ -17,7 +17,6 @@ from playwright.async_api import async_playwright, expect
 
 from jobhost import Host
 from jobhost.store.accounts import Accounts
-from jobhost.store.migrate import upgrade
 from tests.dashboard.conftest import BASE, CHROMIUM_ARGS, PASSWORD, PLUGINS, REDIS_URL
 from tests.http.outages import free_port
 
@@ -59,7 +58,7 @@ class Api:
 async def api(make_host, tmp_path: Path) -> AsyncIterator[tuple[Api, Host]]:
     database = f"sqlite:///{tmp_path / 'api.db'}"
     host = make_host(installed=PLUGINS, REDIS_URL=REDIS_URL, DATABASE_URL=database)
-    await upgrade(host)
+    await host.migrate()
     await Accounts(host.db).create_user("root@example.org", PASSWORD, is_admin=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBHOST_", "DATABASE_URL", "REDIS_URL"))}
     env.update(

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from jobhost.host import Host
-from jobhost.http.dashboard import bulk, session
+from jobhost.http.dashboard import bulk, position, session
 from jobhost.http.dashboard.pages import find_job, job_context
 from jobhost.http.dashboard.render import page
 from jobhost.http.state import app_state
@@ -87,7 +87,8 @@ async def _replay(
         copy = await host.engine.enqueue(job.task, kwargs, owner=job.owner, origin=job.id)
     except JobInputError as exc:
         context = await job_context(host, job, None)
-        return page("job.html", who, status=400, edit_text=text, edit_error=str(exc), **context)
+        since = await position.now(host, [job.queue])
+        return page("job.html", who, status=400, edit_text=text, edit_error=str(exc), since=since, **context)
     return _back(_job_path(job.queue, copy.id), f"replayed {job.id} with edited arguments")
 
 

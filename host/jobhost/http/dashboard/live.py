@@ -21,7 +21,7 @@ from litestar.params import FromPath
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from jobhost.host import Host
-from jobhost.http.dashboard import bulk, session
+from jobhost.http.dashboard import bulk, position, session
 from jobhost.http.dashboard.pages import job_context
 from jobhost.http.dashboard.render import html
 from jobhost.http.state import app_state
@@ -35,20 +35,6 @@ MAX_QUEUES = 100
 ROWS_PER_BATCH = 20  # new rows rendered per batch at most (a flood shows as counts)
 
 
-def _position(text: str | None, queues: list[str]) -> dict[str, str]:
-    """Feed ids from an SSE id `queue=id,…` (only the followed queues, only stream ids)."""
-    found = {}
-    for part in (text or "").split(","):
-        name, _, entry = part.partition("=")
-        if name in queues and entry.replace("-", "").isdigit():
-            found[name] = entry
-    return found
-
-
-def _sse_id(position: dict[str, str]) -> str:
-    return ",".join(f"{q}={i}" for q, i in sorted(position.items()))
-
-
 async def _counts(host: Host, queues: list[str]) -> dict[str, Any]:
     engine = host.engine
     counts = await asyncio.gather(*(engine.counts(q) for q in queues))
@@ -60,22 +46,22 @@ async def _stream(
     host: Host,
     who: session.Viewer,
     queues: list[str],
-    position: dict[str, str],
+    at: dict[str, str],
     job_id: str | None,
     rows: str | None,
     full: str | None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     engine = host.engine
     for q in queues:  # a new page starts from now; a reconnecting one from where it was
-        position.setdefault(q, await engine.feed_head(q))
+        at.setdefault(q, await engine.feed_head(q))
     yield ServerSentEventMessage(
-        codec.dumps(await _counts(host, queues)), event="counts", id=_sse_id(position), retry=RETRY_MS
+        codec.dumps(await _counts(host, queues)), event="counts", id=position.encode(at), retry=RETRY_MS
     )
     if job_id:
-        yield await _detail(host, who, job_id, position, full)
+        yield await _detail(host, who, job_id, at, full)
     quiet_since = time.monotonic()
     while True:
-        events = await engine.follow(queues, position)
+        events = await engine.follow(queues, at)
         if not events:
             if time.monotonic() - quiet_since > KEEPALIVE:
                 quiet_since = time.monotonic()
@@ -84,7 +70,7 @@ async def _stream(
         quiet_since = time.monotonic()
         touched, rendered, mine = set(), 0, False
         for q, entry, jid, event in events:
-            position[q] = entry
+            at[q] = entry
             touched.add(q)
             if job_id and jid != job_id:
                 continue
@@ -95,24 +81,24 @@ async def _stream(
                 if job is not None:
                     message["row"] = html("_row.html", job=job)
                     rendered += 1
-            yield ServerSentEventMessage(codec.dumps(message), event="job", id=_sse_id(position))
+            yield ServerSentEventMessage(codec.dumps(message), event="job", id=position.encode(at))
         yield ServerSentEventMessage(
-            codec.dumps(await _counts(host, sorted(touched))), event="counts", id=_sse_id(position)
+            codec.dumps(await _counts(host, sorted(touched))), event="counts", id=position.encode(at)
         )
         if job_id and mine:
-            yield await _detail(host, who, job_id, position, full)
+            yield await _detail(host, who, job_id, at, full)
 
 
 async def _detail(
-    host: Host, who: session.Viewer, job_id: str, position: dict[str, str], full: str | None
+    host: Host, who: session.Viewer, job_id: str, at: dict[str, str], full: str | None
 ) -> ServerSentEventMessage:
     job = await host.engine.job(job_id)
     if job is None:
-        return ServerSentEventMessage(codec.dumps({"gone": job_id}), event="gone", id=_sse_id(position))
+        return ServerSentEventMessage(codec.dumps({"gone": job_id}), event="gone", id=position.encode(at))
     context = await job_context(host, job, full)
     fragment = html("_job_detail.html", viewer=who, csrf=who.csrf, **context)
     return ServerSentEventMessage(
-        codec.dumps({"html": fragment, "state": job.state}), event="detail", id=_sse_id(position)
+        codec.dumps({"html": fragment, "state": job.state}), event="detail", id=position.encode(at)
     )
 
 
@@ -138,7 +124,7 @@ async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
     last = request.headers.get("last-event-id") or request.query_params.get("last")
     rows = request.query_params.get("rows")
     full = request.query_params.get("full")
-    stream = _stream(host, who, queues, _position(last, queues), job_id, rows, full)
+    stream = _stream(host, who, queues, position.decode(last, queues), job_id, rows, full)
     return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

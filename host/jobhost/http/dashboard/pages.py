@@ -20,7 +20,7 @@ from litestar.params import FromPath
 
 from jobhost.host import Host
 from jobhost.http.admin import RATE_MINUTES, oldest_waiting_age
-from jobhost.http.dashboard import bulk, charts, session, timeline
+from jobhost.http.dashboard import bulk, charts, position, session, timeline
 from jobhost.http.dashboard.render import SHOWN_CHARS, page, pretty
 from jobhost.http.state import app_state
 from jobhost.queue.errors import JobInputError
@@ -63,6 +63,7 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         states=STATES,
         now=time.time(),
         notice=request.query_params.get("done"),
+        since=await position.now(host, [row["name"] for row in rows]),
     )
 
 
@@ -117,6 +118,7 @@ async def queue(request: Request[Any, Any, Any], name: FromPath[str]) -> Respons
         pages=max(1, math.ceil(total / PER_PAGE)),
         searchable=("task", *policy.search_fields),
         notice=request.query_params.get("done"),
+        since=await position.now(_host(request), [name]),
     )
 
 
@@ -164,7 +166,8 @@ async def job_page(
     job = await find_job(host, name, job_id)
     context = await job_context(host, job, request.query_params.get("full"))
     notice = request.query_params.get("done")
-    return page("job.html", viewer, edit_text=None, edit_error=None, notice=notice, **context)
+    since = await position.now(host, [job.queue])
+    return page("job.html", viewer, edit_text=None, edit_error=None, notice=notice, since=since, **context)
 
 
 @get("/schedules", name="dashboard:schedules", include_in_schema=False)

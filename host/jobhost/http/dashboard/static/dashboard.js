@@ -64,8 +64,9 @@
     let lastId = null;
     let source = null;
     function open() {
-      const sep = streamUrl.indexOf("?") >= 0 ? "&" : "?";
-      source = new EventSource(lastId ? streamUrl + sep + "last=" + encodeURIComponent(lastId) : streamUrl);
+      const target = new URL(streamUrl, window.location.href);
+      if (lastId) target.searchParams.set("last", lastId);
+      source = new EventSource(target.pathname + target.search);
       source.onopen = () => showStatus("live", true);
       source.onerror = function () {
         showStatus("reconnecting…", false);
