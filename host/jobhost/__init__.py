@@ -6,8 +6,19 @@ the host and may change. See docs/plugin-authors.md and docs/hooks.md.
 
 from __future__ import annotations
 
+from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
-from jobhost.hookspecs import hookimpl
+from jobhost.hookspecs import (
+    RegisterMiddleware,
+    RegisterMigrations,
+    RegisterQueue,
+    RegisterRoute,
+    RegisterSchedule,
+    RegisterService,
+    RegisterSetting,
+    RegisterTask,
+    hookimpl,
+)
 from jobhost.host import Event, Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
@@ -30,6 +41,14 @@ __all__ = [
     "PolicyError",
     "QueuePolicy",
     "RateLimit",
+    "RegisterMiddleware",
+    "RegisterMigrations",
+    "RegisterQueue",
+    "RegisterRoute",
+    "RegisterSchedule",
+    "RegisterService",
+    "RegisterSetting",
+    "RegisterTask",
     "Retention",
     "RetryLater",
     "ServiceUnavailable",
@@ -40,5 +59,6 @@ __all__ = [
     "parse_bool",
     "parse_duration",
     "parse_positive_int",
+    "pass_host",
     "task",
 ]

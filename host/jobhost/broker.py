@@ -12,10 +12,10 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from taskiq import AsyncBroker, AsyncResultBackend, TaskiqResult
+import attrs
+from taskiq import AsyncBroker, AsyncResultBackend, ScheduledTask, TaskiqResult
 from taskiq.abc.formatter import TaskiqFormatter
 from taskiq.depends.progress_tracker import TaskProgress
-from taskiq.exceptions import ResultGetError
 from taskiq.labels import parse_label
 from taskiq.message import BrokerMessage, TaskiqMessage
 
@@ -23,8 +23,9 @@ from jobhost.errors import JobFailed
 from jobhost.plugins import TaskDef
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Engine
-from jobhost.queue.errors import JobInputError
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL
+from jobhost.queue.tasks import check_kwargs
 
 
 def _run_at(value: Any) -> datetime:
@@ -83,7 +84,7 @@ class JobhostResultBackend(AsyncResultBackend[Any]):
     async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
         job = await self.engine.job(task_id)
         if job is None:
-            raise ResultGetError(f"no job {task_id!r} (never existed, removed or trimmed)")
+            raise JobNotFound(f"no job {task_id!r} (never existed, removed or trimmed)")
         took = 0.0
         if job.started_at and job.finished_at:
             took = round((job.finished_at - job.started_at).total_seconds(), 3)
@@ -103,7 +104,7 @@ class JobhostResultBackend(AsyncResultBackend[Any]):
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         ctx = self.running.get(task_id)
         if ctx is None:
-            raise ResultGetError(f"job {task_id} does not run in this process; only its task sets progress")
+            raise JobStateError(f"job {task_id} does not run in this process; only its task sets progress")
         ctx.set_taskiq_progress(str(progress.state), progress.meta)
 
     async def get_progress(self, task_id: str) -> TaskProgress[Any] | None:
@@ -139,29 +140,64 @@ class JobhostBroker(AsyncBroker):
 
     async def enqueue(self, sent: TaskiqMessage) -> None:
         """Store the kicked message as a job: options from its labels, positional args by name."""
-        if sent.task_name not in self.tasks:
-            self.engine.task(sent.task_name)  # raises JobInputError naming the registered tasks
-        task = self.tasks[sent.task_name]
-        types = sent.labels_types or {}
-        labels = {name: parse_label(value, types.get(name)) for name, value in sent.labels.items()}
-        queue = labels.pop("queue", task.queue)
+        job = self._job(sent.task_name, sent.args, sent.kwargs, sent.labels, sent.labels_types or {})
+        await self.engine.enqueue(
+            job.task.name, job.kwargs, job_id=sent.task_id, labels=job.labels, **job.options
+        )
+
+    async def enqueue_once(self, key: str, ttl: int, sent: ScheduledTask) -> bool:
+        """Enqueue a schedule's fire unless a scheduler already did under `key` (see Engine.enqueue_once)."""
+        job = self._job(sent.task_name, sent.args, sent.kwargs, sent.labels, {})
+        owner = job.options.get("owner")  # delay and run_at do not apply: a fire runs when it fires
+        done = await self.engine.enqueue_once(
+            key, ttl, job.task.name, job.kwargs, owner=owner, labels=job.labels
+        )
+        return done is not None
+
+    def check(self, task_name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Raise JobInputError unless `task_name` is registered and takes these arguments."""
+        job = self._job(task_name, args, kwargs, {}, {})
+        check_kwargs(job.task, job.kwargs)
+
+    def _job(
+        self,
+        task_name: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        labels: dict[str, Any],
+        types: dict[str, int],
+    ) -> _Job:
+        if task_name not in self.tasks:
+            self.engine.task(task_name)  # raises JobInputError naming the registered tasks
+        task = self.tasks[task_name]
+        parsed = {name: parse_label(value, types.get(name)) for name, value in labels.items()}
+        queue = parsed.pop("queue", task.queue)
         if queue != task.queue:
             raise JobInputError(f"task {task.name!r} runs on queue {task.queue!r}, not {queue!r}")
         options = {}
         for name, parse in OPTIONS.items():
-            if name in labels:
+            if name in parsed:
                 try:
-                    options[name] = parse(labels.pop(name))
+                    options[name] = parse(parsed.pop(name))
                 except (TypeError, ValueError) as exc:
                     raise JobInputError(f"task {task.name!r}: label {name!r}: {exc}") from None
         # Labels the task was declared with reach the worker from the registry, not from each job.
-        extra = {k: v for k, v in labels.items() if task.task.labels.get(k, object()) != v}
-        kwargs = _by_name(task, sent.args, sent.kwargs)
-        await self.engine.enqueue(task.name, kwargs, job_id=sent.task_id, labels=extra, **options)
+        extra = {k: v for k, v in parsed.items() if task.task.labels.get(k, object()) != v}
+        return _Job(task, _by_name(task, args, kwargs), options, extra)
 
     async def listen(self) -> AsyncGenerator[bytes, None]:
         raise RuntimeError("jobhost workers take jobs through the engine: run `jobhost worker`")
         yield b""  # pragma: no cover (makes this an async generator)
+
+
+@attrs.define
+class _Job:
+    """A kick as the engine takes it: the task, kwargs by name, enqueue options, labels to keep."""
+
+    task: TaskDef
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    labels: dict[str, Any]
 
 
 def _by_name(task: TaskDef, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:

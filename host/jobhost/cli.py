@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -25,7 +26,11 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
+def _utc(at: float | None) -> str:
+    return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%d %H:%M:%S}" if at else "-"
+
+
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*headers), line.format(*("-" * w for w in widths))]
@@ -236,7 +241,8 @@ def _engine(host: Host, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run one engine call for an operator command, with errors that say what to do."""
     if host.settings.embedded:
         raise click.ClickException(EMBEDDED_REFUSAL)
-    return run_started(host, lambda: work(host.engine), start=False)  # type: ignore[no-any-return]
+    result: T = run_started(host, lambda: work(host.engine), start=False)
+    return result
 
 
 @cli.group(invoke_without_command=True)
@@ -275,6 +281,43 @@ def queues_resume(ctx: click.Context, name: str) -> None:
     """Let workers take jobs from queue NAME again."""
     _engine(host_of(ctx), lambda engine: engine.resume(name))
     click.echo(f"resumed {name}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def schedules(ctx: click.Context, as_json: bool) -> None:
+    """Show the plugins' cron schedules and the ad-hoc ones, with their next fire; `remove` one."""
+    if ctx.invoked_subcommand:
+        return
+    from jobhost.scheduler import overview
+
+    host = host_of(ctx)
+    found = _engine(host, lambda engine: overview(host))
+    if as_json:
+        _dump(found)
+        return
+    rows = [
+        [s["name"], s["plugin"], s["cron"], s["task"], _utc(s["last_fire"]), _utc(s["next_fire"])]
+        for s in found["schedules"]
+    ]
+    click.echo(_table(rows, ["schedule", "plugin", "cron", "task", "last fire (UTC)", "next fire (UTC)"]))
+    if found["adhoc"]:
+        rows = [
+            [a["id"], a["task"], a["cron"] or a["time"] or f"every {a['interval']:g}s", _utc(a["next_fire"])]
+            for a in found["adhoc"]
+        ]
+        click.echo("\n" + _table(rows, ["ad-hoc schedule", "task", "when", "next fire (UTC)"]))
+
+
+@schedules.command("remove")
+@click.argument("schedule_id")
+@click.pass_context
+def schedules_remove(ctx: click.Context, schedule_id: str) -> None:
+    """Remove the ad-hoc schedule SCHEDULE_ID."""
+    if not _engine(host_of(ctx), lambda engine: engine.schedules.remove(schedule_id)):
+        raise click.ClickException(f"no ad-hoc schedule {schedule_id!r}; list them with `jobhost schedules`")
+    click.echo(f"removed {schedule_id}")
 
 
 @cli.group()

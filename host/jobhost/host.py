@@ -18,6 +18,7 @@ from jobhost.errors import ServiceUnavailable
 from jobhost.plugins import Plugins, Registry
 from jobhost.queue.engine import Engine
 from jobhost.queue.job import Job
+from jobhost.schedule_source import HostScheduleSource
 from jobhost.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Host:
         self.plugins = plugins
         self._engine: Any = None
         self._started = False
+        self._kicked_before: Any = None  # the default broker before this host started
 
     @classmethod
     def load(cls, settings: Settings | None = None, extra_plugins: Iterable[tuple[str, Any]] = ()) -> Host:
@@ -83,6 +85,12 @@ class Host:
         broker = JobhostBroker(self.engine, self.registry.tasks)
         broker.add_middlewares(*self.registry.middlewares)
         return broker
+
+    @functools.cached_property
+    def schedules(self) -> HostScheduleSource:
+        """Ad-hoc schedules: `await task.schedule_by_time(host.schedules, when, ...)` or
+        `schedule_by_cron(host.schedules, "*/5 * * * *", ...)`; `jobhost scheduler` fires them."""
+        return HostScheduleSource(self.broker, self.engine.schedules)
 
     def kick_here(self) -> None:
         """Make this host the one `.kiq()` sends to in this process (the last host started wins)."""
@@ -194,6 +202,7 @@ class Host:
         """Start the host in this process: tasks kick to it, then the plugins' `startup` runs."""
         if not self._started:
             self._started = True
+            self._kicked_before = getattr(async_shared_broker, "_default_broker", None)
             self.kick_here()
             await self.broker.startup()
             for info, error in await self.plugins.call("startup", host=self):
@@ -208,7 +217,7 @@ class Host:
                     log.error("%s: shutdown failed: %s", info.label, error, exc_info=error)
             await self.broker.shutdown()
             if getattr(async_shared_broker, "_default_broker", None) is self.broker:
-                async_shared_broker._default_broker = None
+                async_shared_broker._default_broker = self._kicked_before
 
 
 @contextlib.asynccontextmanager

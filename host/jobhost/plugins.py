@@ -9,6 +9,7 @@ recorded as `failed` with its reason, and the host goes on without it (or stops,
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata
 import inspect
 import logging
@@ -24,7 +25,6 @@ from taskiq import TaskiqMiddleware
 from taskiq.decor import AsyncTaskiqDecoratedTask
 
 from jobhost import hookspecs
-from jobhost.builtins import builtin_plugins
 from jobhost.policy import QueuePolicy
 from jobhost.settings import Setting, Settings, SettingsError
 from jobhost.task import JobhostTask, TaskDefinitionError, adopt, caller_signature
@@ -32,6 +32,7 @@ from jobhost.task import JobhostTask, TaskDefinitionError, adopt, caller_signatu
 log = logging.getLogger("jobhost.plugins")
 
 GROUP = "jobhost"
+HOST = "jobhost"  # the host's distribution: the plugins it declares are its built-in features
 ADMIN_PATH = "/api/admin"  # where admin routes are mounted, behind the admin guard
 # Registration hooks, in the order they are called for each plugin.
 REGISTRATION_HOOKS = (
@@ -185,7 +186,7 @@ def _route_paths(handler: Any) -> tuple[str, ...]:
     if isinstance(handler, Router):
         return (handler.path,)
     if inspect.isclass(handler) and issubclass(handler, Controller):
-        return (handler.path,)
+        return (str(vars(handler).get("path", "/")),)
     raise InvalidRegistration(
         f"routes must be Litestar route handlers, controllers or routers, got {handler!r}"
     )
@@ -308,13 +309,6 @@ class Registry:
         return None
 
 
-def _host_version() -> str | None:
-    try:
-        return importlib.metadata.version("jobhost")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _distribution(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
     dist = getattr(ep, "dist", None)
     if dist is None:
@@ -362,17 +356,17 @@ class Plugins:
     def load(self) -> Registry:
         """Import every wanted plugin, call its registration hooks, and check the whole."""
         eps = self.installed()
-        self._check_names([*eps, *(name for name, _ in self.extra)])
-        candidates: list[tuple[PluginInfo, Callable[[], Any], bool]] = [
-            (PluginInfo(name, "jobhost", _host_version(), "loaded", builtin=True), lambda obj=obj: obj, False)
-            for name, obj in builtin_plugins()
-        ]
-        for name, ep in sorted(eps.items()):
+        builtin = {name for name, ep in eps.items() if _distribution(ep)[0] == HOST}
+        self._check_names([*(n for n in eps if n not in builtin), *(name for name, _ in self.extra)])
+        candidates: list[tuple[PluginInfo, Callable[[], Any], bool]] = []
+        # The host's own plugins first, so every other plugin registers after them.
+        for name, ep in sorted(eps.items(), key=lambda item: (item[0] not in builtin, item[0])):
             dist, version = _distribution(ep)
-            candidates.append((PluginInfo(name, dist, version, "loaded"), ep.load, True))
+            info = PluginInfo(name, dist, version, "loaded", builtin=name in builtin)
+            candidates.append((info, ep.load, True))
         # Plugins handed over in code (tests) skip the allow-list, not the deny-list.
         for name, obj in self.extra:
-            candidates.append((PluginInfo(name, None, None, "loaded"), lambda obj=obj: obj, False))
+            candidates.append((PluginInfo(name, None, None, "loaded"), functools.partial(_given, obj), False))
 
         for info, load, listed in candidates:
             self.registry.plugins[info.name] = info
@@ -502,6 +496,10 @@ class Plugins:
                 log.error("%s: hook register_commands failed: %s%s", info.label, exc, _where(exc))
                 log.debug("%s: traceback", info.label, exc_info=exc)
             info.contribution.commands = sorted(set(cli.commands) - before)
+
+
+def _given(plugin: Any) -> Any:
+    return plugin
 
 
 def _hashable(plugin: Any, name: str) -> Any:

@@ -59,9 +59,8 @@ class JobhostKicker(AsyncKicker[P, R]):
     `.with_labels(...)` would change the task for good) and job ids that name the queue."""
 
     def __init__(self, task: AsyncTaskiqDecoratedTask[P, R]) -> None:
-        broker = getattr(async_shared_broker, "_default_broker", None)
-        if broker is None:
-            raise NoHostRunning()
+        # Without a started host, kicking fails (below) but scheduling into a given source works.
+        broker = getattr(async_shared_broker, "_default_broker", None) or async_shared_broker
         super().__init__(task.task_name, broker, dict(task.labels), task.return_type)
 
     def with_labels(self, **labels: Any) -> JobhostKicker[P, R]:
@@ -71,6 +70,8 @@ class JobhostKicker(AsyncKicker[P, R]):
     async def kiq(self, *args: Any, **kwargs: Any) -> Any:
         """Send the job; a refusal raises its reason (JobInputError naming the task and field, or
         the Redis error) rather than taskiq's bare "Cannot send task to the queue"."""
+        if self.broker is async_shared_broker:
+            raise NoHostRunning()
         try:
             return await super().kiq(*args, **kwargs)
         except SendTaskError as exc:

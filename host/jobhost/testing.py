@@ -38,8 +38,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from jobhost.host import Host
 from jobhost.settings import Settings
@@ -151,10 +151,13 @@ async def discard(host: Host) -> None:
         await host.database.dispose()
 
 
-class HostClient(AsyncTestClient[Any]):
-    """A client of a host's real app (lifespan, guards, plugins' routes) over ASGI."""
+class HostClient(httpx.AsyncClient):
+    """A client of a host's real app (lifespan, guards, plugins' routes) over ASGI, on the test's
+    own event loop (so the host's Redis and database connections serve both sides)."""
 
-    host: Host
+    def __init__(self, host: Host, app: Any) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.host = host
 
     async def login(self, *, admin: bool = False, email: str | None = None) -> User:
         """Create a user (an admin with `admin=True`) and send its API token with every request."""
@@ -177,8 +180,8 @@ async def client(host: Host) -> AsyncIterator[HostClient]:
     from jobhost.http import create_app
 
     await host.migrate()
-    async with HostClient(create_app(host)) as http:
-        http.host = host
+    app = create_app(host)
+    async with app.lifespan(), HostClient(host, app) as http:
         yield http
 
 

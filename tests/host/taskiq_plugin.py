@@ -6,11 +6,14 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from taskiq import Context, TaskiqDepends, TaskiqMessage, TaskiqMiddleware, TaskiqResult, TaskiqState
 from taskiq import async_shared_broker as shared
 
 import jobhost
-from jobhost import Backoff, JobContext, QueuePolicy, RetryLater, hookimpl
+from jobhost import Backoff, JobContext, QueuePolicy, RetryLater, User, hookimpl
 
 QUEUE = "tq"
 opened: list[str] = []  # what the generator dependency saw, in order
@@ -83,6 +86,14 @@ def legacy(x: int, ctx=None) -> int:
     return x + 1
 
 
+@get("/api/tq/sum/{a:int}/{b:int}")
+async def sum_route(a: FromPath[int], b: FromPath[int], user: NamedDependency[User]) -> dict[str, object]:
+    """Kicks a job from a route and waits for its result (as a synchronous endpoint would)."""
+    kicked = await add.kicker().with_labels(owner=user.owner).kiq(a, b)
+    result = await kicked.wait_result(timeout=20, check_interval=0.05)
+    return {"job_id": kicked.task_id, "sum": result.return_value}
+
+
 class Recorder(TaskiqMiddleware):
     """Records every hook it sees; adds a label before sending."""
 
@@ -125,3 +136,8 @@ def register_tasks(register):
 @hookimpl
 def register_middlewares(register):
     register(Recorder())
+
+
+@hookimpl
+def register_routes(register):
+    register(sum_route)

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from jobhost.host import Host
     from jobhost.store.accounts import IssuedToken
 
-NAME = "accounts"
-
 
 @click.group()
 def db() -> None:
@@ -124,19 +122,17 @@ class AccountsService:
         return await self.accounts.delete_expired_tokens()
 
 
-class AccountsPlugin:
-    def __init__(self) -> None:
-        self.service = AccountsService()
+@hookimpl
+def register_services(register: Any) -> None:
+    register("accounts", AccountsService())  # one per host: registration runs for each
 
-    @hookimpl
-    def register_services(self, register: Any) -> None:
-        register("accounts", self.service)
 
-    @hookimpl
-    def register_commands(self, cli: click.Group) -> None:
-        for group in (db, users, tokens):
-            cli.add_command(group)
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    for group in (db, users, tokens):
+        cli.add_command(group)
 
-    @hookimpl
-    def startup(self, host: Host) -> None:
-        self.service.bind(host)
+
+@hookimpl
+def startup(host: Host) -> None:
+    host.service("accounts").bind(host)

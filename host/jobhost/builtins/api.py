@@ -7,8 +7,6 @@ from typing import Any
 
 from jobhost.hookspecs import hookimpl
 
-NAME = "api"
-
 
 @hookimpl
 def register_routes(register: Any) -> None:

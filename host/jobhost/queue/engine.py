@@ -32,6 +32,7 @@ from jobhost.queue.keys import (
     queue_of,
     valid_job_id,
 )
+from jobhost.queue.schedules import ScheduleStore
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -97,6 +98,7 @@ class Engine:
         self.keys = Keys(settings.redis_prefix)
         self.redis = connect(settings)
         self.scripts = Scripts(self.redis)
+        self.schedules = ScheduleStore(self.redis, self.keys)
         self._grouped: set[str] = set()
 
     async def close(self) -> None:
@@ -176,10 +178,17 @@ class Engine:
         return job
 
     async def enqueue_once(
-        self, key: str, ttl: int, task_name: str, kwargs: dict[str, Any] | None = None
+        self,
+        key: str,
+        ttl: int,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> Job | None:
         """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
-        return await self._enqueue(task_name, kwargs, None, None, None, f"once:{key}", ttl)
+        return await self._enqueue(task_name, kwargs, None, None, owner, f"once:{key}", ttl, labels=labels)
 
     async def _enqueue(
         self,

@@ -92,6 +92,14 @@ class Keys:
     def worker(self, worker_id: str) -> str:
         return f"{self.prefix}:worker:{worker_id}"
 
+    def adhoc(self) -> str:
+        """Hash: ad-hoc schedule id → the schedule (taskiq's ScheduledTask) as JSON."""
+        return f"{self.prefix}:schedules:adhoc"
+
+    def adhoc_due(self) -> str:
+        """Sorted set: ad-hoc time schedules by due moment (epoch seconds)."""
+        return f"{self.prefix}:schedules:adhoc:due"
+
     def schedule_last(self) -> str:
         """Hash: schedule name → the last fire time (epoch seconds) any scheduler enqueued."""
         return f"{self.prefix}:schedules:last"

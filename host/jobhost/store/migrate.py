@@ -75,6 +75,15 @@ class History:
         return scripts
 
 
+def _upgrade(sync: Any, history: History) -> None:
+    command.upgrade(history.config(sync), "heads")
+
+
+def _heads(sync: Any, history: History) -> tuple[str, ...]:
+    context = MigrationContext.configure(sync, opts={"version_table": history.version_table})
+    return tuple(context.get_current_heads())
+
+
 def host_history() -> History:
     return History(HOST, (str(SCRIPTS / "versions"),))
 
@@ -88,7 +97,7 @@ async def upgrade(database: Database, histories: Sequence[History]) -> dict[str,
     for history in histories:
         try:
             async with database.engine.begin() as conn:
-                await conn.run_sync(lambda sync, h=history: command.upgrade(h.config(sync), "heads"))
+                await conn.run_sync(_upgrade, history)
         except Exception as exc:
             reason = getattr(exc, "orig", None) or exc
             raise MigrationError(
@@ -102,9 +111,5 @@ async def current(database: Database, histories: Sequence[History]) -> dict[str,
     at = {}
     async with database.engine.connect() as conn:
         for history in histories:
-            at[history.name] = await conn.run_sync(
-                lambda sync, h=history: MigrationContext.configure(
-                    sync, opts={"version_table": h.version_table}
-                ).get_current_heads()
-            )
+            at[history.name] = await conn.run_sync(_heads, history)
     return at
