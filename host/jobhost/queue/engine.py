@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 from redis.exceptions import ResponseError
@@ -634,8 +634,8 @@ class Engine:
         term, total = search.narrowest(query.terms, await pipe.execute())
         low, high = term.lex_range
         if len(query.terms) == 1:
-            members = await self.redis.zrevrangebylex(key, high, low, start=offset, num=limit)
-            ids = [search.job_id_of(m) for m in members]
+            shown = await self.redis.zrevrangebylex(key, high, low, start=offset, num=limit)
+            ids = [search.job_id_of(m) for m in cast(list[str], shown)]
             exact = True
         else:
             rest = [t for t in query.terms if t is not term]
@@ -643,7 +643,8 @@ class Engine:
             scanned, candidates = 0, min(total, search.MAX_CANDIDATES)
             while scanned < candidates and len(matching) <= offset + limit:
                 num = min(search.CHUNK, candidates - scanned)
-                members = await self.redis.zrevrangebylex(key, high, low, start=scanned, num=num)
+                chunk = await self.redis.zrevrangebylex(key, high, low, start=scanned, num=num)
+                members = cast(list[str], chunk)
                 if not members:
                     break
                 scanned += len(members)
@@ -681,8 +682,8 @@ class Engine:
     ) -> list[tuple[str, str, str, dict[str, Any]]]:
         """The next events of these queues' jobs after `last_ids` (queue → feed id; `$` for only
         new ones), blocking up to `block_ms`: `(queue, feed id, job id, event)` in order."""
-        streams = {self.keys.feed(q): last_ids.get(q, "$") for q in queues}
-        reply = await self.redis.xread(streams, count=500, block=block_ms)
+        streams: dict[Any, Any] = {self.keys.feed(q): last_ids.get(q, "$") for q in queues}
+        reply = cast(list[Any], await self.redis.xread(streams, count=500, block=block_ms))
         queue_of_key = {self.keys.feed(q): q for q in queues}
         return [
             (queue_of_key[key], entry_id, fields["id"], codec.loads(fields["e"]))
@@ -692,19 +693,21 @@ class Engine:
 
     async def feed_head(self, queue: str) -> str:
         """The id of the queue's newest feed entry ("0-0" when none), to follow from."""
-        last = await self.redis.xrevrange(self.keys.feed(queue), count=1)
+        last = cast(list[tuple[str, Any]], await self.redis.xrevrange(self.keys.feed(queue), count=1))
         return last[0][0] if last else "0-0"
 
     async def history(self, job_id: str) -> list[dict[str, Any]]:
         """The job's recorded events (state changes, progress, log lines; the last 200), oldest
         first, without waiting for more."""
         try:
-            entries = await self.redis.xrange(self.keys.events(job_id))
+            entries = cast(
+                list[tuple[str, dict[str, str]]], await self.redis.xrange(self.keys.events(job_id))
+            )
         except UnknownJobId:
             return []
         return [codec.loads(fields["e"]) for _, fields in entries]
 
     async def last_fires(self) -> dict[str, float]:
         """Schedule name → when any scheduler last fired it (epoch seconds)."""
-        raw = await self.redis.hgetall(self.keys.schedule_last())
+        raw = cast(dict[str, str], await self.redis.hgetall(self.keys.schedule_last()))
         return {name: float(at) for name, at in raw.items()}
