@@ -9,7 +9,7 @@ jobhost workers take jobs (the engine's claim script is), so it refuses.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -29,7 +29,7 @@ from jobhost.queue.tasks import check_kwargs
 
 
 def _run_at(value: Any) -> datetime:
-    moment = datetime.fromtimestamp(value) if isinstance(value, int | float) else None
+    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
     moment = moment or datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         raise ValueError("must be a timezone-aware ISO time or epoch seconds")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -114,13 +116,8 @@ def config(ctx: click.Context, as_json: bool) -> None:
 
 def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
     """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT."""
-    import logging
 
     from jobhost.worker import serve
-
-    logging.basicConfig(
-        level=host.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     async def go() -> None:
         await host.start()
@@ -437,6 +434,13 @@ def jobs_enqueue(ctx: click.Context, task: str, kwargs_json: str | None, delay: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Before the plugins load, so that a load failure's traceback shows with JOBHOST_LOG_LEVEL=DEBUG
+    # (a bad value is reported by the settings check below).
+    level = os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper()
+    logging.basicConfig(
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         host = Host.load()
     except SettingsError as exc:

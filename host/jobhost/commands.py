@@ -39,6 +39,7 @@ def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> A
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import DBAPIError
 
+    from jobhost.plugins import PluginError
     from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
     from jobhost.store.accounts import AccountError
     from jobhost.store.database import DatabaseURLError
@@ -57,7 +58,15 @@ def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> A
 
     try:
         return asyncio.run(go())
-    except (JobInputError, JobNotFound, JobStateError, AccountError, MigrationError, DatabaseURLError) as exc:
+    except (
+        JobInputError,
+        JobNotFound,
+        JobStateError,
+        AccountError,
+        MigrationError,
+        DatabaseURLError,
+        PluginError,
+    ) as exc:
         raise click.ClickException(str(exc)) from None
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise click.ClickException(

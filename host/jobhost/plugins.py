@@ -16,6 +16,7 @@ import logging
 import traceback
 import types
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -65,11 +66,16 @@ class TaskDef:
     # The parameters a job's kwargs fill, and whether the function takes `ctx` by name.
     signature: inspect.Signature = attrs.field(eq=False)
     wants_ctx: bool = False
+    injects: bool = False  # has TaskiqDepends parameters
 
     @classmethod
     def of(cls, task: JobhostTask[Any, Any], plugin: str) -> TaskDef:
-        signature, wants_ctx = caller_signature(task.original_func)
-        return cls(task, plugin, signature, wants_ctx)
+        return cls(task, plugin, *caller_signature(task.original_func))
+
+    @property
+    def needs_context(self) -> bool:
+        """Whether a try of it gets a JobContext (by name, or for its dependencies to inject)."""
+        return self.wants_ctx or self.injects
 
     @property
     def name(self) -> str:
@@ -380,17 +386,17 @@ class Plugins:
                 info.hooks = sorted(hook.name for hook in self.pm.get_hookcallers(info.module) or ())
                 self._collect(info)
             except Exception as exc:  # a broken plugin must not take the host down
-                self.fail(info, exc)
+                self.fail(info, exc, loading=True)
                 continue
             reason = self.registry._conflicts(info.contribution)
             if reason:
-                self.fail(info, PluginError(reason))
+                self.fail(info, PluginError(reason), loading=True)
             else:
                 self.registry.accept(info)
 
         while (problem := self.registry.dangling()) is not None:
             info, reason = problem
-            self.fail(info, InvalidRegistration(reason))
+            self.fail(info, InvalidRegistration(reason), loading=True)
             self._rebuild()
         return self.registry
 
@@ -434,17 +440,27 @@ class Plugins:
     def _collect(self, info: PluginInfo) -> None:
         registrars = _Registrars(info.name, info.contribution)
         for hook in REGISTRATION_HOOKS:
-            for call in self._callers(hook, info):
-                call(register=getattr(registrars, hook))
+            try:
+                for call in self._callers(hook, info):
+                    call(register=getattr(registrars, hook))
+            except Exception as exc:
+                raise _HookFailed(hook, exc) from exc
 
-    def fail(self, info: PluginInfo, exc: BaseException, hook: str | None = None) -> None:
-        """Mark `info` failed with why; in strict mode raise PluginError blaming the plugin."""
+    def fail(
+        self, info: PluginInfo, exc: BaseException, hook: str | None = None, *, loading: bool = False
+    ) -> None:
+        """Mark `info` failed with why (naming the hook and the file:line where it raised); in strict
+        mode raise PluginError blaming the plugin. A plugin that fails `loading` registers nothing;
+        one that fails later (`startup`, its migrations) is reported failed, and what it already
+        registered stays in place until the host restarts."""
+        if isinstance(exc, _HookFailed):
+            hook, exc = exc.hook, exc.exc
         detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, PluginError) else str(exc)
         if hook is not None:
             detail = f"hook {hook} failed: {detail}{_where(exc)}"
         info.status = "failed"
         info.error = detail
-        if hook is None:  # failed while loading: nothing it registered counts
+        if loading:
             info.contribution = Contribution()
             if info.module is not None and self.pm.is_registered(info.module):
                 self.pm.unregister(info.module)
@@ -453,7 +469,10 @@ class Plugins:
             raise PluginError(
                 f"{message} (the host stops on any plugin failure: JOBHOST_STRICT_PLUGINS=1)"
             ) from exc
-        log.error("%s; the host runs without it", message)
+        consequence = (
+            "the host runs without it" if loading else "it is reported failed until the host restarts"
+        )
+        log.error("%s; %s", message, consequence)
         log.debug("%s: traceback", info.label, exc_info=exc)
 
     def _rebuild(self) -> None:
@@ -498,6 +517,14 @@ class Plugins:
             info.contribution.commands = sorted(set(cli.commands) - before)
 
 
+class _HookFailed(Exception):
+    """A registration hook raised (carries which hook, for the report)."""
+
+    def __init__(self, hook: str, exc: BaseException) -> None:
+        super().__init__(hook)
+        self.hook, self.exc = hook, exc
+
+
 def _given(plugin: Any) -> Any:
     return plugin
 
@@ -514,7 +541,12 @@ def _hashable(plugin: Any, name: str) -> Any:
     return plugin
 
 
+_HOST_DIR = str(Path(__file__).parent)
+
+
 def _where(exc: BaseException) -> str:
-    """` (file.py:12)`: where the exception was raised, for a report that names the line."""
+    """` (file.py:12)`: the plugin's line the exception came from (the innermost frame outside the
+    host, e.g. the `register(...)` call a registrar refused), for a report that names the line."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    outside = [f for f in frames if not f.filename.startswith((_HOST_DIR, "<"))] or frames
+    return f" ({outside[-1].filename}:{outside[-1].lineno})" if outside else ""

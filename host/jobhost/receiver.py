@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -67,46 +68,65 @@ class JobhostReceiver(Receiver):
         # per-argument pydantic parsing would cost every job and coerce nothing we need.
         super().__init__(broker, executor, validate_params=False, max_async_tasks=max(1, concurrency))
         self.broker: JobhostBroker = broker
+        # The middlewares that implement each hook, in calling order (they are fixed once loaded).
+        self._hooks = {
+            hook: [
+                m for m in broker.middlewares if getattr(type(m), hook) is not getattr(TaskiqMiddleware, hook)
+            ]
+            for hook in ("pre_execute", "post_execute", "post_save")
+        }
+        self._hooks["post_execute"].reverse()
+        self._hooks["post_save"].reverse()
 
-    def _middlewares(self, hook: str, reverse: bool = False) -> list[TaskiqMiddleware]:
-        found = [
-            m
-            for m in self.broker.middlewares
-            if getattr(type(m), hook) is not getattr(TaskiqMiddleware, hook)
-        ]
-        return found[::-1] if reverse else found
+    def _prepare_task(self, name: str, handler: Callable[..., Any]) -> None:
+        super()._prepare_task(name, handler)
+        # run_task resolves dependencies whenever a graph is there, empty or not; most tasks have
+        # none, and skipping the resolution saves them that cost on every try.
+        if self.dependency_graphs[name].is_empty():
+            del self.dependency_graphs[name]
 
-    async def execute(self, task: TaskDef, job: Claimed, ctx: JobContext, timeout: float | None) -> Outcome:
-        """Run one try; raises TryTimedOut past `timeout`, CancelledError when the worker cancels it."""
-        labels = {**task.task.labels, **(codec.loads(job.labels) if job.labels else {})}
-        message = TaskiqMessage(
-            task_id=job.id, task_name=job.task, labels=labels, args=[], kwargs=codec.loads(job.kwargs)
+    async def execute(
+        self, task: TaskDef, job: Claimed, ctx: JobContext | None, timeout: float | None
+    ) -> Outcome:
+        """Run one try; raises TryTimedOut past `timeout`, CancelledError when the worker cancels it.
+        `ctx` is None for a task that takes no JobContext and no dependencies."""
+        labels = {**task.task.labels, **codec.loads(job.labels)} if job.labels else task.task.labels
+        # Built from the engine's own record: nothing to validate.
+        message = TaskiqMessage.model_construct(
+            task_id=job.id,
+            task_name=job.task,
+            labels=labels,
+            labels_types=None,
+            args=[],
+            kwargs=codec.loads(job.kwargs),
         )
-        for middleware in self._middlewares("pre_execute"):
+        for middleware in self._hooks["pre_execute"]:
             message = await maybe_awaitable(middleware.pre_execute(message))
         run = message
-        if task.wants_ctx:
-            run = message.model_copy(update={"kwargs": {**message.kwargs, CTX: ctx}})
-        # run_task copies the dependency context before its first await, as it does for taskiq's own
-        # Context, so concurrent tries each get their own JobContext.
-        self.broker.custom_dependency_context[JobContext] = ctx
-        self.broker.result_backend.running[job.id] = ctx
+        if ctx is not None:
+            if task.wants_ctx:
+                run = message.model_copy(update={"kwargs": {**message.kwargs, CTX: ctx}})
+            # run_task copies the dependency context before its first await, as it does for
+            # taskiq's own Context, so concurrent tries each get their own JobContext.
+            self.broker.custom_dependency_context[JobContext] = ctx
+            self.broker.result_backend.running[job.id] = ctx
         try:
             async with asyncio.timeout(timeout) as deadline:
                 result = await self.run_task(task.fn, run)
         finally:
-            self.broker.result_backend.running.pop(job.id, None)
+            if ctx is not None:
+                self.broker.result_backend.running.pop(job.id, None)
         # run_task catches every BaseException, cancellation included, and returns it as the error.
         if deadline.expired():
             raise TryTimedOut(f"timed out after {timeout:g}s")
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise asyncio.CancelledError()
-        for middleware in self._middlewares("post_execute", reverse=True):
+        for middleware in self._hooks["post_execute"]:
             await maybe_awaitable(middleware.post_execute(message, result))
         return Outcome(message, result)
 
     async def saved(self, outcome: Outcome) -> None:
         """After the engine recorded the try's outcome: taskiq's `post_save` middlewares."""
-        for middleware in self._middlewares("post_save", reverse=True):
+        for middleware in self._hooks["post_save"]:
             await maybe_awaitable(middleware.post_save(outcome.message, outcome.result))

@@ -150,10 +150,10 @@ def adopt(obj: Any, *, name: str | None, queue: str | None) -> JobhostTask[Any, 
     return obj  # type: ignore[no-any-return]
 
 
-def caller_signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, bool]:
-    """The parameters a job's kwargs fill (without injected dependencies and `ctx`), and whether
-    the task takes a `ctx` JobContext by name. Raises TaskDefinitionError when taskiq could not
-    resolve the function's annotations or dependencies at run time."""
+def caller_signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, bool, bool]:
+    """The parameters a job's kwargs fill (without injected dependencies and `ctx`), whether the
+    task takes a `ctx` JobContext by name, and whether it has injected dependencies. Raises
+    TaskDefinitionError when taskiq could not resolve its annotations or dependencies at run time."""
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
         DependencyGraph(fn)
@@ -168,4 +168,5 @@ def caller_signature(fn: Callable[..., Any]) -> tuple[inspect.Signature, bool]:
     sig = inspect.signature(fn)
     wants_ctx = CTX in sig.parameters and not injected(sig.parameters[CTX])
     supplied = [p for p in sig.parameters.values() if p.name != CTX and not injected(p)]
-    return sig.replace(parameters=supplied), wants_ctx
+    injects = any(injected(p) for p in sig.parameters.values())
+    return sig.replace(parameters=supplied), wants_ctx, injects

@@ -285,8 +285,9 @@ class Worker:
                 f"task {job.task!r} is not registered in this worker (is its plugin installed and enabled?)"
             )
         timeout = q.policy.timeout
-        running.ctx = self._context(running, timeout)
-        running.flushing = asyncio.Lock()
+        if task.needs_context:
+            running.ctx = self._context(running, timeout)
+            running.flushing = asyncio.Lock()
         submitted: list[concurrent.futures.Future[Any]] = []
         SUBMITTED.set(submitted)
         try:

@@ -5,7 +5,8 @@ import pytest
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test here that takes `database_url` runs on SQLite and on PostgreSQL."""
-    if "database_url" in metafunc.fixturenames:
+    chosen = any("database_url" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "database_url" in metafunc.fixturenames and not chosen:
         metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
