@@ -261,7 +261,7 @@ class Worker:
                     self.completed += 1
                 else:
                     log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
-            if running.outcome is not None:
+            if running.outcome is not None and self.receiver.saves:
                 await self.receiver.saved(running.outcome)
         except asyncio.CancelledError:
             raise
@@ -289,7 +289,8 @@ class Worker:
             running.ctx = self._context(running, timeout)
             running.flushing = asyncio.Lock()
         submitted: list[concurrent.futures.Future[Any]] = []
-        SUBMITTED.set(submitted)
+        if not task.is_async:
+            SUBMITTED.set(submitted)
         try:
             running.outcome = await self.receiver.execute(task, job, running.ctx, timeout)
         except TryTimedOut as exc:
@@ -516,7 +517,9 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 continue
             del children[pid]
             if stopping.is_set():
-                code = code or status
+                # A child still starting up when the stop came dies of the forwarded signal itself,
+                # before its handler exists: it ran no job, so that is a clean stop too.
+                code = code or (0 if status in (-signal.SIGTERM, -signal.SIGINT) else status)
             else:
                 log.error("worker process %d exited with %s; starting another", pid, status)
                 time.sleep(1.0)
