@@ -11,13 +11,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 from redis.exceptions import ResponseError
 
 from jobhost.policy import QueuePolicy, RateLimit
-from jobhost.queue import codec
+from jobhost.queue import codec, search
 from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
@@ -78,6 +78,7 @@ class JobPage:
     total: int
     offset: int
     limit: int
+    exact: bool = True  # False: a search stopped early, `total` counts only what it looked at
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -165,12 +166,14 @@ class Engine:
         owner: str | None = None,
         job_id: str | None = None,
         labels: dict[str, Any] | None = None,
+        origin: str | None = None,
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
         `job_id` is the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
-        call); `labels` are the taskiq labels a worker hands back to the task's middlewares."""
-        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0, job_id, labels)
+        call); `labels` are the taskiq labels a worker hands back to the task's middlewares;
+        `origin` names the job this one copies (a duplicate, or an edited replay)."""
+        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0, job_id, labels, origin)
         assert job is not None  # only a `once` enqueue can be refused
         return job
 
@@ -198,6 +201,7 @@ class Engine:
         ttl: int,
         job_id: str | None = None,
         labels: dict[str, Any] | None = None,
+        origin: str | None = None,
     ) -> Job | None:
         task, kwargs, delay_ms, run_at_ms = self._prepare(task_name, kwargs, delay, run_at)
         attempts = self.policy(task.queue).attempts
@@ -213,7 +217,8 @@ class Engine:
             except codec.NotJSON as exc:
                 raise JobInputError(f"task {task_name!r}: {exc}") from None
         await self.setup([task.queue])
-        created = await self.scripts.enqueue(
+        pipe = self.redis.pipeline(transaction=True)  # the job and its index entries, or neither
+        await self.scripts.enqueue(
             keys=self._base(task.queue),
             args=[
                 job_id,
@@ -227,7 +232,12 @@ class Engine:
                 ttl,
                 codec.dumps(labels) if labels else "",
             ],
+            client=pipe,
         )
+        await self._index(pipe, task, job_id, kwargs)
+        if origin:
+            pipe.hset(self.keys.job(job_id), "origin", origin)
+        created = (await pipe.execute())[0]
         if not created:
             return None
         due = created + delay_ms if delay_ms != "" else (run_at_ms if run_at_ms != "" else created)
@@ -243,6 +253,7 @@ class Engine:
                 "created": str(created),
                 "run_at": str(due),
                 **({"labels": codec.dumps(labels)} if labels else {}),
+                "origin": origin or "",
             }
         )
 
@@ -265,6 +276,7 @@ class Engine:
                 ids.append(job_id)
                 args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0, ""]
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
+                await self._index(pipe, task, job_id, kwargs)
             await pipe.execute()
         return ids
 
@@ -428,6 +440,8 @@ class Engine:
             )
         job = await self.job(job_id)
         assert job is not None
+        if kwargs is not None:
+            await self._index(self.redis, self.task(job.task), job_id, kwargs)
         return job
 
     async def replay(self, job_id: str, kwargs: dict[str, Any] | None = None) -> Job:
@@ -589,3 +603,111 @@ class Engine:
             await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None
+
+    # -- search and the dashboard's reads --------------------------------------------------------
+
+    async def _index(self, client: Any, task: TaskSpec, job_id: str, kwargs: dict[str, Any]) -> None:
+        """(Re)index a job's task name and searchable kwargs (on `client`: a pipeline, or the
+        connection)."""
+        terms = search.terms(self.policy(task.queue), task.name, kwargs)
+        await self.scripts.index(keys=self._base(task.queue), args=[job_id, *terms], client=client)
+
+    async def search(self, queue: str, text: str, *, offset: int = 0, limit: int = 50) -> JobPage:
+        """A queue's jobs matching a search (queue/search.py), in any state, newest first.
+
+        One term pages straight off the index. With several, the narrowest term's matches are
+        checked against the rest, newest first, a CHUNK at a time, until the page is full (and one
+        more, to know there is a next page) or MAX_CANDIDATES were checked; the page's total is
+        then only what was found so far (`exact` False)."""
+        policy = self.policy(queue)
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise JobInputError(f"offset must be >= 0 and limit 1-1000, got offset={offset} limit={limit}")
+        query = search.parse(queue, policy, text)
+        if query.job_id is not None:
+            job = await self.job(query.job_id)
+            found = (job,) if job is not None and offset == 0 else ()
+            return JobPage(found, int(job is not None), offset, limit)
+        key = self.keys.search(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        for term in query.terms:
+            pipe.zlexcount(key, *term.lex_range)
+        term, total = search.narrowest(query.terms, await pipe.execute())
+        low, high = term.lex_range
+        if len(query.terms) == 1:
+            shown = await self.redis.zrevrangebylex(key, high, low, start=offset, num=limit)
+            ids = [search.job_id_of(m) for m in cast(list[str], shown)]
+            exact = True
+        else:
+            rest = [t for t in query.terms if t is not term]
+            matching: list[str] = []
+            scanned, candidates = 0, min(total, search.MAX_CANDIDATES)
+            while scanned < candidates and len(matching) <= offset + limit:
+                num = min(search.CHUNK, candidates - scanned)
+                chunk = await self.redis.zrevrangebylex(key, high, low, start=scanned, num=num)
+                members = cast(list[str], chunk)
+                if not members:
+                    break
+                scanned += len(members)
+                pipe = self.redis.pipeline(transaction=False)
+                for member in members:
+                    pipe.hget(self.keys.job(search.job_id_of(member)), "ix")
+                matching += [
+                    search.job_id_of(member)
+                    for member, ix in zip(members, await pipe.execute(), strict=True)
+                    if ix and all(any(t.matches(m) for m in ix.split("\n")) for t in rest)
+                ]
+            exact = scanned >= total
+            total, ids = len(matching), matching[offset : offset + limit]
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(self.keys.job(job_id))
+        records = await pipe.execute() if ids else []
+        jobs = tuple(Job.from_hash(r) for r in records if r)
+        return JobPage(jobs, total, offset, limit, exact)
+
+    async def throughput(self, queue: str, minutes: int = 60) -> list[dict[str, int]]:
+        """Completed, failed and dead counts of each of the last `minutes` minutes, oldest first."""
+        self.policy(queue)
+        now_minute = int(time.time() // 60)
+        pipe = self.redis.pipeline(transaction=False)
+        for minute in range(now_minute - minutes + 1, now_minute + 1):
+            pipe.hgetall(self.keys.minute(queue, minute))
+        return [
+            {kind: int(b.get(kind, 0)) for kind in ("completed", "failed", "dead")}
+            for b in await pipe.execute()
+        ]
+
+    async def follow(
+        self, queues: Sequence[str], last_ids: dict[str, str], block_ms: int = BLOCK_MS
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """The next events of these queues' jobs after `last_ids` (queue → feed id; `$` for only
+        new ones), blocking up to `block_ms`: `(queue, feed id, job id, event)` in order."""
+        streams: dict[Any, Any] = {self.keys.feed(q): last_ids.get(q, "$") for q in queues}
+        reply = cast(list[Any], await self.redis.xread(streams, count=500, block=block_ms))
+        queue_of_key = {self.keys.feed(q): q for q in queues}
+        return [
+            (queue_of_key[key], entry_id, fields["id"], codec.loads(fields["e"]))
+            for key, entries in reply or []
+            for entry_id, fields in entries
+        ]
+
+    async def feed_head(self, queue: str) -> str:
+        """The id of the queue's newest feed entry ("0-0" when none), to follow from."""
+        last = cast(list[tuple[str, Any]], await self.redis.xrevrange(self.keys.feed(queue), count=1))
+        return last[0][0] if last else "0-0"
+
+    async def history(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's recorded events (state changes, progress, log lines; the last 200), oldest
+        first, without waiting for more."""
+        try:
+            entries = cast(
+                list[tuple[str, dict[str, str]]], await self.redis.xrange(self.keys.events(job_id))
+            )
+        except UnknownJobId:
+            return []
+        return [codec.loads(fields["e"]) for _, fields in entries]
+
+    async def last_fires(self) -> dict[str, float]:
+        """Schedule name → when any scheduler last fired it (epoch seconds)."""
+        raw = cast(dict[str, str], await self.redis.hgetall(self.keys.schedule_last()))
+        return {name: float(at) for name, at in raw.items()}

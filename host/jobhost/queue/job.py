@@ -66,6 +66,7 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     run_at: datetime | None = None
+    origin: str | None = None  # the job this one duplicates or replays
 
     @property
     def finished(self) -> bool:
@@ -96,6 +97,7 @@ class Job:
             started_at=_time(data.get("started")),
             finished_at=_time(data.get("finished")),
             run_at=_time(data.get("run_at")),
+            origin=data.get("origin") or None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,4 +121,5 @@ class Job:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "run_at": _iso(self.run_at),
+            "origin": self.origin,
         }

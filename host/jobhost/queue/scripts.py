@@ -7,7 +7,7 @@ from importlib import resources
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-NAMES = ("enqueue", "claim", "complete", "fail", "putback", "renew", "tick", "progress", "admin")
+NAMES = ("enqueue", "claim", "complete", "fail", "putback", "renew", "tick", "progress", "admin", "index")
 
 
 def _source(name: str) -> str:
@@ -31,3 +31,4 @@ class Scripts:
     tick: AsyncScript
     progress: AsyncScript
     admin: AsyncScript
+    index: AsyncScript
