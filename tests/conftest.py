@@ -62,3 +62,8 @@ def dist_path(tmp_path: Path):
         return write_distribution(tmp_path / "site", dist, version, plugins, modules)
 
     return make
+
+
+# The example plugin is a project of its own, tested as its authors would: installed, with its own
+# pytest configuration (tests/host/test_install.py runs its tests that way).
+collect_ignore = ["example_plugin"]

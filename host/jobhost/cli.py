@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -431,6 +432,35 @@ def jobs_enqueue(ctx: click.Context, task: str, kwargs_json: str | None, delay: 
     kwargs = _job_json(kwargs_json, "JSON")
     job = _engine(host_of(ctx), lambda engine: engine.enqueue(task, kwargs, delay=delay))
     click.echo(job.id)
+
+
+# -- writing plugins -------------------------------------------------------------------------
+
+
+@cli.group("plugin")
+def plugin_group() -> None:
+    """Write a new plugin."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    help="Folder to write the plugin into (must not exist or be empty); default ./jobhost-NAME.",
+)
+def plugin_new(name: str, folder: Path | None) -> None:
+    """Write a working plugin skeleton: a queue, a task, a route and their tests."""
+    from jobhost.scaffold import PluginNames, ScaffoldError, write_plugin
+
+    try:
+        names = PluginNames.parse(name)
+        written = write_plugin(names, folder)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote plugin {names.name!r} ({names.distribution}) in {written}")
+    click.echo(f"next: cd {written} && pip install -e '.[test]' && python -m pytest")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import click
 
@@ -83,7 +83,15 @@ def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> A
         ) from None
 
 
-def pass_host(fn: F | None = None, *, shared: bool = False) -> Any:
+@overload
+def pass_host(fn: F, /) -> F: ...
+
+
+@overload
+def pass_host(*, shared: bool = False) -> Callable[[F], F]: ...
+
+
+def pass_host(fn: F | None = None, /, *, shared: bool = False) -> F | Callable[[F], F]:
     """Decorate a click command's function (below `@cli.command()`) to receive the host first.
 
     `shared=True` refuses to run in embedded mode (no REDIS_URL), where the command could not

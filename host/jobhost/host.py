@@ -6,7 +6,6 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -165,16 +164,26 @@ class Host:
                 f"after try {job.attempt} of {job.attempts}{last}"
             ) from None
 
-    def worker(self, queues: Iterable[str] | None = None) -> AbstractAsyncContextManager[Any]:
-        """A worker for `queues` (default: all) on this event loop while the `async with` block runs.
+    @contextlib.asynccontextmanager
+    async def worker(self, queues: Iterable[str] | None = None) -> AsyncIterator[Any]:
+        """A worker for `queues` (default: all) on this event loop while the `async with` block runs,
+        with the host started for it (and stopped after, if this started it): its tasks find the
+        plugins' services configured, as in `jobhost worker`.
 
-        For one-process tools such as `jobhost demo`, which must work in embedded mode too;
-        `jobhost worker` is how production runs workers.
+        For one-process tools such as `jobhost demo`, which must work in embedded mode too, and
+        for tests; `jobhost worker` is how production runs workers.
         """
         from jobhost.worker import running_worker
 
-        self.kick_here()
-        return running_worker(self, queues)
+        starting = not self._started
+        if starting:
+            await self.start()
+        try:
+            async with running_worker(self, queues) as worker:
+                yield worker
+        finally:
+            if starting:
+                await self.stop()
 
     @functools.cached_property
     def database(self) -> Database:

@@ -67,10 +67,12 @@ class TaskDef:
     signature: inspect.Signature = attrs.field(eq=False)
     wants_ctx: bool = False
     injects: bool = False  # has TaskiqDepends parameters
+    is_async: bool = False
 
     @classmethod
     def of(cls, task: JobhostTask[Any, Any], plugin: str) -> TaskDef:
-        return cls(task, plugin, *caller_signature(task.original_func))
+        fn = task.original_func
+        return cls(task, plugin, *caller_signature(fn), is_async=inspect.iscoroutinefunction(fn))
 
     @property
     def needs_context(self) -> bool:
@@ -88,10 +90,6 @@ class TaskDef:
     @property
     def fn(self) -> Callable[..., Any]:
         return self.task.original_func
-
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.fn)
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ import attrs
 
 QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+SEARCH_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _UNIT_SECONDS = {
     "s": 1,
@@ -179,6 +180,15 @@ _RULES: list[tuple[str, Callable[[QueuePolicy], object], Callable[[object], bool
         lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
         "must be a number of jobs >= 1 or None",
     ),
+    (
+        "search_fields",
+        lambda p: p.search_fields,
+        lambda v: (
+            isinstance(v, tuple)
+            and all(isinstance(f, str) and SEARCH_FIELD.match(f) and f not in ("id", "task") for f in v)
+        ),
+        "must be a tuple of top-level kwargs names (letters, digits, _; not 'id' or 'task')",
+    ),
 ]
 
 
@@ -208,6 +218,8 @@ class QueuePolicy:
     rate_limit_env: str | None = None
     description: str = ""
     priority_aging: int | None = None
+    # Top-level kwargs the dashboard's search indexes (`flyer_id=42`, `to:bob@`).
+    search_fields: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         for field, get, test, rule in _RULES:

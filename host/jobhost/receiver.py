@@ -77,6 +77,7 @@ class JobhostReceiver(Receiver):
         }
         self._hooks["post_execute"].reverse()
         self._hooks["post_save"].reverse()
+        self.saves = bool(self._hooks["post_save"])  # whether `saved` has anything to do
 
     def _prepare_task(self, name: str, handler: Callable[..., Any]) -> None:
         super()._prepare_task(name, handler)
@@ -91,14 +92,8 @@ class JobhostReceiver(Receiver):
         """Run one try; raises TryTimedOut past `timeout`, CancelledError when the worker cancels it.
         `ctx` is None for a task that takes no JobContext and no dependencies."""
         labels = {**task.task.labels, **codec.loads(job.labels)} if job.labels else task.task.labels
-        # Built from the engine's own record: nothing to validate.
-        message = TaskiqMessage.model_construct(
-            task_id=job.id,
-            task_name=job.task,
-            labels=labels,
-            labels_types=None,
-            args=[],
-            kwargs=codec.loads(job.kwargs),
+        message = TaskiqMessage(
+            task_id=job.id, task_name=job.task, labels=labels, args=[], kwargs=codec.loads(job.kwargs)
         )
         for middleware in self._hooks["pre_execute"]:
             message = await maybe_awaitable(middleware.pre_execute(message))
@@ -111,13 +106,16 @@ class JobhostReceiver(Receiver):
             self.broker.custom_dependency_context[JobContext] = ctx
             self.broker.result_backend.running[job.id] = ctx
         try:
-            async with asyncio.timeout(timeout) as deadline:
-                result = await self.run_task(task.fn, run)
+            if timeout is None:
+                result, deadline = await self.run_task(task.fn, run), None
+            else:
+                async with asyncio.timeout(timeout) as deadline:
+                    result = await self.run_task(task.fn, run)
         finally:
             if ctx is not None:
                 self.broker.result_backend.running.pop(job.id, None)
         # run_task catches every BaseException, cancellation included, and returns it as the error.
-        if deadline.expired():
+        if deadline is not None and deadline.expired():
             raise TryTimedOut(f"timed out after {timeout:g}s")
         current = asyncio.current_task()
         if current is not None and current.cancelling():

@@ -297,7 +297,7 @@ class Worker:
                 self.completed += 1
             else:
                 log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
-            if running.outcome is not None:
+            if running.outcome is not None and self.receiver.saves:
                 await self.receiver.saved(running.outcome)
         except asyncio.CancelledError:
             raise
@@ -339,7 +339,8 @@ class Worker:
             running.ctx = self._context(running, timeout)
             running.flushing = asyncio.Lock()
         submitted: list[concurrent.futures.Future[Any]] = []
-        SUBMITTED.set(submitted)
+        if not task.is_async:
+            SUBMITTED.set(submitted)
         try:
             running.outcome = await self.receiver.execute(task, job, running.ctx, timeout)
         except TryTimedOut as exc:
@@ -566,7 +567,6 @@ def supervise(argv: Sequence[str], processes: int) -> int:
     them. Returns 0 when all children exited after a stop.
     """
     stopping = threading.Event()
-    stopped_by: list[int] = []  # the signal passed on
     children: dict[int, subprocess.Popen[bytes]] = {}
 
     def start() -> None:
@@ -580,7 +580,6 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 child.kill()
             return
         stopping.set()
-        stopped_by.append(signum)
         for child in children.values():
             child.send_signal(signum)
 
@@ -596,8 +595,9 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 continue
             del children[pid]
             if stopping.is_set():
-                # A child still starting up (no handler yet) dies of the signal: stopped as asked.
-                code = code or (0 if status == -stopped_by[0] else status)
+                # A child still starting up when the stop came dies of the forwarded signal itself,
+                # before its handler exists: it ran no job, so that is a clean stop too.
+                code = code or (0 if status in (-signal.SIGTERM, -signal.SIGINT) else status)
             else:
                 log.error("worker process %d exited with %s; starting another", pid, status)
                 time.sleep(1.0)

@@ -102,3 +102,10 @@ def test_rate_limit_parse(text, count, per):
 def test_rate_limit_parse_rejects(text):
     with pytest.raises(ValueError, match="rate limit must look like '10/s'"):
         RateLimit.parse(text)
+
+
+def test_search_fields_must_be_top_level_kwargs_names():
+    assert QueuePolicy("q", search_fields=("flyer_id", "email")).search_fields == ("flyer_id", "email")
+    for bad in (("flyer id",), ("task",), ["email"], ("a.b",)):
+        with pytest.raises(PolicyError, match="search_fields must be a tuple"):
+            QueuePolicy("q", search_fields=bad)

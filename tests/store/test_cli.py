@@ -33,11 +33,14 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 async def test_operator_creates_users_and_an_api_token(env, tmp_path):
     upgraded = jobhost(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == "jobhost: jobhost_0001"
+    assert upgraded.stdout.strip() == "jobhost: jobhost_0002"
 
     admin = jobhost(env, "users", "create", "Root@Example.org", "--admin", "--password", "admin-pass")
     assert admin.returncode == 0, admin.stderr
     assert "created admin root@example.org" in admin.stdout
+    viewer = jobhost(env, "users", "create", "oncall@example.org", "--read-only", "--password", "oncall-pw")
+    assert viewer.returncode == 0, viewer.stderr
+    assert "created read-only user oncall@example.org" in viewer.stdout
 
     prompted = jobhost(env, "users", "create", "ann@example.org", stdin="typed-pass\ntyped-pass\n")
     assert prompted.returncode == 0, prompted.stderr

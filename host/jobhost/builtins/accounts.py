@@ -41,6 +41,9 @@ def users() -> None:
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option(
+    "--read-only", is_flag=True, help="An on-call viewer: sees the admin dashboard, changes nothing."
+)
+@click.option(
     "--password",
     prompt=True,
     hide_input=True,
@@ -48,15 +51,19 @@ def users() -> None:
     help="The password; asked for (hidden) when not given.",
 )
 @click.pass_context
-def users_create(ctx: click.Context, email: str, admin: bool, password: str) -> None:
+def users_create(ctx: click.Context, email: str, admin: bool, read_only: bool, password: str) -> None:
     """Create a user who logs in with EMAIL."""
     from jobhost.store.accounts import Accounts
 
     host = host_of(ctx)
+    accounts = Accounts(host.db)
     user = run_started(
-        host, lambda: Accounts(host.db).create_user(email, password, is_admin=admin), start=False
+        host,
+        lambda: accounts.create_user(email, password, is_admin=admin, read_only=read_only),
+        start=False,
     )
-    click.echo(f"created {'admin' if user.is_admin else 'user'} {user.email} (id {user.id})")
+    kind = "admin" if user.is_admin else "read-only user" if user.read_only else "user"
+    click.echo(f"created {kind} {user.email} (id {user.id})")
 
 
 @click.group()

@@ -12,12 +12,14 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from jobhost.host import Host
+from jobhost.http.apidocs import OfflineSwagger, assets_router
 from jobhost.http.auth import BEARER, SECURED, admin_guard, provide_user
 from jobhost.http.config import HttpConfig
+from jobhost.http.dashboard import bulk, dashboard_router
 from jobhost.http.errors import EXCEPTION_HANDLERS
 from jobhost.http.metrics import HttpMetrics
 from jobhost.http.state import AppState
@@ -50,6 +52,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         try:
             yield
         finally:
+            await bulk.stop_all()
             if own_host:
                 await host.stop()
                 await host.engine.close()
@@ -74,7 +77,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
             version=importlib.metadata.version("jobhost"),
             description="Background jobs: enqueue through plugin routes, follow jobs, administer queues.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            render_plugins=[OfflineSwagger(path="/"), JsonRenderPlugin()],
             components=Components(
                 security_schemes={
                     BEARER: SecurityScheme(type="http", scheme="bearer", description="API or session token")
@@ -85,6 +88,8 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         state=State({"jobhost": state, "metrics": metrics}),
     )
     app.register(admin)
+    app.register(dashboard_router())
+    app.register(assets_router())
     for route in host.registry.routes:
         _mount(app, route, "public")
     return app

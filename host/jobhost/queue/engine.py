@@ -18,7 +18,7 @@ import attrs
 from redis.exceptions import ResponseError
 
 from jobhost.policy import QueuePolicy, RateLimit
-from jobhost.queue import codec
+from jobhost.queue import codec, search
 from jobhost.queue.batch import Batcher
 from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
@@ -82,6 +82,7 @@ class JobPage:
     total: int
     offset: int
     limit: int
+    exact: bool = True  # False: a search stopped early, `total` counts only what it looked at
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +160,7 @@ class Engine:
         depends_on: Sequence[str] | None = None,
         on_dependency_failure: str = "fail",
         labels: dict[str, Any] | None = None,
+        origin: str | None = None,
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
@@ -168,7 +170,8 @@ class Engine:
         `debounce`, a still waiting or delayed one takes these kwargs (and delay) instead.
         `job_id`: the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
         call); an existing job with it is returned instead. `labels`: the taskiq labels a worker
-        hands back to the task's middlewares.
+        hands back to the task's middlewares; `origin` names the job this one copies (a
+        duplicate, or an edited replay).
         `depends_on`: job ids (any queue) it waits for in `waiting-deps` until all completed;
         the task reads their results with `ctx.dependency_results()`. If one dies, is cancelled
         or removed, the job dies too, unless `on_dependency_failure` is "run" (start at once) or
@@ -186,6 +189,7 @@ class Engine:
             None if depends_on is None else tuple(depends_on),
             on_dependency_failure,
             labels,
+            origin,
         )
         if options.depends_on:
             await self._check_exist(task_name, options.depends_on)
@@ -216,25 +220,29 @@ class Engine:
         if missing:
             raise JobInputError(f"task {task_name!r}: depends_on names no job {missing[0]!r}")
 
-    def _prepare(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> tuple[TaskSpec, str]:
+    def _prepare(
+        self, task_name: str, kwargs: Any, options: EnqueueOptions
+    ) -> tuple[TaskSpec, dict[str, Any], str]:
         task = self.task(task_name)
         kwargs = {} if kwargs is None else kwargs
         check_kwargs(task, kwargs)
         options.check(task.name, task.queue)
-        return task, codec.dumps(kwargs)
+        return task, kwargs, codec.dumps(kwargs)
 
     def _enqueue_args(self, task: TaskSpec, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
         policy = self.policy(task.queue)
         return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
 
     async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
-        task, payload = self._prepare(task_name, kwargs, options)
+        task, kwargs, payload = self._prepare(task_name, kwargs, options)
         policy = self.policy(task.queue)
         job_id = options.job_id or new_job_id(task.queue)
         await self.setup([task.queue])
-        reply = await self.scripts.enqueue(
-            keys=self._base(task.queue), args=self._enqueue_args(task, job_id, payload, options)
-        )
+        pipe = self.redis.pipeline(transaction=True)  # the job and its index entries, or neither
+        args = self._enqueue_args(task, job_id, payload, options)
+        await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
+        await self._index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
+        reply = (await pipe.execute())[0]
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -250,6 +258,7 @@ class Engine:
             record["deps"] = codec.dumps(list(options.depends_on))
         if options.labels:
             record["labels"] = codec.dumps(options.labels)
+        record["origin"] = options.origin or ""
         return Job.from_hash(record)
 
     async def enqueue_many(
@@ -273,11 +282,12 @@ class Engine:
         ids = []
         for start in range(0, len(prepared), PIPELINE_CHUNK):
             pipe = self.redis.pipeline(transaction=False)
-            for _, payload in prepared[start : start + PIPELINE_CHUNK]:
+            for _, kwargs, payload in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
                 args = self._enqueue_args(task, job_id, payload, options)
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
+                await self._index(pipe, task, job_id, kwargs)
             await pipe.execute()
         return ids
 
@@ -287,7 +297,8 @@ class Engine:
         completed. Nothing is stored if any job is refused. Returns the root job."""
         if flow.size() > MAX_FLOW_JOBS:
             raise JobInputError(f"a flow holds at most {MAX_FLOW_JOBS} jobs, this one {flow.size()}")
-        plan: list[tuple[TaskSpec, str, str, EnqueueOptions]] = []  # children before their parent
+        # children before their parent: task, id, kwargs, payload, options
+        plan: list[tuple[TaskSpec, str, dict[str, Any], str, EnqueueOptions]] = []
 
         def add(node: Flow) -> str:
             deps = tuple(add(child) for child in node.children)
@@ -299,16 +310,17 @@ class Engine:
                 depends_on=deps or None,
                 on_dependency_failure=node.on_dependency_failure,
             )
-            _, payload = self._prepare(node.task, node.kwargs, options)
-            plan.append((task, job_id, payload, options))
+            _, kwargs, payload = self._prepare(node.task, node.kwargs, options)
+            plan.append((task, job_id, kwargs, payload, options))
             return job_id
 
         root = add(flow)
         await self.setup({task.queue for task, *_ in plan})
         pipe = self.redis.pipeline(transaction=True)
-        for task, job_id, payload, options in plan:
+        for task, job_id, kwargs, payload, options in plan:
             args = self._enqueue_args(task, job_id, payload, options)
             await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
+            await self._index(pipe, task, job_id, kwargs)
         await pipe.execute()
         job = await self.job(root)
         if job is None:
@@ -496,6 +508,8 @@ class Engine:
             )
         job = await self.job(job_id)
         assert job is not None
+        if kwargs is not None:
+            await self._index(self.redis, self.task(job.task), job_id, kwargs)
         return job
 
     async def replay(self, job_id: str, kwargs: dict[str, Any] | None = None) -> Job:
@@ -678,3 +692,111 @@ class Engine:
             await self.scripts.tick(keys=self._base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None
+
+    # -- search and the dashboard's reads --------------------------------------------------------
+
+    async def _index(self, client: Any, task: TaskSpec, job_id: str, kwargs: dict[str, Any]) -> None:
+        """(Re)index a job's task name and searchable kwargs (on `client`: a pipeline, or the
+        connection)."""
+        terms = search.terms(self.policy(task.queue), task.name, kwargs)
+        await self.scripts.index(keys=self._base(task.queue), args=[job_id, *terms], client=client)
+
+    async def search(self, queue: str, text: str, *, offset: int = 0, limit: int = 50) -> JobPage:
+        """A queue's jobs matching a search (queue/search.py), in any state, newest first.
+
+        One term pages straight off the index. With several, the narrowest term's matches are
+        checked against the rest, newest first, a CHUNK at a time, until the page is full (and one
+        more, to know there is a next page) or MAX_CANDIDATES were checked; the page's total is
+        then only what was found so far (`exact` False)."""
+        policy = self.policy(queue)
+        if offset < 0 or not 1 <= limit <= 1000:
+            raise JobInputError(f"offset must be >= 0 and limit 1-1000, got offset={offset} limit={limit}")
+        query = search.parse(queue, policy, text)
+        if query.job_id is not None:
+            job = await self.job(query.job_id)
+            found = (job,) if job is not None and offset == 0 else ()
+            return JobPage(found, int(job is not None), offset, limit)
+        key = self.keys.search(queue)
+        pipe = self.redis.pipeline(transaction=False)
+        for term in query.terms:
+            pipe.zlexcount(key, *term.lex_range)
+        term, total = search.narrowest(query.terms, await pipe.execute())
+        low, high = term.lex_range
+        if len(query.terms) == 1:
+            shown = await self.redis.zrevrangebylex(key, high, low, start=offset, num=limit)
+            ids = [search.job_id_of(m) for m in cast(list[str], shown)]
+            exact = True
+        else:
+            rest = [t for t in query.terms if t is not term]
+            matching: list[str] = []
+            scanned, candidates = 0, min(total, search.MAX_CANDIDATES)
+            while scanned < candidates and len(matching) <= offset + limit:
+                num = min(search.CHUNK, candidates - scanned)
+                chunk = await self.redis.zrevrangebylex(key, high, low, start=scanned, num=num)
+                members = cast(list[str], chunk)
+                if not members:
+                    break
+                scanned += len(members)
+                pipe = self.redis.pipeline(transaction=False)
+                for member in members:
+                    pipe.hget(self.keys.job(search.job_id_of(member)), "ix")
+                matching += [
+                    search.job_id_of(member)
+                    for member, ix in zip(members, await pipe.execute(), strict=True)
+                    if ix and all(any(t.matches(m) for m in ix.split("\n")) for t in rest)
+                ]
+            exact = scanned >= total
+            total, ids = len(matching), matching[offset : offset + limit]
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(self.keys.job(job_id))
+        records = await pipe.execute() if ids else []
+        jobs = tuple(Job.from_hash(r) for r in records if r)
+        return JobPage(jobs, total, offset, limit, exact)
+
+    async def throughput(self, queue: str, minutes: int = 60) -> list[dict[str, int]]:
+        """Completed, failed and dead counts of each of the last `minutes` minutes, oldest first."""
+        self.policy(queue)
+        now_minute = int(time.time() // 60)
+        pipe = self.redis.pipeline(transaction=False)
+        for minute in range(now_minute - minutes + 1, now_minute + 1):
+            pipe.hgetall(self.keys.minute(queue, minute))
+        return [
+            {kind: int(b.get(kind, 0)) for kind in ("completed", "failed", "dead")}
+            for b in await pipe.execute()
+        ]
+
+    async def follow(
+        self, queues: Sequence[str], last_ids: dict[str, str], block_ms: int = BLOCK_MS
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """The next events of these queues' jobs after `last_ids` (queue → feed id; `$` for only
+        new ones), blocking up to `block_ms`: `(queue, feed id, job id, event)` in order."""
+        streams: dict[Any, Any] = {self.keys.feed(q): last_ids.get(q, "$") for q in queues}
+        reply = cast(list[Any], await self.redis.xread(streams, count=500, block=block_ms))
+        queue_of_key = {self.keys.feed(q): q for q in queues}
+        return [
+            (queue_of_key[key], entry_id, fields["id"], codec.loads(fields["e"]))
+            for key, entries in reply or []
+            for entry_id, fields in entries
+        ]
+
+    async def feed_head(self, queue: str) -> str:
+        """The id of the queue's newest feed entry ("0-0" when none), to follow from."""
+        last = cast(list[tuple[str, Any]], await self.redis.xrevrange(self.keys.feed(queue), count=1))
+        return last[0][0] if last else "0-0"
+
+    async def history(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's recorded events (state changes, progress, log lines; the last 200), oldest
+        first, without waiting for more."""
+        try:
+            entries = cast(
+                list[tuple[str, dict[str, str]]], await self.redis.xrange(self.keys.events(job_id))
+            )
+        except UnknownJobId:
+            return []
+        return [codec.loads(fields["e"]) for _, fields in entries]
+
+    async def last_fires(self) -> dict[str, float]:
+        """Schedule name → when any scheduler last fired it (epoch seconds)."""
+        raw = cast(dict[str, str], await self.redis.hgetall(self.keys.schedule_last()))
+        return {name: float(at) for name, at in raw.items()}

@@ -72,6 +72,7 @@ class Job:
     cancelling: bool = False
     depends_on: tuple[str, ...] = ()
     dependents: tuple[str, ...] = ()
+    origin: str | None = None  # the job this one duplicates or replays
 
     @property
     def finished(self) -> bool:
@@ -106,6 +107,7 @@ class Job:
             cancelling=bool(data.get("cancel")) and data["state"] == "active",
             depends_on=tuple(codec.loads(data["deps"])) if data.get("deps") else (),
             dependents=tuple(codec.loads(data["dependents"])) if data.get("dependents") else (),
+            origin=data.get("origin") or None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,4 +135,5 @@ class Job:
             "cancelling": self.cancelling,
             "depends_on": list(self.depends_on),
             "dependents": list(self.dependents),
+            "origin": self.origin,
         }

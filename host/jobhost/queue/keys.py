@@ -85,6 +85,14 @@ class Keys:
     def events(self, job_id: str) -> str:
         return self.base(queue_of(job_id)) + "events:" + job_id
 
+    def feed(self, queue: str) -> str:
+        """Stream of every event of the queue's jobs (bounded), which the dashboard follows."""
+        return self.base(queue) + "feed"
+
+    def search(self, queue: str) -> str:
+        """The queue's search index (queue/search.py)."""
+        return self.base(queue) + "search"
+
     @property
     def workers(self) -> str:
         """Sorted set of worker ids by last heartbeat; each worker's details expire on their own."""

@@ -44,6 +44,7 @@ class EnqueueOptions:
     depends_on: Sequence[str] | None = None
     on_dependency_failure: str = "fail"
     labels: dict[str, Any] | None = None
+    origin: str | None = None  # the job this one copies (a duplicate, or an edited replay)
     # A cron fire's key (`Engine.enqueue_once`): enqueue only if no call took it in `once_ttl` s.
     once_key: str | None = None
     once_ttl: int = 0
@@ -114,4 +115,5 @@ class EnqueueOptions:
             policy.keep_dead.count,
             int(policy.keep_dead.age),
             codec.dumps(self.labels) if self.labels else "",
+            self.origin or "",
         ]

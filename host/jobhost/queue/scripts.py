@@ -20,6 +20,7 @@ NAMES = (
     "tick",
     "progress",
     "admin",
+    "index",
 )
 
 
@@ -57,3 +58,4 @@ class Scripts:
     progress: AsyncScript
     admin: AsyncScript
     stopped: AsyncScript
+    index: AsyncScript

@@ -57,7 +57,7 @@ def token_hash(token: str) -> str:
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.email, row.is_admin)
+    return User(row.id, row.email, row.is_admin, row.read_only)
 
 
 class Accounts:
@@ -66,15 +66,20 @@ class Accounts:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def create_user(self, email: str, password: str, *, is_admin: bool = False) -> User:
+    async def create_user(
+        self, email: str, password: str, *, is_admin: bool = False, read_only: bool = False
+    ) -> User:
+        """A new user; `read_only` makes an on-call viewer of the admin dashboard."""
         email = normalize_email(email)
+        if is_admin and read_only:
+            raise AccountError("a user is an admin or read-only, not both")
         try:
             passwords.check_new(password)
         except passwords.PasswordRejected as exc:
             raise AccountError(str(exc)) from None
         password_hash = await asyncio.to_thread(passwords.hash_password, password)
         async with self.sessions() as session:
-            row = UserRow(email=email, password_hash=password_hash, is_admin=is_admin)
+            row = UserRow(email=email, password_hash=password_hash, is_admin=is_admin, read_only=read_only)
             session.add(row)
             try:
                 await session.commit()

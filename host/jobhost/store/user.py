@@ -14,6 +14,12 @@ class User:
     id: int
     email: str
     is_admin: bool = False
+    read_only: bool = False  # an on-call viewer: sees the admin dashboard, acts on nothing
+
+    @property
+    def sees_admin(self) -> bool:
+        """May look at admin pages (an admin, or a read-only user)."""
+        return self.is_admin or self.read_only
 
     @property
     def owner(self) -> str:
@@ -21,4 +27,4 @@ class User:
         return str(self.id)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "is_admin": self.is_admin}
+        return {"id": self.id, "email": self.email, "is_admin": self.is_admin, "read_only": self.read_only}

@@ -40,6 +40,7 @@ def register_queues(register):
             concurrency_env="EMAIL_WORKER_CONCURRENCY",
             timeout=60,
             rate_limit_env="EMAIL_RATE_LIMIT",
+            search_fields=("to", "subject"),
             description="email delivery over SMTP",
         )
     )

@@ -1,4 +1,4 @@
-"""The flyer plugin's settings: how big an upload may be, and how PDFs are rasterized."""
+"""The flyer plugin's settings: how big an upload may be, and how PDFs are rasterized and bounded."""
 
 from __future__ import annotations
 
@@ -41,7 +41,21 @@ PDF_DPI = Setting(
     help="resolution PDF pages are rasterized at for OCR",
     allowed="must be a whole number of dots per inch >= 1",
 )
-SETTINGS = (MAX_MB, MAX_MEGAPIXELS, MAX_PAGES, PDF_DPI)
+RENDER_MEMORY_MB = Setting(
+    "FLYER_RENDER_MEMORY_MB",
+    DEFAULT_LIMITS.render_memory // 1024**2,
+    parse_count,
+    help="address space, in MiB, of the child process that reads a PDF (past it the PDF is refused)",
+    allowed="must be a whole number of MiB >= 1",
+)
+RENDER_SECONDS = Setting(
+    "FLYER_RENDER_SECONDS",
+    int(DEFAULT_LIMITS.render_seconds),
+    parse_count,
+    help="CPU seconds a PDF page may take to open and render (it is killed after 3x that in wall time)",
+    allowed="must be a whole number of seconds >= 1",
+)
+SETTINGS = (MAX_MB, MAX_MEGAPIXELS, MAX_PAGES, PDF_DPI, RENDER_MEMORY_MB, RENDER_SECONDS)
 
 
 def limits_from(settings) -> Limits:
@@ -51,4 +65,6 @@ def limits_from(settings) -> Limits:
         max_pixels=settings.read(MAX_MEGAPIXELS) * 1_000_000,
         max_pages=settings.read(MAX_PAGES),
         pdf_dpi=settings.read(PDF_DPI),
+        render_memory=settings.read(RENDER_MEMORY_MB) * 1024**2,
+        render_seconds=settings.read(RENDER_SECONDS),
     )

@@ -16,7 +16,11 @@ _DOLLAR_AMOUNT = re.compile(r"\$[\dOolI|]+(?:[.,][\dOolIi|]{1,2})?")
 # Before a cent sign only digits make sense: bold `4` reads as `A`, `5` as `S`, `8` as `B`.
 _CENTS = re.compile(r"^[\dOolI|ASB]{1,2}(?=[¢]$)")
 _CENT_DIGITS = str.maketrans({**{chr(k): v for k, v in _DIGITISH.items()}, "A": "4", "S": "5", "B": "8"})
+# A big cent sign read as another currency's: `39€`, `79£`.
+_CENT_SIGN = re.compile(r"(?<=^\d)[€£©]$|(?<=^\d\d)[€£©]$")
 _BARE_AMOUNT = re.compile(r"^(?=[\dOolI|]*\d)[\dOolI|]+(?:[.,][\dOolI|]{1,2})?(?=[%¢]?$)")
+# A slash before a unit read as a letter: `ikg`, `Ilb`, `fib` (`/lb` with its `l` read as `i`).
+_SLASH_UNIT = re.compile(r"^[iIl|1!ft](?=(?:kg|k9|lb|Ib|1b|ib)\.?$)")
 _UNIT_WORDS = (
     (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))(?:ib|1b|\|b|lb|lbs|1bs|ibs)\.?$"), "lb"),
     (re.compile(r"(?i)(?:(?<=^)|(?<=[/\d]))[0o]z\.?$"), "oz"),
@@ -27,12 +31,14 @@ _UNIT_WORDS = (
 
 def normalize_word(text: str) -> str:
     """One OCR word with the usual confusions in prices and units fixed: `S1.99`, `$l.99`, `Ib`, `0z`."""
+    text = _CENT_SIGN.sub("¢", text)
     text = _SLASH_BEFORE_PRICE.sub(r"\1/", text)
     text = _S_FOR_DOLLAR.sub("$", text)
     text = _DOLLAR_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
     text = _SLASH_BEFORE_UNIT.sub(r"\1/", text)
     text = _BARE_AMOUNT.sub(lambda m: m.group().translate(_DIGITISH), text)
     text = _CENTS.sub(lambda m: m.group().translate(_CENT_DIGITS), text)
+    text = _SLASH_UNIT.sub("/", text)
     for pattern, unit in _UNIT_WORDS:
         text = pattern.sub(unit, text)
     return text

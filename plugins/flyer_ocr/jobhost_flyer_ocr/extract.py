@@ -1,14 +1,19 @@
-"""Stage 4: turn the words tesseract read into deals, the store's name and the dates of the flyer.
+"""Stage 4: turn the words tesseract (or a PDF's text layer) gave into deals, the store's name and
+the dates of the flyer.
 
 1. Words become *phrases*: words side by side on one baseline with word-sized gaps (dotted
-   leaders between a name and its price are dropped, so they split the phrase).
+   leaders between a name and its price are dropped, so they split the phrase). Big dollars and
+   small raised cents are one price (`cents`).
 2. Each phrase is cut into *segments* by what its (OCR-corrected) text says: an offer
-   (`$1.99`, `2 for $5`, `$0.59/lb`, `99¢ ea`), a modifier (`Save $1.00`, `25% off`, `BOGO`),
-   a pack size (`12 oz`) or a name.
+   (`$1.99`, `2 for $5`, `$0.59/lb`, `99¢ ea`), a modifier (`Save $1.00`, `25% off`, `BOGO`,
+   `Reg. $5.49`, `Limit 4`, a lone `/lb` in small type), a pack size (`12 oz`) or a name. Offer
+   words alone (`NOW`, `Sale`) are never a name.
 3. Names are paired with offers by layout: a name in the same phrase or on the same row to the
-   left of the price (list layouts), or above it in the same column (grid cells), nearest
-   first. A name wrapped over several lines is joined; sizes and modifiers join the deal whose
-   box they sit under or inside.
+   left of the price (list layouts), or above it in the same column (grid cells, cards), nearest
+   first. A name wrapped over several lines is joined, and the smaller-set lines under it are
+   its description; sizes and modifiers join the deal whose box they sit under, inside or
+   beside. A price set much smaller beside a deal's is its struck-out regular price.
+4. Each deal is checked for plausibility (`plausible`): doubtful ones are flagged for review.
 """
 
 from __future__ import annotations
@@ -21,14 +26,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from jobhost_flyer_ocr.cents import join_raised
 from jobhost_flyer_ocr.corrections import in_context, normalize_word
 from jobhost_flyer_ocr.dates import NAMED_DATES, NUMERIC_DATES, find_dates
 from jobhost_flyer_ocr.model import Box, Flyer, Item, Word
+from jobhost_flyer_ocr.plausible import review
 
 CENT = Decimal("0.01")
 
 # An offer printed smaller than this share of the page's typical offer is not one.
 SMALL_OFFER = 0.7
+# How far, in offer heights, a name may sit above its price (a card's tag at its foot).
+ABOVE_GAP = 5.0
+# A line under a name set smaller than this share of the name's type is its description.
+DESCRIPTION_SIZE = 0.85
 # Below this tesseract is guessing (dotted leaders, speckles): such words never make a name.
 MIN_WORD_CONFIDENCE = 15
 _LEADER = re.compile(r"^[.·•…_,:;'`~\-–—]{3,}$")
@@ -49,10 +60,21 @@ _OFFER = re.compile(
     r"(?:\s?(?:/|per)?\s?(?P<unit>lb|kg|100\s?g|oz|ea|each)\b\.?)?"
 )
 _SAVE = re.compile(rf"(?i)\bsave\s?(?:up\s?to\s?)?(?P<save>{_MONEY})")
+# The regular price beside a deal: `Reg. $5.49`, `Regular $5.49`, `was $5.49`.
+_REGULAR = re.compile(rf"(?i)\b(?:reg(?:ular)?\.?(?:\s?price)?|was)[\s:\-–]*(?P<regular>{_MONEY})")
+_REGULAR_WORD = re.compile(r"(?i)^(?:reg|regular|was)\b")
+_LIMIT = re.compile(r"(?i)\blimit\s?(?P<limit>\d{1,2})\b")
+# A unit printed on its own in small type beside or under the price: `/lb`, `per kg`, `/100 g`.
+_UNIT_ONLY = re.compile(r"(?i)^(?:/\s?|per\s)?(?P<alone>lb|kg|100\s?g)\.?$")
 _PERCENT = re.compile(r"(?i)(?P<percent>\d{1,2})\s?%\s?off\b")
-# A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`.
-_BOGO = re.compile(r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get\s?(?:[1lI|]|one)(?:\s?free)?)(?!\w)")
-_SIZE = re.compile(rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?$")
+# A lone `1` often reads as `|`, `l` or `I`: `Buy | Get | Free`; small type may lose its end.
+_BOGO = re.compile(
+    r"(?i)\b(?:bogo|b1g1|buy\s?(?:[1lI|]|one)\s?,?\s?get(?:\s?(?:[1lI|]|one)(?:\s?free)?)?)(?!\w)"
+)
+# A pack size, maybe with its container: `12 oz`, `750 g jar`.
+_SIZE = re.compile(
+    rf"(?i)^(?P<size>\d+(?:\.\d+)?\s?{_SIZE_UNITS})\.?(?:\s(?:jar|can|bag|box|bottle|btl|pkg|tub|tin|carton))?$"
+)
 # A number and a short word alone on a line is a pack size OCR got wrong (`12 thos`, `8 az`).
 _SIZE_LIKE = re.compile(rf"(?i)^(?:\d+(?:\.\d+)?\s?[a-z]{{1,4}}|[a-z0-9]{{0,3}}oz|(?:{_SIZE_UNITS}\s?)+)\.?$")
 # A name ending in a number and maybe a short word: its pack size, perhaps misread (`7.25 072`).
@@ -88,6 +110,9 @@ class Modifier:
     save: Decimal | None = None
     percent_off: int | None = None
     bogo: bool = False
+    regular: Decimal | None = None
+    limit: int | None = None
+    unit: str | None = None
 
 
 @attrs.frozen(eq=False)
@@ -103,6 +128,7 @@ class Segment:
     confidence: float
     phrase: int
     value: Offer | Modifier | None = None
+    type_size: float = 0.0  # the font's size, from the words' heights and letters (`type_size`)
 
     @property
     def height(self) -> int:
@@ -179,7 +205,7 @@ def _segment(index: int, phrase: Phrase) -> list[Segment]:
     taken: list[int | None] = [None] * len(phrase.tokens)  # token → the span it belongs to
     spans: list[tuple[int, int, str, Offer | Modifier | None]] = []
     masked = text
-    for pattern in (NAMED_DATES, NUMERIC_DATES, _SAVE, _PERCENT, _BOGO, _OFFER):
+    for pattern in (NAMED_DATES, NUMERIC_DATES, _SAVE, _REGULAR, _LIMIT, _UNIT_ONLY, _PERCENT, _BOGO, _OFFER):
         for match in pattern.finditer(masked):
             if match.end() == match.start():
                 continue
@@ -216,9 +242,27 @@ def _meaning(pattern: re.Pattern[str], match: re.Match[str]) -> tuple[str, Offer
         return "modifier", Modifier(percent_off=int(match["percent"]))
     if pattern is _BOGO:
         return "modifier", Modifier(bogo=True)
+    if pattern is _REGULAR:
+        return "modifier", Modifier(regular=parse_money(match["regular"]))
+    if pattern is _LIMIT:
+        return "modifier", Modifier(limit=int(match["limit"]))
+    if pattern is _UNIT_ONLY:
+        return "modifier", Modifier(unit=_unit(match["alone"]))
     if match["quantity"]:
         return "offer", Offer(parse_money(match["total"]), int(match["quantity"]), _unit(match["unit"]))
     return "offer", Offer(parse_money(match["price"]), 1, _unit(match["unit"]))
+
+
+_ASCENDERS = set("bdfhklt0123456789$%&ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DESCENDERS = set("gjpqy,")
+
+
+def type_size(word: Word) -> float:
+    """The size of the type a word is set in, from its box: a word's ink is taller with capitals,
+    ascenders (`Butter`) or descenders (`Family`) than in x-height letters alone (`one`)."""
+    letters = set(word.text)
+    share = 0.53 + 0.2 * bool(letters & _ASCENDERS) + 0.2 * bool(letters & _DESCENDERS)
+    return word.box.height / share
 
 
 def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: object = None) -> Segment:
@@ -226,12 +270,17 @@ def _make(index: int, phrase: Phrase, members: list[int], kind: str, value: obje
     box = words[0].box
     for word in words[1:]:
         box = box.union(word.box)
-    top = round(statistics.median(w.box.top for w in words))
-    bottom = round(statistics.median(w.box.bottom for w in words))
+    if kind == "offer":  # the price's own figures, not the small `/lb` or `ea` beside them
+        tallest = max(words, key=lambda w: w.box.height).box
+        top, bottom = tallest.top, tallest.bottom
+    else:
+        top = round(statistics.median(w.box.top for w in words))
+        bottom = round(statistics.median(w.box.bottom for w in words))
     core = Box(box.left, top, box.width, max(bottom - top, 1))
     text = " ".join(phrase.tokens[i] for i in members)
     confidence = sum(w.confidence for w in words) / len(words) / 100
-    return Segment(kind, text, box, core, confidence, index, value)  # type: ignore[arg-type]
+    size = statistics.median(type_size(w) for w in words)
+    return Segment(kind, text, box, core, confidence, index, value, size)  # type: ignore[arg-type]
 
 
 def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
@@ -251,9 +300,26 @@ def _text_segments(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
     return segments
 
 
+# Words printed around prices that are never a product's name on their own.
+STOP_WORDS = frozenset(
+    {
+        *("now", "only", "sale", "reg", "regular", "was", "price", "each", "ea", "special", "specials"),
+        *("deal", "deals", "new", "hot", "buy", "get", "free", "limit", "save", "off", "with", "card"),
+        *("per", "lb", "kg", "for", "and", "or", "our", "low", "everyday", "great", "value"),
+    }
+)
+
+
+def is_stop_phrase(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(words) and all(word in STOP_WORDS for word in words)
+
+
 def _classify(index: int, phrase: Phrase, run: list[int]) -> list[Segment]:
     """A pack size, a name, a name followed by its size, or nothing worth keeping."""
     text = " ".join(phrase.tokens[i] for i in run)
+    if is_stop_phrase(text) or _REGULAR_WORD.match(text):
+        return []  # `NOW`, `Sale`, `Reg. $6.4g`: the words of an offer, not a product
     if _SIZE.match(text) or _SIZE_LIKE.match(text):
         return [_make(index, phrase, run, "size")]
     trailing = _TRAILING_SIZE.search(text)
@@ -296,7 +362,7 @@ def _pair_cost(name: Segment, offer: Segment) -> tuple[float, str] | None:
         return None
     if a.bottom <= b.top + 0.3 * height:
         gap = (b.top - a.bottom) / height
-        return (gap, "above") if gap <= 3.5 else None
+        return (gap, "above") if gap <= ABOVE_GAP else None
     if a.top >= b.bottom - 0.3 * height:
         gap = (a.top - b.bottom) / height
         return (1.5 + gap, "below") if gap <= 1.5 else None
@@ -308,16 +374,28 @@ def _joins_above(upper: Segment, lower: Segment) -> bool:
     a, b = upper.core, lower.core
     height = min(a.height, b.height)
     gap = b.top - a.bottom
+    # Leading goes with the type: a name over its small description line sits a line apart.
+    room = max(height, 0.6 * max(upper.type_size, lower.type_size))
     aligned = abs(a.left - b.left) < height or abs(a.center_x - b.center_x) < height
-    similar = 0.6 <= a.height / max(b.height, 1) <= 1.7
-    return -0.2 * height <= gap <= 1.0 * height and aligned and similar
+    similar = 0.6 <= upper.type_size / max(lower.type_size, 1) <= 1.7
+    return -0.2 * height <= gap <= room and aligned and similar
 
 
-def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
-    """The deal a size or modifier belongs to: inside or just under its box, else just above it."""
+def _nearest_item(segment: Segment, items: list[tuple[Box, Box, int]]) -> int | None:
+    """The deal a size or modifier belongs to: inside or just under its box, else just above it,
+    or on its price's rows just right of the price."""
     best, best_cost = None, None
     s = segment.core
-    for box, item in items:
+    for box, price, item in items:
+        beside = (
+            _overlap(price.top, price.bottom, s.top, s.bottom) > 0
+            and 0 <= s.left - price.right <= 4 * s.height
+        )
+        if beside:
+            cost = 0.5  # to the right of the deal, on its rows: `Reg. $2.59` beside a price tag
+            if best_cost is None or cost < best_cost:
+                best, best_cost = item, cost
+            continue
         if _overlap(box.left, box.right, s.left, s.right) <= 0 and abs(box.left - s.left) > s.height * 2:
             continue
         if box.top - 0.3 * s.height <= s.center_y <= box.bottom + 0.3 * s.height:
@@ -326,7 +404,7 @@ def _nearest_item(segment: Segment, items: list[tuple[Box, int]]) -> int | None:
             cost = (s.top - box.bottom) / s.height
         else:
             cost = 1.0 + (box.top - s.bottom) / s.height
-        if cost <= 2.5 and (best_cost is None or cost < best_cost):
+        if cost <= 3.5 and (best_cost is None or cost < best_cost):
             best, best_cost = item, cost
     return best
 
@@ -384,28 +462,55 @@ def _pair(offers: list[Segment], names: list[Segment]) -> tuple[dict[int, list[S
     return named, used
 
 
+def _name_and_description(lines: list[Segment]) -> tuple[list[Segment], list[Segment]]:
+    """A deal's lines, top to bottom, cut where the type gets smaller: the name, then its
+    description (`Large Eggs` over `Selected Varieties`)."""
+    for k in range(1, len(lines)):
+        if lines[k].type_size < DESCRIPTION_SIZE * max(line.type_size for line in lines[:k]):
+            return lines[:k], lines[k:]
+    return lines, []
+
+
+def _regular(value: Decimal | None, text: str, unit_price: Decimal) -> Decimal | None:
+    """A regular price as read; the line through a struck-out one often costs its decimal point
+    (`$1.49` read as `$149`)."""
+    if value is not None and "." not in text and value >= 100 * unit_price:
+        return (value / 100).quantize(CENT)
+    return value
+
+
 def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int, scale: float) -> Item:
     assert isinstance(offer.value, Offer)
-    price, quantity = offer.value.price, offer.value.quantity
-    size, save, percent, bogo = None, None, None, False
+    price, quantity, unit = offer.value.price, offer.value.quantity, offer.value.unit
+    size, save, percent, bogo, regular, limit = None, None, None, False, None, None
     for extra in extras:
         if extra.kind == "size":
             size = size or extra.text
         elif isinstance(extra.value, Modifier):
-            save = extra.value.save or save
-            percent = extra.value.percent_off or percent
-            bogo = bogo or extra.value.bogo
+            value = extra.value
+            save, percent, bogo = value.save or save, value.percent_off or percent, bogo or value.bogo
+            regular, limit = (
+                _regular(value.regular, extra.text, price / quantity) or regular,
+                value.limit or limit,
+            )
+            if value.unit and unit == "each" and quantity == 1:
+                unit = value.unit  # `/lb` in small type under the cents
+        elif isinstance(extra.value, Offer) and regular is None:
+            regular = _regular(extra.value.price, extra.text, price / quantity)  # a smaller price beside
     if bogo and quantity == 1:
         quantity = 2  # the price buys two
+    if regular is not None and regular <= price / quantity:
+        regular = None  # not a regular price: a deal is cheaper than it
     box = offer.box
     for line in lines:
         box = box.union(line.box)
+    names, description = _name_and_description(lines)
     parts = [offer, *lines]
     return Item(
-        name=" ".join(line.text for line in lines).strip(" -:,."),
+        name=" ".join(line.text for line in names).strip(" -:,."),
         price=price,
         quantity=quantity,
-        unit=offer.value.unit,
+        unit=unit,
         unit_price=(price / quantity).quantize(CENT, ROUND_HALF_UP),
         size=size,
         save=save,
@@ -414,6 +519,9 @@ def _item(offer: Segment, lines: list[Segment], extras: list[Segment], page: int
         page=page,
         box=box.scaled(1 / scale),
         confidence=sum(p.confidence for p in parts) / len(parts),
+        regular_price=regular,
+        description=" ".join(line.text for line in description).strip(" -:,.") or None,
+        limit=limit,
     )
 
 
@@ -421,14 +529,16 @@ def read_page(
     words: Sequence[Word], *, page: int = 1, scale: float = 1.0, today: date | None = None
 ) -> PageReading:
     """The deals on one page; boxes are divided by `scale` to be in the loaded page's pixels."""
-    found = phrases(words)
+    found = phrases(join_raised(words))
     segments = [segment for index, phrase in enumerate(found) for segment in _segment(index, phrase)]
     valid_from, valid_to = find_dates((p.text for p in found), today)
     offers = [s for s in segments if s.kind == "offer"]
+    small: list[Segment] = []
     if len(offers) >= 3:
-        # Prices share a big font; a "price" far smaller is a pack size OCR turned into one
-        # (`52 fl oz` read as `$2 floz`).
+        # Prices share a big font; a "price" far smaller is a struck-out regular price beside
+        # one (`$5.49`), or a pack size OCR turned into one (`52 fl oz` read as `$2 floz`).
         typical = statistics.median(offer.height for offer in offers)
+        small = [offer for offer in offers if offer.height < SMALL_OFFER * typical]
         offers = [offer for offer in offers if offer.height >= SMALL_OFFER * typical]
     names = [s for s in segments if s.kind == "name"]
     named, used = _pair(offers, names)
@@ -440,16 +550,17 @@ def read_page(
         box = offers[o].core
         for line in lines:
             box = box.union(line.core)
-        boxes.append((box, i))
+        boxes.append((box, offers[o].core, i))
     extras: dict[int, list[Segment]] = {}
-    for segment in segments:
-        if segment.kind in ("size", "modifier"):
+    regulars = [offer for offer in small if "$" in offer.text]
+    for segment in [*segments, *regulars]:
+        if segment.kind in ("size", "modifier") or segment in regulars:
             owner = _nearest_item(segment, boxes)
             if owner is not None:
                 extras.setdefault(owner, []).append(segment)
     items = [_item(offers[o], lines, extras.get(i, []), page, scale) for i, (o, lines) in enumerate(deals)]
     items.sort(key=lambda item: (item.box.top, item.box.left))
-    return PageReading(page, tuple(items), store.text if store else None, valid_from, valid_to)
+    return PageReading(page, review(items), store.text if store else None, valid_from, valid_to)
 
 
 def combine(readings: Sequence[PageReading]) -> Flyer:

@@ -120,7 +120,7 @@ def result_of(record: FlyerRecord) -> dict[str, Any]:
     view = record.as_dict()
     return {
         "flyer_id": record.id,
-        **{k: view[k] for k in ("store", "valid_from", "valid_to", "pages", "items")},
+        **{k: view[k] for k in ("store", "valid_from", "valid_to", "pages", "needs_review", "items")},
     }
 
 

@@ -1,23 +1,23 @@
-"""Stage 1: open an upload by its sniffed type and give back its pages as images.
+"""Stage 1: open an upload by its sniffed type and give back its pages.
 
 Images keep every frame (a multi-page TIFF is a multi-page flyer) and their EXIF orientation;
-PDFs are rasterized page by page with PDFium. Each page is checked against the limits before
-its pixels are decoded, and anything unreadable is a permanent `FlyerRejected`.
+PDF pages come from `pdf`: their text layer when they have one, else rasterized by PDFium. Each
+page is checked against the limits before its pixels are decoded, and anything unreadable is a
+permanent `FlyerRejected`.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import warnings
 from collections.abc import Iterator
 
-import pypdfium2 as pdfium
 from PIL import Image, ImageOps
 
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.model import Page
-from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, PDFIUM_LOCK, Limits, Upload, check_upload
+from jobhost_flyer_ocr.pdf import pdf_pages
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, Upload, check_kind, check_upload
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -37,10 +37,11 @@ def _image_pages(data: bytes, kind: str) -> Iterator[Page]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
-                for index in range(getattr(image, "n_frames", 1)):
+                count = getattr(image, "n_frames", 1)
+                for index in range(count):
                     image.seek(index)
                     image.load()
-                    yield Page(index + 1, _flatten(ImageOps.exif_transpose(image)))
+                    yield Page(index + 1, _flatten(ImageOps.exif_transpose(image)), count=count)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise FlyerRejected(
             f"the file looks like {kind.upper()} but its pixels cannot be decoded ({exc}); it may be "
@@ -48,37 +49,22 @@ def _image_pages(data: bytes, kind: str) -> Iterator[Page]:
         ) from None
 
 
-def _pdf_pages(data: bytes, limits: Limits) -> Iterator[Page]:
-    with PDFIUM_LOCK:
-        document = pdfium.PdfDocument(data)
-    try:
-        for index in range(len(document)):
-            with PDFIUM_LOCK:
-                page = document[index]
-                width, height = page.get_size()
-                # Render at pdf_dpi, or lower when a huge page would exceed the pixel limit
-                # (one point more each way: PDFium rounds the bitmap's sides up).
-                fit = math.sqrt(limits.max_pixels / ((width + 1) * (height + 1)))
-                scale = min(limits.pdf_dpi / 72, fit)
-                try:
-                    image = page.render(scale=scale, grayscale=True).to_pil()
-                except pdfium.PdfiumError as exc:
-                    raise FlyerRejected(f"page {index + 1} of the PDF cannot be rendered ({exc})") from None
-                finally:
-                    page.close()
-            yield Page(index + 1, image)
-    finally:
-        with PDFIUM_LOCK:
-            document.close()
-
-
-def load_pages(data: bytes, limits: Limits = DEFAULT_LIMITS, upload: Upload | None = None) -> Iterator[Page]:
+def load_pages(
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    upload: Upload | None = None,
+    deadline: float | None = None,
+) -> Iterator[Page]:
     """Every page of the upload, in order, numbered from 1; refuses what `check_upload` refuses.
 
     Pass the `Upload` that `check_upload` returned for these bytes to skip checking them again.
+    A PDF's pages come from a bounded child process, by `deadline` (a `time.monotonic()` value),
+    which checks the page count itself: one child, not one to count and one to read.
     """
-    upload = upload or check_upload(data, None, limits)
-    if upload.kind == "pdf":
-        yield from _pdf_pages(data, limits)
-    else:
-        yield from _image_pages(data, upload.kind)
+    kind = upload.kind if upload else check_kind(data, limits)
+    if kind == "pdf":
+        yield from pdf_pages(data, limits, deadline)
+        return
+    if upload is None:
+        check_upload(data, None, limits)  # the frames' sizes, from the headers
+    yield from _image_pages(data, kind)

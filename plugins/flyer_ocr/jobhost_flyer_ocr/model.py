@@ -54,10 +54,17 @@ class Box:
 
 @attrs.frozen(eq=False)
 class Page:
-    """One page of an upload as an image; `number` counts from 1 in the document's order."""
+    """One page of an upload; `number` counts from 1 in the document's order.
+
+    A scan or photo is an `image`. A PDF page with a text layer has its `words` instead (exact,
+    confidence 100), in the pixels of a `size` page as it would have been rendered.
+    """
 
     number: int
-    image: Image.Image
+    image: Image.Image | None
+    words: tuple[Word, ...] | None = None
+    size: tuple[int, int] | None = None
+    count: int = 1  # how many pages the document has
 
 
 @attrs.frozen(eq=False)
@@ -85,7 +92,11 @@ class Item:
     """One deal: `price` is the offer's total and buys `quantity` items (or one `unit` of weight).
 
     `unit_price` is `price / quantity`. `save` and `percent_off` are printed savings; `bogo` marks
-    buy-one-get-one offers (quantity 2). `size` is a printed pack size such as `12 oz`.
+    buy-one-get-one offers (quantity 2); `regular_price` is the struck-out or `Reg.` price beside
+    the deal; `limit` a printed `Limit N`. `size` is a printed pack size such as `12 oz`, and
+    `description` the line under the name (`Selected Varieties`). `confidence` (0-1) is how sure
+    the reading is; `needs_review` marks a deal that breaks a plausibility rule (see `plausible`), for a
+    person to check before it is trusted.
     """
 
     name: str
@@ -100,6 +111,10 @@ class Item:
     page: int = 1
     box: Box = Box(0, 0, 0, 0)
     confidence: float = 0.0
+    regular_price: Decimal | None = None
+    description: str | None = None
+    limit: int | None = None
+    needs_review: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: decimals as strings, as the API and the `flyer.processed` event carry them."""
@@ -116,6 +131,10 @@ class Item:
             "page": self.page,
             "box": self.box.as_dict(),
             "confidence": round(self.confidence, 3),
+            "regular_price": None if self.regular_price is None else str(self.regular_price),
+            "description": self.description,
+            "limit": self.limit,
+            "needs_review": self.needs_review,
         }
 
 
@@ -135,5 +154,11 @@ class Flyer:
             "valid_from": self.valid_from and self.valid_from.isoformat(),
             "valid_to": self.valid_to and self.valid_to.isoformat(),
             "pages": self.pages,
+            "needs_review": self.needs_review,
             "items": [item.as_dict() for item in self.items],
         }
+
+    @property
+    def needs_review(self) -> int:
+        """How many deals a person should check."""
+        return sum(item.needs_review for item in self.items)

@@ -1,4 +1,5 @@
-"""The stages in order, page by page: load, prepare, recognise, extract.
+"""The stages in order, page by page: load, prepare, recognise, extract (a PDF page with a text
+layer skips prepare and recognise: its words are exact).
 
 `process` is what the job, the deprecated synchronous endpoints, `jobhost demo` and the
 benchmarks all run. It reports progress after every stage of every page, so a client watching a
@@ -11,13 +12,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+from jobhost_flyer_ocr.cents import read_raised, set_raised_apart
 from jobhost_flyer_ocr.errors import OcrUnavailable
 from jobhost_flyer_ocr.extract import combine, read_page
 from jobhost_flyer_ocr.load import load_pages
 from jobhost_flyer_ocr.model import Flyer
 from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.recognise import recognise
-from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits, check_upload
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS, Limits
 
 # Where each stage ends within one page, in percent of that page's work: OCR is most of it.
 STAGE_ENDS = {"load": 5, "prepare": 12, "recognise": 92, "extract": 100}
@@ -46,20 +48,24 @@ def process(
     killed when it would pass it. Raises `FlyerRejected` (permanent) for a bad file and
     `OcrUnavailable` (retry later) when tesseract is missing, crashes or runs out of time.
     """
-    upload = check_upload(data, None, limits)
     readings = []
-    for page in load_pages(data, limits, upload):
+    for page in load_pages(data, limits, deadline=deadline):
 
-        def report(stage: str, number: int = page.number) -> None:
-            done = (number - 1 + STAGE_ENDS[stage] / 100) / upload.pages
-            progress(stage, round(done * PAGES_SHARE, 1), number, upload.pages)
+        def report(stage: str, number: int = page.number, pages: int = page.count) -> None:
+            done = (number - 1 + STAGE_ENDS[stage] / 100) / pages
+            progress(stage, round(done * PAGES_SHARE, 1), number, pages)
 
         report("load")
-        prepared = prepare(page)
-        report("prepare")
-        words = recognise(prepared, timeout=_remaining(deadline, page.number))
-        report("recognise")
-        readings.append(read_page(words, page=page.number, scale=prepared.scale, today=today))
+        if page.words is not None:  # a PDF page's own text layer: exact, and no OCR to wait for
+            words, scale = list(page.words), 1.0
+        else:
+            prepared = prepare(page)
+            raised = set_raised_apart(prepared)
+            report("prepare")
+            words = read_raised(raised, recognise(raised.page, timeout=_remaining(deadline, page.number)))
+            scale = prepared.scale
+            report("recognise")
+        readings.append(read_page(words, page=page.number, scale=scale, today=today))
         report("extract")
     return combine(readings)
 

@@ -29,6 +29,7 @@ def register_queues(register):
             concurrency=1,
             concurrency_env="WORKER_CONCURRENCY",
             timeout=QUEUE_TIMEOUT,
+            search_fields=("flyer_id",),
             lease=30,
             description="OCR of uploaded grocery flyers",
         )

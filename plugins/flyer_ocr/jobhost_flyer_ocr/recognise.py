@@ -27,8 +27,12 @@ PSM = 11
 LANGUAGE = "eng"
 
 
-def recognise(page: PreparedPage, *, timeout: float = 0, psm: int = PSM, lang: str = LANGUAGE) -> list[Word]:
+def recognise(
+    page: PreparedPage, *, timeout: float = 0, psm: int = PSM, lang: str = LANGUAGE, config: str = ""
+) -> list[Word]:
     """Every word tesseract finds, in the prepared page's pixels; `timeout` 0 means none.
+
+    `config` adds tesseract options (`-c tessedit_char_whitelist=0123456789` for digits only).
 
     A missing tesseract, a crash or a timeout raise `OcrUnavailable` (retry later): the upload
     is not at fault. On timeout pytesseract kills the tesseract process.
@@ -44,7 +48,7 @@ def recognise(page: PreparedPage, *, timeout: float = 0, psm: int = PSM, lang: s
             data = pytesseract.image_to_data(
                 path,
                 lang=lang,
-                config=f"--psm {psm}",
+                config=f"--psm {psm} {config}".strip(),
                 output_type=pytesseract.Output.DICT,
                 timeout=timeout,
             )

@@ -66,8 +66,14 @@ class FlyerRecord:
             "error": self.error,
             "created_at": self.created_at.isoformat(),
             "processed_at": self.processed_at and self.processed_at.isoformat(),
+            "needs_review": self.needs_review,
             "items": [item.as_dict() for item in self.items],
         }
+
+    @property
+    def needs_review(self) -> int:
+        """How many of the flyer's deals a person should check (see `plausible`)."""
+        return sum(item.needs_review for item in self.items)
 
 
 def _record(row: Any, found: tuple[Item, ...] = ()) -> FlyerRecord:
@@ -91,6 +97,10 @@ def _item(row: Any) -> Item:
         page=row.page,
         box=Box(**row.box),
         confidence=row.confidence,
+        regular_price=_cents(row.regular_price),
+        description=row.description,
+        limit=row.purchase_limit,
+        needs_review=row.needs_review,
     )
 
 
@@ -189,6 +199,10 @@ class Flyers:
                 "bogo": item.bogo,
                 "confidence": round(item.confidence, 4),
                 "box": item.box.as_dict(),
+                "regular_price": item.regular_price,
+                "description": item.description and item.description[:255],
+                "purchase_limit": item.limit,
+                "needs_review": item.needs_review,
             }
             for position, item in enumerate(flyer.items)
         ]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # Stable constraint names, so later migrations can alter them on SQLite and PostgreSQL alike.
@@ -76,4 +77,10 @@ items = Table(
     Column("bogo", Boolean, nullable=False),
     Column("confidence", Float, nullable=False),
     Column("box", JSON, nullable=False),
+    # The struck-out or `Reg.` price beside the deal, the line under its name, `Limit N`.
+    Column("regular_price", Numeric(10, 2), nullable=True),
+    Column("description", String(255), nullable=True),
+    Column("purchase_limit", Integer, nullable=True),
+    # A plausibility rule failed: a person should check this deal (see `plausible`).
+    Column("needs_review", Boolean, nullable=False, server_default=false()),
 )

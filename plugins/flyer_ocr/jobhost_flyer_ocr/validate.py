@@ -1,23 +1,22 @@
 """Checks on an upload before anything is stored: size, sniffed type, pixels, pages, file name.
 
-Every check reads only headers (image size, PDF page count), so a request can afford them; the
-pixels themselves are decoded later by `load`. Each failure is a `FlyerRejected` whose message
-says what is wrong and what is allowed.
+Every check reads only headers (image size; a PDF's page count, read in a bounded child process
+by `pdf`), so a request can afford them; the pixels themselves are decoded later by `load`. Each
+failure is a `FlyerRejected` whose message says what is wrong and what is allowed.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import threading
 import unicodedata
 import warnings
 
 import attrs
-import pypdfium2 as pdfium
 from PIL import Image
 
 from jobhost_flyer_ocr.errors import FlyerRejected
+from jobhost_flyer_ocr.pdf import page_count
 
 # Sniffed kind → media type; the declared type and the file name's extension are never trusted.
 MEDIA_TYPES = {
@@ -28,19 +27,20 @@ MEDIA_TYPES = {
     "pdf": "application/pdf",
 }
 ALLOWED = "PNG, JPEG, WebP, TIFF or PDF"
-# PDFium is not thread-safe; every call into it holds this lock.
-PDFIUM_LOCK = threading.Lock()
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @attrs.frozen
 class Limits:
-    """What an upload may be: bytes, pixels per page, pages; PDFs render at `pdf_dpi`."""
+    """What an upload may be: bytes, pixels per page, pages; PDFs render at `pdf_dpi`, each page
+    within `render_memory` bytes of address space and `render_seconds` of CPU (see `pdf`)."""
 
     max_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_pages: int = 20
     pdf_dpi: int = 200
+    render_memory: int = 1024 * 1024 * 1024
+    render_seconds: float = 15.0
 
 
 DEFAULT_LIMITS = Limits()
@@ -139,27 +139,16 @@ def image_sizes(data: bytes, kind: str, limits: Limits) -> list[tuple[int, int]]
     return sizes
 
 
-def pdf_pages(data: bytes, limits: Limits) -> int:
-    """How many pages a PDF has, within the limit."""
-    try:
-        with PDFIUM_LOCK:
-            document = pdfium.PdfDocument(data)
-            try:
-                count = len(document)
-            finally:
-                document.close()
-    except pdfium.PdfiumError as exc:
-        raise _unreadable("pdf", exc) from None
-    if count == 0:
-        raise FlyerRejected("the PDF has no pages")
-    if count > limits.max_pages:
-        raise FlyerRejected(f"the PDF has {count} pages; at most {limits.max_pages} are allowed")
-    return count
-
-
 def check_upload(data: bytes, filename: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Upload:
     """Everything about an upload that can be refused before it is stored, in the order a user fixes it."""
     name = safe_filename(filename)
+    kind = check_kind(data, limits)
+    pages = page_count(data, limits) if kind == "pdf" else len(image_sizes(data, kind, limits))
+    return Upload(kind, len(data), pages, name)
+
+
+def check_kind(data: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The upload's sniffed kind, once it is not empty, not too big and one of the allowed kinds."""
     if not data:
         raise FlyerRejected(f"the file is empty; upload a {ALLOWED} flyer", status=400)
     if len(data) > limits.max_bytes:
@@ -173,5 +162,4 @@ def check_upload(data: bytes, filename: str | None = None, limits: Limits = DEFA
         raise FlyerRejected(
             f"the file's content is not an allowed type; upload a {ALLOWED} flyer", status=415
         )
-    pages = pdf_pages(data, limits) if kind == "pdf" else len(image_sizes(data, kind, limits))
-    return Upload(kind, len(data), pages, name)
+    return kind

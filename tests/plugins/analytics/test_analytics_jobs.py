@@ -44,8 +44,8 @@ def test_the_plugin_registers_queues_tasks_schedules_routes_and_migrations(make_
         WEEKLY_TASK: "weekly-analytics-reporting",
     }
     assert info.as_dict()["admin_routes"] == [
-        "/analytics/reports",
-        "/analytics/reports/{kind:str}/{period:str}",
+        "/api/admin/analytics/reports",
+        "/api/admin/analytics/reports/{kind:str}/{period:str}",
     ]
     assert len(host.registry.migrations) == 1
     crons = {s.task: s.cron for s in host.registry.schedules.values()}

@@ -144,7 +144,7 @@ async def test_the_tokens_job_purges_expired_tokens_and_says_how_many(cleanup_ho
     host = cleanup_host()
     live, _ = await _account_with_tokens(host)
     job = await host.enqueue(TOKENS_TASK)
-    async with running_worker(host, ["token-cleanup"]):
+    async with host.worker(["token-cleanup"]):
         done = await host.engine.wait(job.id, timeout=60)
     assert done.state == "completed", done.errors
     assert done.result == {"removed": 3}

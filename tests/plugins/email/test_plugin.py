@@ -30,7 +30,7 @@ def test_the_plugin_registers_its_queue_settings_service_and_migrations(make_hos
         {"name": "email.prune-ledger", "cron": "15 4 * * *", "task": "email.prune_ledger"}
     ]
     assert sorted(set(summary["routes"])) == ["/api/email/unsubscribe", "/api/email/watchlist"]
-    assert summary["admin_routes"] == ["/email/status", "/email/test"]
+    assert summary["admin_routes"] == ["/api/admin/email/status", "/api/admin/email/test"]
 
 
 def test_defaults_pick_the_port_of_the_tls_mode(make_host):

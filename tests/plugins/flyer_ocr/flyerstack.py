@@ -214,6 +214,6 @@ def make_stack(root: Path, **env: str) -> Stack:
     stack = Stack(root, environ)
     migrated = stack.jobhost("db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    assert "flyer_ocr: flyer_ocr_0001" in migrated.stdout
+    assert "flyer_ocr: flyer_ocr_0002" in migrated.stdout
     stack.start_api()
     return stack

@@ -30,7 +30,7 @@ def test_demo_runs_the_sample_flyer_through_the_queue_and_prints_its_deals(tmp_p
     done = demo(tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "flyer_ocr: flyer_ocr_0001" in out  # it migrated the fresh database first
+    assert "flyer_ocr: flyer_ocr_0002" in out  # it migrated the fresh database first
     assert "on queue flyer-processing" in out
     assert "100.0%  done" in out  # the progress bar reached the end
     assert f"{grid_flyer.store}, valid {grid_flyer.valid_from} to {grid_flyer.valid_to}: 12 deals" in out

@@ -299,3 +299,87 @@ def test_combine_keeps_every_page_and_takes_the_header_from_the_first_that_has_i
 
 def test_an_empty_page_has_no_deals():
     assert read_page([]) == PageReading(1, ())
+
+
+# -- the layouts of issue 11 -----------------------------------------------------------------
+def raised(dollars: str, cents: str, left: int, top: int, height: int = 56) -> list[Word]:
+    """`$2⁹⁹` as a text layer gives it: a small raised `$`, the dollars, small raised cents."""
+    small = height * 9 // 20
+    sign = Word("$", Box(left, top, small // 2, small), 100.0, (1, 1, 1))
+    big_left = left + small // 2 + 2
+    big = Word(dollars, Box(big_left, top, len(dollars) * height // 2, height), 100.0, (1, 1, 1))
+    cent = Word(cents, Box(big.box.right + 3, top, small, small), 100.0, (1, 1, 1))
+    return [sign, big, cent]
+
+
+def test_big_dollars_and_small_raised_cents_are_one_price():
+    item = only(read_page(line("Gala Apples", 100, 100) + raised("2", "99", 100, 140)))
+    assert (item.name, item.price) == ("Gala Apples", Decimal("2.99"))
+
+
+def test_cents_on_the_baseline_are_not_raised_cents():
+    words = line("Gala Apples", 100, 100) + line("Pack 12", 100, 140, height=56) + line("99", 260, 180, 24)
+    assert read_page(words).items == ()
+
+
+def test_a_unit_in_small_type_under_the_price_is_the_deals_unit():
+    words = line("Pork Tenderloin", 100, 100) + raised("3", "79", 100, 140) + line("/lb", 160, 170, 20)
+    item = only(read_page(words))
+    assert (item.price, item.unit, item.unit_price) == (Decimal("3.79"), "lb", Decimal("3.79"))
+
+
+@pytest.mark.parametrize("regular", ["Reg. $5.49", "Regular $5.49", "was $5.49", "$5.49"])
+def test_the_regular_price_beside_a_deal_is_kept_apart_from_it(regular):
+    words = (
+        line("Old Fashioned Oats", 60, 100)
+        + line(regular, 600, 104, height=26)
+        + line("NOW", 800, 100, height=30)
+        + line("$3.99", 900, 96, height=42)
+    )
+    words += line("Bananas", 60, 200) + line("$0.59/lb", 900, 196, height=42)
+    words += line("Sweet Corn", 60, 300) + line("$0.50", 900, 296, height=42)
+    oats = read_page(words).items[0]
+    assert (oats.name, oats.price, oats.regular_price) == (
+        "Old Fashioned Oats",
+        Decimal("3.99"),
+        Decimal("5.49"),
+    )
+
+
+def test_a_regular_price_below_the_deal_is_not_one():
+    words = (
+        line("Salted Butter", 100, 100)
+        + line("$4.99", 100, 140, height=48)
+        + line("Reg. $3.99", 100, 200, 20)
+    )
+    assert only(read_page(words)).regular_price is None
+
+
+def test_a_description_line_under_the_name_is_kept_out_of_it():
+    words = (
+        line("Large Eggs", 300, 100, height=30)
+        + line("Selected Varieties", 300, 140, height=20)
+        + line("750 g jar", 300, 170, height=20)
+        + line("$3.19", 290, 260, height=56)
+    )
+    item = only(read_page(words))
+    assert (item.name, item.description) == ("Large Eggs", "Selected Varieties")
+    assert item.size == "750 g jar"
+
+
+def test_a_name_wrapped_over_two_lines_is_not_a_description():
+    words = line("Creamy Peanut", 300, 100, 30) + line("Butter", 300, 136, 30) + line("$2.79", 290, 200, 56)
+    item = only(read_page(words))
+    assert (item.name, item.description) == ("Creamy Peanut Butter", None)
+
+
+def test_limit_save_and_multi_buy_beside_a_price_tag():
+    words = (
+        line("Cola Soft Drink", 300, 100, 30)
+        + line("3 for $10", 290, 200, 56)
+        + line("Save $2.00", 600, 204, 22)
+        + line("Limit 4", 600, 234, 22)
+    )
+    item = only(read_page(words))
+    assert (item.price, item.quantity, item.unit_price) == (Decimal("10.00"), 3, Decimal("3.33"))
+    assert (item.save, item.limit) == (Decimal("2.00"), 4)

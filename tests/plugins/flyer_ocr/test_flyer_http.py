@@ -80,9 +80,31 @@ def test_the_job_reports_progress_by_stage_and_completes_with_the_deals(processe
     )
     found = {(i["name"], Decimal(i["price"]), i["quantity"], i["unit"]) for i in result["items"]}
     assert found == {(t.name, t.price, t.quantity, t.unit) for t in grid_flyer.items}
+    assert result["needs_review"] == 0
     item = result["items"][0]
     assert set(item) >= {"name", "price", "quantity", "unit", "unit_price", "page", "confidence", "box"}
+    assert set(item) >= {"regular_price", "description", "limit", "needs_review"}
     assert isinstance(item["price"], str) and set(item["box"]) == {"left", "top", "width", "height"}
+
+
+def strawberries_at_997_dollars() -> bytes:
+    """A card of one deal whose price no strawberries have."""
+    draw = flyergen.Canvas((900, 500))
+    draw.text((60, 60), "Fresh Strawberries", flyergen._font("dejavu-sans", False, 40), (10, 10, 10))
+    draw.text((60, 130), "1 lb", flyergen._font("dejavu-sans", False, 28), (70, 70, 70))
+    draw.text((60, 190), "$997.00", flyergen._font("dejavu-sans", True, 64), (170, 0, 0))
+    return flyergen.encode([draw.image], "png")
+
+
+def test_an_implausible_deal_is_flagged_and_counted_in_the_result_and_the_record(stack):
+    answer = stack.upload(stack.ann, strawberries_at_997_dollars(), "strawberries.png")
+    final = stack.wait(answer.json()["jobId"], stack.ann)[-1]
+    assert final["state"] == "completed", final
+    (item,) = final["result"]["items"]
+    assert (item["name"], item["price"], item["needs_review"]) == ("Fresh Strawberries", "997.00", True)
+    assert final["result"]["needs_review"] == 1
+    flyer = stack.client.get(f"/api/flyers/{answer.json()['flyerId']}", headers=stack.ann).json()
+    assert flyer["needs_review"] == 1 and flyer["items"][0]["needs_review"] is True
 
 
 def test_the_hosts_event_stream_follows_the_job(stack, processed):

@@ -25,11 +25,9 @@ from tests.plugins.flyer_ocr.conftest import migrate
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database migrated by `jobhost db upgrade`, shared by the module; yields its engine URL."""
     folder = tmp_path_factory.mktemp("flyer-records")
-    with open_database(request.param, folder) as url:
+    with open_database(request.param, folder) as url:  # with its async driver named
         migrate(url, folder)
-        yield url.replace("sqlite://", "sqlite+aiosqlite://").replace(
-            "postgresql://", "postgresql+asyncpg://"
-        )
+        yield url
 
 
 @pytest.fixture
@@ -77,6 +75,17 @@ DEALS = Flyer(
             confidence=0.93,
         ),
         Item("Ground Coffee", Decimal("6.69"), quantity=2, unit_price=Decimal("3.35"), bogo=True, page=2),
+        Item(
+            "Fresh Strawberries",
+            Decimal("997.00"),
+            unit_price=Decimal("997.00"),
+            page=2,
+            confidence=0.3,
+            regular_price=Decimal("1249.00"),
+            description="Product of Mexico",
+            limit=4,
+            needs_review=True,
+        ),
     ),
 )
 
@@ -95,13 +104,23 @@ async def test_a_flyer_goes_from_queued_to_processed_with_its_deals(flyers, owne
     assert (saved.valid_from, saved.valid_to) == (date(2026, 3, 8), date(2026, 3, 14))
     assert saved.items == DEALS.items  # decimals, boxes and flags round-trip exactly
     assert saved.processed_at is not None
+    assert saved.needs_review == 1
+    view = saved.as_dict()
+    assert view["needs_review"] == 1
+    strawberries = view["items"][-1]
+    assert (strawberries["needs_review"], strawberries["regular_price"], strawberries["limit"]) == (
+        True,
+        "1249.00",
+        4,
+    )
+    assert strawberries["description"] == "Product of Mexico"
 
 
 async def test_processing_again_replaces_the_deals_never_doubles_them(flyers, owner):
     record = await flyers.create(**_new(owner))
     await flyers.processed(record.id, DEALS, None)
     again = await flyers.processed(record.id, DEALS, "My Store")
-    assert len(again.items) == 3
+    assert len(again.items) == 4
     assert again.store == "My Store"  # the uploader's store name wins over the print
 
 
@@ -137,7 +156,7 @@ async def test_pages_of_an_owners_flyers_newest_first_with_deals(flyers, owner):
     last, _ = await flyers.page(owner, 3, 2)
     assert total == 5
     assert [r.id for r in first + second + last] == [r.id for r in reversed(made)]
-    assert len(first[0].items) == 3 and first[1].items == ()
+    assert len(first[0].items) == 4 and first[1].items == ()
     assert await flyers.page(owner, 4, 2) == ([], 5)
 
 

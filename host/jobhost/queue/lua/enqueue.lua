@@ -14,6 +14,7 @@ local priority, step = tonumber(ARGV[10]), tonumber(ARGV[11])
 local unique, unique_ttl, debounce = ARGV[12], tonumber(ARGV[13]), ARGV[14] == '1'
 local deps, on_dep_fail, dead_keep, dead_age_s = ARGV[15], ARGV[16], ARGV[17], ARGV[18]
 local labels = ARGV[19] -- the taskiq labels it was kicked with (JSON), or ''
+local origin = ARGV[20] -- the job this one copies, or ''
 
 if redis.call('EXISTS', jkey(id)) == 1 then return {'duplicate', id} end -- a caller-chosen id
 if once_key ~= '' and not redis.call('SET', base .. once_key, '1', 'NX', 'EX', once_ttl) then return {'taken'} end
@@ -50,6 +51,7 @@ local seq = redis.call('INCR', base .. 'seq')
 redis.call('HSET', jkey(id), 'id', id, 'task', task, 'kwargs', kwargs, 'attempt', 0,
   'attempts', attempts, 'owner', owner, 'created', now)
 if labels ~= '' then redis.call('HSET', jkey(id), 'labels', labels) end
+if origin ~= '' then redis.call('HSET', jkey(id), 'origin', origin) end
 if priority > 0 then redis.call('HSET', jkey(id), 'priority', priority, 'order', priority * step + seq) end
 -- Dependencies
 if deps ~= '' then

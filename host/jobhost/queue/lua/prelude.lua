@@ -16,6 +16,8 @@ local function event(id, json, ttl)
   local key = base .. 'events:' .. id
   redis.call('XADD', key, 'MAXLEN', 200, '*', 'e', json)
   if ttl then redis.call('EXPIRE', key, ttl) end
+  -- and to the queue's feed, which the dashboard follows (one XREAD for all of a queue's jobs)
+  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', 10000, '*', 'id', id, 'e', json)
 end
 
 -- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
@@ -114,7 +116,18 @@ local function release(id)
   end
 end
 
+-- Take a job's members out of the search index (queue/search.py); the record lists them in `ix`.
+local function unindex(id)
+  local ix = redis.call('HGET', jkey(id), 'ix')
+  if not ix then return end
+  local members = {}
+  for member in string.gmatch(ix, '[^\n]+') do members[#members + 1] = member end
+  if #members > 0 then redis.call('ZREM', base .. 'search', unpack(members)) end
+  redis.call('HDEL', jkey(id), 'ix')
+end
+
 local function drop(id)
+  unindex(id)
   redis.call('DEL', jkey(id), base .. 'log:' .. id, base .. 'events:' .. id)
 end
 
