@@ -45,6 +45,7 @@ class Api:
     client: httpx.AsyncClient
     url: str
     password_hash: str
+    app: Any = None
 
     async def user(self, email: str, *, admin: bool = False) -> tuple[User, dict[str, str]]:
         """A user (password PASSWORD) and the headers carrying an API token of theirs."""
@@ -87,8 +88,9 @@ def make_api(make_host, database_url: str, password_hash: str):
         env = {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, **env}
         host = make_host(*plugins, installed=installed, **env)
         await upgrade(host)
-        async with serve(create_app(host)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Api(host, client, url, password_hash)
+        app = create_app(host)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Api(host, client, url, password_hash, app)
 
     return make
 

@@ -23,7 +23,9 @@ from jobhost.http.health import healthz, readyz
 from jobhost.http.jobs import JOB_ROUTES
 from jobhost.http.metrics import HttpMetrics, metrics_route
 from jobhost.http.state import AppState
+from jobhost.http.streams import EventHub
 from jobhost.plugins import RouteDef
+from jobhost.queue.connection import connect
 from jobhost.store.accounts import Accounts
 from jobhost.store.user import User
 
@@ -44,7 +46,10 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
     """The API of a loaded host. With `own_host` the app starts and stops the host with itself;
     `jobhost run`, which also runs workers, manages the host on its own."""
     config = HttpConfig.read(host.settings)
-    state = AppState(host, config, Accounts(host.db))
+    hub = EventHub(
+        lambda: connect(host.settings), per_user=config.sse_streams_per_user, total=config.sse_streams
+    )
+    state = AppState(host, config, Accounts(host.db), hub)
     metrics = HttpMetrics()
 
     @contextlib.asynccontextmanager
@@ -54,6 +59,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         try:
             yield
         finally:
+            await hub.close()
             if own_host:
                 await host.stop()
                 await host.engine.close()

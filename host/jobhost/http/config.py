@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from jobhost.policy import RateLimit
-from jobhost.settings import Setting, Settings, parse_duration
+from jobhost.settings import Setting, Settings, parse_duration, parse_positive_int
 
 _SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -60,6 +60,20 @@ SSE_HEARTBEAT = Setting(
     help="seconds between heartbeat comments on a quiet job event stream (default 15; 0 = none)",
     allowed="must be a duration such as 500ms or 15",
 )
+SSE_STREAMS_PER_USER = Setting(
+    "JOBHOST_SSE_STREAMS_PER_USER",
+    20,
+    parse_positive_int,
+    help="job event streams one user may have open at once per API process (default 20)",
+    allowed="must be a whole number >= 1",
+)
+SSE_STREAMS = Setting(
+    "JOBHOST_SSE_STREAMS",
+    2000,
+    parse_positive_int,
+    help="job event streams one API process keeps open at once, all users together (default 2000)",
+    allowed="must be a whole number >= 1",
+)
 HTTP_SETTINGS = (
     MAX_BODY_SIZE,
     SESSION_TTL,
@@ -67,6 +81,8 @@ HTTP_SETTINGS = (
     LOGIN_ADDRESS_LIMIT,
     RESET_URL,
     SSE_HEARTBEAT,
+    SSE_STREAMS_PER_USER,
+    SSE_STREAMS,
 )
 
 RESET_TTL = 3600.0  # the issue fixes it: a reset token lasts one hour
@@ -80,6 +96,8 @@ class HttpConfig:
     login_address_limit: RateLimit
     reset_url: str | None
     sse_heartbeat: float
+    sse_streams_per_user: int
+    sse_streams: int
 
     @classmethod
     def read(cls, settings: Settings) -> HttpConfig:

@@ -22,6 +22,7 @@ from litestar.response.sse import ServerSentEventMessage
 from jobhost.host import Host
 from jobhost.http.auth import SECURED
 from jobhost.http.state import app_state
+from jobhost.http.streams import Slot
 from jobhost.queue.job import Job
 from jobhost.store.user import User
 
@@ -48,10 +49,11 @@ async def job_status(
 
 
 async def _with_heartbeats(
-    events: AsyncIterator[tuple[str, dict[str, Any]]], every: float
+    events: AsyncIterator[tuple[str, dict[str, Any]]], every: float, slot: Slot
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The job's events as SSE messages, with a comment whenever `every` seconds pass quietly
-    (keeps proxies from closing the stream and tells the client the server is alive)."""
+    (keeps proxies from closing the stream and tells the client the server is alive); the
+    stream's slot is released when it ends."""
     pending: asyncio.Future[tuple[str, dict[str, Any]]] | None = None
     try:
         while True:
@@ -67,6 +69,7 @@ async def _with_heartbeats(
             pending = None
             yield ServerSentEventMessage(data=json.dumps(event), event=event.get("type"), id=event_id)
     finally:
+        slot.release()
         if pending is not None:
             pending.cancel()
             with contextlib.suppress(BaseException):
@@ -90,9 +93,12 @@ async def job_events(
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^\d+-\d+$")] = None,
 ) -> ServerSentEvent:
     await visible_job(host, user, job_id)
-    events = host.engine.events(job_id, last_event_id or "0-0")
-    every = app_state(request).config.sse_heartbeat
-    return ServerSentEvent(_with_heartbeats(events, every), headers={"Cache-Control": "no-store"})
+    state = app_state(request)
+    slot = state.hub.open(user.owner)
+    events = host.engine.events(job_id, last_event_id or "0-0", xread=state.hub.xread)
+    stream = _with_heartbeats(events, state.config.sse_heartbeat, slot)
+    state.hub.guard(slot, stream)
+    return ServerSentEvent(stream, headers={"Cache-Control": "no-store"})
 
 
 JOB_ROUTES = [job_status, job_events]
