@@ -10,6 +10,7 @@ import pytest
 
 from jobhost.testing import open_database
 from tests.http.conftest import make_api, password_hash  # noqa: F401  (fixtures used here too)
+from tests.http.test_password_reset import smtp  # noqa: F401
 
 
 @pytest.fixture

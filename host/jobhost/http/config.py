@@ -60,6 +60,20 @@ SSE_HEARTBEAT = Setting(
     help="seconds between heartbeat comments on a quiet job event stream (default 15; 0 = none)",
     allowed="must be a duration such as 500ms or 15",
 )
+RESET_ANSWER_TIME = Setting(
+    "JOBHOST_PASSWORD_RESET_ANSWER_TIME",
+    1.0,
+    parse_duration,
+    help="every password-reset request is answered this long after it arrived, known address or "
+    "not, so timing tells nothing; a mail not sent by then follows (default 1s)",
+    allowed="must be a duration such as 500ms or 1s",
+)
+RESET_ACCOUNT_LIMIT = Setting(
+    "JOBHOST_PASSWORD_RESET_ACCOUNT_LIMIT",
+    RateLimit(3, 3600),
+    RateLimit.parse,
+    help="password-reset mails sent per account (default 3/h); requests beyond get the same answer",
+)
 SSE_STREAMS_PER_USER = Setting(
     "JOBHOST_SSE_STREAMS_PER_USER",
     20,
@@ -83,6 +97,8 @@ HTTP_SETTINGS = (
     SSE_HEARTBEAT,
     SSE_STREAMS_PER_USER,
     SSE_STREAMS,
+    RESET_ANSWER_TIME,
+    RESET_ACCOUNT_LIMIT,
 )
 
 RESET_TTL = 3600.0  # the issue fixes it: a reset token lasts one hour
@@ -98,6 +114,8 @@ class HttpConfig:
     sse_heartbeat: float
     sse_streams_per_user: int
     sse_streams: int
+    reset_answer_time: float
+    reset_account_limit: RateLimit
 
     @classmethod
     def read(cls, settings: Settings) -> HttpConfig:

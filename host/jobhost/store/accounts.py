@@ -116,6 +116,10 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + timedelta(seconds=ttl)
         async with self.sessions() as session:
+            if purpose == PASSWORD_RESET:  # only the newest reset mail works
+                await session.execute(
+                    delete(TokenRow).where(TokenRow.user_id == user.id, TokenRow.purpose == PASSWORD_RESET)
+                )
             session.add(
                 TokenRow(
                     user_id=user.id, purpose=purpose, token_hash=token_hash(token), expires_at=expires_at

@@ -91,7 +91,7 @@ def startup(host):
     except ValueError as exc:
         mail.unavailable(str(exc))
         raise
-    mail.configure(config, Ledger(host.db))
+    mail.configure(config, Ledger(host.db), host.enqueue)
 
 
 @hookimpl
