@@ -16,10 +16,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from jobhost.host import Host
 from jobhost.http.admin import ADMIN_ROUTES
-from jobhost.http.auth import BEARER, SECURED, AuthController, admin_guard, provide_user
+from jobhost.http.auth import BEARER, SECURED, AuthController, admin_guard, provide_user, user_guard
 from jobhost.http.config import HttpConfig
 from jobhost.http.errors import EXCEPTION_HANDLERS
 from jobhost.http.health import healthz, readyz
+from jobhost.http.inputs import BoundedRequest, parameter_guard
 from jobhost.http.jobs import JOB_ROUTES
 from jobhost.http.metrics import HttpMetrics, metrics_route
 from jobhost.http.state import AppState
@@ -79,6 +80,8 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         },
         signature_namespace={"Host": Host, "User": User},
         exception_handlers=EXCEPTION_HANDLERS,
+        guards=[user_guard, parameter_guard],
+        request_class=BoundedRequest,
         middleware=[metrics.middleware],
         request_max_body_size=config.max_body_size,
         openapi_config=OpenAPIConfig(

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from jobhost.errors import ServiceUnavailable
@@ -59,6 +59,34 @@ def _network(request: Request[Any, Any, Any], exc: OSError) -> Response[dict[str
     return unavailable(f"{service} is unavailable, so nothing was done; retry shortly")
 
 
+def _out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The last line behind jobhost.http.inputs' bounds: a number a route computed from its input
+    # is out of the database's range.
+    log.warning("%s %s: a value out of the database's range: %s", request.method, request.url.path, exc)
+    return error(400, "a number in the request is out of range; use smaller values")
+
+
+def _undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Litestar decodes every multipart part without a filename as text in its declared charset
+    # (UTF-8 by default); binary content, or an unknown charset, fails there.
+    if any(
+        frame.filename.endswith("litestar/_multipart.py") for frame in traceback.extract_tb(exc.__traceback__)
+    ):
+        return error(
+            400,
+            "request body: a multipart part without a filename is a text field and must be UTF-8 text; "
+            'send files as parts with a plain filename="..." parameter',
+        )
+    return _internal(request, exc)
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A bug: logged with its traceback (Litestar logs 500s only in debug mode), answered
+    without the server's insides."""
+    log.error("%s %s: unhandled %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+    return error(500, "internal server error; it has been logged")
+
+
 def _status(status: int) -> Any:
     def handle(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
         return error(status, str(exc))
@@ -66,7 +94,7 @@ def _status(status: int) -> Any:
     return handle
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     JobInputError: _status(400),
     JobNotFound: _status(404),
     JobStateError: _status(409),
@@ -77,4 +105,9 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     InterfaceError: _database,
     PoolTimeout: _database,
     OSError: _network,
+    UnicodeDecodeError: _undecodable,
+    LookupError: _undecodable,  # an unknown charset
+    OverflowError: _out_of_range,  # SQLite
+    DataError: _out_of_range,  # PostgreSQL
+    500: _internal,  # every other exception that is not an HTTPException, and a deliberate 500
 }

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -25,6 +25,9 @@ from jobhost.http.state import app_state
 from jobhost.http.streams import Slot
 from jobhost.queue.job import Job
 from jobhost.store.user import User
+
+# Each half of a Redis stream id is an unsigned 64-bit number.
+MAX_STREAM_ID_PART = 2**64 - 1
 
 
 async def visible_job(host: Host, user: User, job_id: str) -> Job:
@@ -90,8 +93,14 @@ async def job_events(
     host: NamedDependency[Host],
     user: NamedDependency[User],
     job_id: FromPath[str],
-    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^\d+-\d+$")] = None,
+    last_event_id: Annotated[
+        str | None, HeaderParameter(name="Last-Event-ID", pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")
+    ] = None,
 ) -> ServerSentEvent:
+    if last_event_id and max(map(int, last_event_id.split("-"))) > MAX_STREAM_ID_PART:
+        raise ClientException(
+            f"header 'Last-Event-ID' must be an event id such as 1700000000000-0, got {last_event_id!r}"
+        )
     await visible_job(host, user, job_id)
     state = app_state(request)
     slot = state.hub.open(user.owner)

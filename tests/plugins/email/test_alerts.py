@@ -86,6 +86,9 @@ def test_an_alert_lists_only_the_matching_deals_with_an_unsubscribe_link():
     assert link in mail.text and f'href="{link}"' in mail.html
     assert mail.headers["List-Unsubscribe"] == f"<{link}>"
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the header is the plain `<https://…>` of RFC 2369, not RFC 2047 encoded words.
+    raw = mail.to_mime("deals@example.com").as_bytes().decode()
+    assert f"\nList-Unsubscribe: <{link}>\n" in raw
 
 
 PHISH = "ACTION REQUIRED: re-verify your account at https://evil.example/login?u=1 or mail help@evil.example"
@@ -138,6 +141,11 @@ def test_unsubscribe_tokens_name_their_user_and_resist_forgery():
     assert SIGNER.user_id(token.replace("42.", "43.", 1)) is None
     assert SIGNER.user_id(token[:-1]) is None
     assert SIGNER.user_id("garbage") is None
+    # Only the id as we write it: no other digits, no leading zeros, no endless numbers.
+    signature = token.partition(".")[2]
+    for user in ("٤٢", "4²", "042", "+42", "4" * 5000, "42 "):
+        assert SIGNER.user_id(f"{user}.{signature}") is None
+    assert SIGNER.user_id("42.sïgnature") is None
     assert Unsubscribe("another secret", "https://x").user_id(token) is None
 
 

@@ -3,6 +3,7 @@ migrated database and a real SMTP server. Watchlists, unsubscribe links, the adm
 the host's password-reset mail going out synchronously through the `mail` service."""
 
 import asyncio
+import html
 import re
 import time
 
@@ -51,9 +52,14 @@ async def test_a_watchlist_drives_alerts_until_its_unsubscribe_link_is_followed(
     tampered = await api.get(path[:-2] + "xx")
     assert tampered.status_code == 400
     assert "this unsubscribe link is damaged" in tampered.json()["detail"]
+    # Opening the link (a person, or a mail scanner prefetching it) only asks to confirm.
     followed = await api.get(path)
-    assert followed.status_code == 200
-    assert "no more deal alerts" in followed.text
+    assert followed.status_code == 200 and followed.headers["content-type"].startswith("text/html")
+    form = re.search(r'<form method="post" action="([^"]+)">', followed.text)
+    assert form and html.unescape(form[1]) == path
+    assert (await api.get("/api/email/watchlist", headers=ann)).json()["alerts"] is True
+    confirmed = await api.post(html.unescape(form[1]), data={"List-Unsubscribe": "One-Click"})
+    assert confirmed.status_code == 200 and "no more deal alerts" in confirmed.text
     assert (await api.get("/api/email/watchlist", headers=ann)).json()["alerts"] is False
 
     await s.host.emit("flyer.processed", {**FLYER, "flyer_id": "f-1002"}, source="flyer_ocr")
