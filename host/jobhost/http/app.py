@@ -23,6 +23,7 @@ from jobhost.http.health import healthz, readyz
 from jobhost.http.inputs import BoundedRequest, parameter_guard
 from jobhost.http.jobs import JOB_ROUTES
 from jobhost.http.metrics import HttpMetrics, metrics_route
+from jobhost.http.security import security_headers
 from jobhost.http.state import AppState
 from jobhost.http.streams import EventHub
 from jobhost.plugins import RouteDef
@@ -83,6 +84,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         guards=[user_guard, parameter_guard],
         request_class=BoundedRequest,
         middleware=[metrics.middleware],
+        before_send=[security_headers],
         request_max_body_size=config.max_body_size,
         openapi_config=OpenAPIConfig(
             title="jobhost",

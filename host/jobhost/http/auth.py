@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from litestar import Controller, Request, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
@@ -176,6 +177,8 @@ async def _mail_reset(state: AppState, mail: Any, email: str) -> None:
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
+    # Answers carry session tokens: no cache may keep them.
+    response_headers = [ResponseHeader(name="Cache-Control", value="no-store")]
 
     @post("/login", status_code=200, summary="Log in: exchange email and password for a session token")
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[Login]) -> IssuedSession:
