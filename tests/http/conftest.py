@@ -13,6 +13,7 @@ import uvicorn
 
 from jobhost import Host, User
 from jobhost.http import create_app
+from jobhost.http.server import uvicorn_options
 from jobhost.store.accounts import API, Accounts
 from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
@@ -62,9 +63,11 @@ class Api:
 async def serve(app: Any) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on a free loopback port, on this event loop; yields its base URL.
 
-    Real HTTP, and the app shares the test's event loop (and so its database connections).
+    Real HTTP, and the app shares the test's event loop (and so its database connections); uvicorn
+    runs with the options `jobhost api` gives it.
     """
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    options = {**uvicorn_options(app.state.jobhost.host), "log_config": uvicorn.config.LOGGING_CONFIG}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

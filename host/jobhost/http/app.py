@@ -22,6 +22,7 @@ from jobhost.http.errors import EXCEPTION_HANDLERS
 from jobhost.http.health import healthz, readyz
 from jobhost.http.inputs import BoundedRequest, parameter_guard
 from jobhost.http.jobs import JOB_ROUTES
+from jobhost.http.limits import body_timeout
 from jobhost.http.metrics import HttpMetrics, metrics_route
 from jobhost.http.security import security_headers
 from jobhost.http.state import AppState
@@ -83,7 +84,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         guards=[user_guard, parameter_guard],
         request_class=BoundedRequest,
-        middleware=[metrics.middleware],
+        middleware=[body_timeout(config.body_timeout), metrics.middleware],
         before_send=[security_headers],
         request_max_body_size=config.max_body_size,
         openapi_config=OpenAPIConfig(

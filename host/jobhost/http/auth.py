@@ -93,10 +93,15 @@ async def _limit(state: AppState, what: str, key: str, limit: RateLimit) -> None
         )
 
 
+def _address(request: Request[Any, Any, Any]) -> str:
+    """The client's address: the connection's, or a trusted proxy's X-Forwarded-For (uvicorn
+    resolves it from JOBHOST_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def _limit_address(request: Request[Any, Any, Any]) -> None:
     state = app_state(request)
-    address = request.client.host if request.client else "unknown"
-    await _limit(state, "address", f"address:{address}", state.config.login_address_limit)
+    await _limit(state, "address", f"address:{_address(request)}", state.config.login_address_limit)
 
 
 @attrs.frozen
@@ -184,8 +189,21 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[Login]) -> IssuedSession:
         state = app_state(request)
         await _limit_address(request)
-        account = hashlib.sha256(data.email.strip().lower().encode()).hexdigest()[:32]
+        # Per account and address: the owner's own devices log in while a stranger is locked out.
+        account = hashlib.sha256(f"{data.email.strip().lower()}|{_address(request)}".encode()).hexdigest()[
+            :32
+        ]
         await _limit(state, "account", f"account:{account}", state.config.login_account_limit)
+        wait = await hit(
+            state.host.engine.redis,
+            f"{state.host.settings.redis_prefix}:login-budget",
+            state.config.login_budget,
+        )
+        if wait is not None:
+            raise TooManyAttempts(
+                detail=f"the server is checking too many passwords right now; retry in {wait:.1f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
         user = await state.accounts.authenticate(data.email, data.password)
         if user is None:
             raise NotAuthorizedException(detail="wrong email or password")
