@@ -12,7 +12,7 @@ import click
 
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, effective, parse_duration
+from jobhost.settings import SettingsError, configuration_warnings, effective, parse_duration
 
 if TYPE_CHECKING:
     from jobhost.store.accounts import IssuedToken
@@ -54,8 +54,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """List installed plugins: status and what each registered."""
     host = host_of(ctx)
     infos = list(host.registry.plugins.values())
+    warnings = configuration_warnings(host.settings)
     if as_json:
-        _dump({"degraded": host.degraded, "plugins": [p.as_dict() for p in infos]})
+        _dump({"degraded": host.degraded, "plugins": [p.as_dict() for p in infos], "warnings": warnings})
         return
     rows = []
     for p in infos:
@@ -86,6 +87,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
             "(JOBHOST_DISABLE_PLUGINS=name).",
             err=True,
         )
+    for warning in warnings:
+        click.echo(f"\nWarning: {warning}", err=True)
 
 
 @cli.command()

@@ -248,3 +248,15 @@ def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
         value = setting.read(settings.env)
         shown[setting.name] = mask(setting, list(value) if isinstance(value, tuple) else value)
     return shown
+
+
+def configuration_warnings(settings: Settings) -> list[str]:
+    """What the settings leave broken though the host starts: shown in the start-up log,
+    `/readyz` and `jobhost plugins`."""
+    found = []
+    if settings.secret_key is None and not settings.embedded:
+        found.append(
+            "JOBHOST_SECRET_KEY is unset: nothing that needs a signature works (every deal alert is "
+            "dropped, no unsubscribe link can be made); set it to a long random string"
+        )
+    return found

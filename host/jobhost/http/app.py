@@ -29,6 +29,7 @@ from jobhost.http.state import AppState
 from jobhost.http.streams import EventHub
 from jobhost.plugins import RouteDef
 from jobhost.queue.connection import connect
+from jobhost.settings import configuration_warnings
 from jobhost.store.accounts import Accounts
 from jobhost.store.user import User
 
@@ -57,6 +58,8 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        for warning in configuration_warnings(host.settings):
+            log.warning("%s", warning)
         if own_host:
             await host.start()
         try:

@@ -126,6 +126,14 @@ SSE_STREAMS = Setting(
     help="job event streams one API process keeps open at once, all users together (default 2000)",
     allowed="must be a whole number >= 1",
 )
+METRICS_TOKEN = Setting(
+    "JOBHOST_METRICS_TOKEN",
+    None,
+    str,
+    secret=True,
+    help="bearer token /metrics requires (Prometheus: `authorization: {credentials: ...}`); unset = "
+    "/metrics is public, so set it wherever the API is reachable from outside",
+)
 HTTP_SETTINGS = (
     MAX_BODY_SIZE,
     SESSION_TTL,
@@ -142,6 +150,7 @@ HTTP_SETTINGS = (
     HEADER_TIMEOUT,
     BODY_TIMEOUT,
     CONNECTIONS,
+    METRICS_TOKEN,
 )
 
 RESET_TTL = 3600.0  # the issue fixes it: a reset token lasts one hour
@@ -164,6 +173,7 @@ class HttpConfig:
     header_timeout: float
     body_timeout: float
     connections: int
+    metrics_token: str | None
 
     @classmethod
     def read(cls, settings: Settings) -> HttpConfig:

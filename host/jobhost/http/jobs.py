@@ -39,8 +39,9 @@ async def visible_job(host: Host, user: User, job_id: str) -> Job:
 
 def job_view(job: Job, user: User) -> dict[str, Any]:
     view = job.as_dict()
-    if not user.is_admin:  # tracebacks show the server's insides: admins only
+    if not user.is_admin:  # tracebacks and the worker's host and pid show the server's insides
         view["errors"] = [{k: v for k, v in e.items() if k != "traceback"} for e in view["errors"]]
+        del view["worker"]
     return view
 
 
