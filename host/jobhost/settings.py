@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -232,13 +233,27 @@ def mask(setting: Setting, value: Any) -> Any:
     if value is None or value == "":
         return value
     if setting.secret and isinstance(value, str) and "://" in value:
-        scheme, rest = value.split("://", 1)
-        if "@" in rest:
-            creds, host = rest.rsplit("@", 1)
-            user = creds.split(":", 1)[0]
-            return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://***@{host}"
-        return value
+        return mask_url(value)
     return "***" if setting.secret else value
+
+
+# Query parameters that carry credentials in database and Redis URLs (`?password=`, libpq's
+# `sslpassword`, ...).
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """`url` with the password of its user and of its query parameters as `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    location, query_sep, query = rest.partition("?")
+    if "@" in location:
+        creds, host = location.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        location = f"{user}:***@{host}" if ":" in creds else f"***@{host}"
+    masked_query = _SECRET_QUERY.sub(r"\1***", f"?{query}")[1:] if query_sep else ""
+    return f"{scheme}://{location}{query_sep}{masked_query}"
 
 
 def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
