@@ -48,8 +48,13 @@ def parse_positive_int(text: str) -> int:
     return value
 
 
+# The longest duration a setting may give: far beyond any sensible one, and short enough that
+# now + it is still a date (Python's end at year 9999).
+MAX_DURATION = 100 * 365 * 86400.0
+
+
 def parse_duration(text: str) -> float:
-    """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds."""
+    """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds (at most 100 years)."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     stripped = text.strip()
     for suffix in sorted(units, key=len, reverse=True):
@@ -64,6 +69,8 @@ def parse_duration(text: str) -> float:
         value = -1.0
     if not (0 <= value < math.inf):
         raise ValueError("must be a duration >= 0, such as 30, 500ms, 2m or 1h")
+    if value > MAX_DURATION:
+        raise ValueError("must be a duration >= 0 of at most 100 years, such as 30, 500ms, 2m or 1h")
     return value
 
 

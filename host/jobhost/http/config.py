@@ -33,7 +33,7 @@ SESSION_TTL = Setting(
     7 * 86400.0,
     parse_duration,
     help="how long a login token lasts (default 7d)",
-    allowed="must be a duration such as 12h or 7d",
+    allowed="must be a duration of at most 100 years, such as 12h or 7d",
 )
 LOGIN_ACCOUNT_LIMIT = Setting(
     "JOBHOST_LOGIN_ACCOUNT_LIMIT",

@@ -11,6 +11,8 @@ import traceback
 from typing import Any
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.exceptions.responses import create_exception_response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -80,6 +82,24 @@ def _undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[di
     return _internal(request, exc)
 
 
+# What the multipart parser's limits mean to a client, by the parser's reason.
+_MULTIPART_LIMITS = {
+    "Maximum segment header length exceeded": "a part's header line is too long (a file name may have "
+    "at most about 4,000 characters)",
+    "Maximum segment header count exceeded": "a part has too many header lines",
+    "Maximum segment count exceeded": "the body has too many parts",
+}
+
+
+def _bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's 400s, but a multipart limit says which one instead of "Request Entity Too Large"
+    (which is neither the status nor the reason)."""
+    if exc.detail == "Request Entity Too Large" and exc.__context__ is not None:
+        reason = str(exc.__context__)
+        return error(400, f"request body (multipart): {_MULTIPART_LIMITS.get(reason, reason)}")
+    return create_exception_response(request, exc)
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """A bug: logged with its traceback (Litestar logs 500s only in debug mode), answered
     without the server's insides."""
@@ -109,5 +129,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     LookupError: _undecodable,  # an unknown charset
     OverflowError: _out_of_range,  # SQLite
     DataError: _out_of_range,  # PostgreSQL
+    400: _bad_request,
     500: _internal,  # every other exception that is not an HTTPException, and a deliberate 500
 }

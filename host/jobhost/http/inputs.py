@@ -5,7 +5,8 @@ before its handler runs, so a malformed input gets a 400 naming its field, never
   client holds exactly: both databases refuse numbers beyond 64 bits (SQLite with an
   OverflowError, PostgreSQL with an out-of-range error), and this leaves a route room to
   compute with them (an offset of `page * per_page`) without reaching that.
-- Text holds no NUL character: PostgreSQL cannot store one.
+- Text holds no NUL character (PostgreSQL cannot store one) and no bidirectional override or
+  isolate (U+202A-U+202E, U+2066-U+2069), which make a name shown back read as another.
 - JSON bodies nest at most MAX_DEPTH deep: msgspec recurses on deeper ones until RecursionError.
 """
 
@@ -25,6 +26,7 @@ from litestar.typing import FieldDefinition
 INT_MIN, INT_MAX = -(2**53 - 1), 2**53 - 1
 MAX_DEPTH = 32
 _DIGITS = re.compile(r"[+-]?[0-9]+")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class InvalidInput(ClientException):
@@ -58,6 +60,10 @@ def _check_int(field: str, value: Any) -> None:
 def _check_text(field: str, value: str) -> None:
     if "\x00" in value:
         raise InvalidInput(f"{field} must not contain NUL characters")
+    if found := _BIDI_CONTROLS.search(value):
+        raise InvalidInput(
+            f"{field} must not contain bidirectional control characters (U+{ord(found[0]):04X})"
+        )
 
 
 async def parameter_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
