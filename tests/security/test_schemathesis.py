@@ -1,8 +1,11 @@
 """schemathesis against every route of the real API (`jobhost api` with every installed plugin),
 with a user's and an admin's token: no generated request, valid or not, gets a 5xx.
 
-All of schemathesis's checks run; a server error fails the test, the other findings are the
-OpenAPI description's (printed). The examples per operation are bounded to keep CI's run short.
+All of schemathesis's checks run, conformance included (every status, content type and body
+as the description says, security as declared): any finding fails the test, but one, printed:
+"Schema-valid request rejected", since the description does not yet declare every input rule
+(address formats, password lengths, known queue names). The examples per operation are bounded
+to keep CI's run short.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.core.failures import Failure, FailureGroup, ServerError
+from schemathesis.core.failures import Failure, FailureGroup
 
 from jobhost.testing import forget_keys
 from tests.http.conftest import REDIS_URL
 
 EXAMPLES = 25  # per operation and token: about 35 operations x 2 tokens
+# Findings the description cannot rule out yet (see the module's docstring); printed only.
+TOLERATED = {"Schema-valid request rejected"}
 
 
 def free_port() -> int:
@@ -103,14 +108,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.mark.parametrize("role", ["user", "admin"])
-def test_no_generated_request_gets_a_server_error(server: Server, role: str) -> None:
+def test_no_generated_request_gets_a_server_error_or_breaks_the_description(
+    server: Server, role: str
+) -> None:
     # Logging out would end the token every other case uses; tests/http/test_auth.py covers it.
     schema = schemathesis.openapi.from_url(f"{server.url}/schema/openapi.json").exclude(
         path="/api/auth/logout"
     )
     headers = {"Authorization": f"Bearer {server.tokens[role]}"}
-    server_errors: list[str] = []
-    findings: list[str] = []  # the OpenAPI description's shortcomings, printed
+    failures: list[str] = []
+    tolerated: list[str] = []
 
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -125,13 +132,13 @@ def test_no_generated_request_gets_a_server_error(server: Server, role: str) -> 
                 case.validate_response(response)
             except (FailureGroup, Failure) as failed:
                 for failure in failed.exceptions if isinstance(failed, FailureGroup) else [failed]:
-                    if isinstance(failure, ServerError):
-                        server_errors.append(f"{case.operation.label}: {failure.message}"[:2000])
+                    if failure.title in TOLERATED:
+                        tolerated.append(f"{case.operation.label}: {failure.title}")
                     else:
-                        findings.append(f"{case.operation.label}: {failure.title}")
+                        failures.append(f"{case.operation.label}: {failure.title}: {failure.message}"[:2000])
 
         run()
-    counts = collections.Counter(findings)
+    counts = collections.Counter(tolerated)
     shown = (f"{n:4} {finding}" for finding, n in sorted(counts.items()))
-    print(f"\nfindings other than 5xx as {role}:", *shown, sep="\n  ")
-    assert not server_errors, "\n".join(sorted(set(server_errors)))
+    print(f"\ntolerated findings as {role}:", *shown, sep="\n  ")
+    assert not failures, "\n".join(sorted(set(failures)))

@@ -24,6 +24,7 @@ from jobhost.http.inputs import BoundedRequest, parameter_guard
 from jobhost.http.jobs import JOB_ROUTES
 from jobhost.http.limits import body_timeout
 from jobhost.http.metrics import HttpMetrics, metrics_route
+from jobhost.http.openapi import describe
 from jobhost.http.security import security_headers
 from jobhost.http.state import AppState
 from jobhost.http.streams import EventHub
@@ -93,7 +94,9 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="jobhost",
             version=importlib.metadata.version("jobhost"),
-            description="Background jobs: enqueue through plugin routes, follow jobs, administer queues.",
+            description="Background jobs: enqueue through plugin routes, follow jobs, administer queues. "
+            f"Request bodies are at most {config.max_body_size} bytes (JOBHOST_MAX_BODY_SIZE), JSON "
+            "at most 32 levels deep, whole numbers within ±(2^53 - 1); request headers at most 16 KB.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
             components=Components(
@@ -108,4 +111,5 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
     app.register(admin)
     for route in host.registry.routes:
         _mount(app, route, "public")
+    describe(app)
     return app

@@ -185,7 +185,12 @@ class AuthController(Controller):
     # Answers carry session tokens: no cache may keep them.
     response_headers = [ResponseHeader(name="Cache-Control", value="no-store")]
 
-    @post("/login", status_code=200, summary="Log in: exchange email and password for a session token")
+    @post(
+        "/login",
+        status_code=200,
+        summary="Log in: exchange email and password for a session token",
+        raises=[NotAuthorizedException, TooManyAttempts],
+    )
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[Login]) -> IssuedSession:
         state = app_state(request)
         await _limit_address(request)
@@ -218,6 +223,7 @@ class AuthController(Controller):
         "/password-reset/request",
         status_code=HTTP_202_ACCEPTED,
         summary="Mail a one-hour password-reset token; the same answer whether the address exists",
+        raises=[TooManyAttempts],
         description="Answered a fixed time (JOBHOST_PASSWORD_RESET_ANSWER_TIME) after the request "
         "arrived, with the same body for every address, whether the mail server is up or not.",
     )

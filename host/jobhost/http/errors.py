@@ -10,7 +10,7 @@ import logging
 import traceback
 from typing import Any
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -97,7 +97,15 @@ def _bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     if exc.detail == "Request Entity Too Large" and exc.__context__ is not None:
         reason = str(exc.__context__)
         return error(400, f"request body (multipart): {_MULTIPART_LIMITS.get(reason, reason)}")
-    return create_exception_response(request, exc)
+    return _http_error(request, exc)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's answer to an HTTPException, always as JSON: Litestar gives it the route's media
+    type, so a page route's 400 was JSON labelled text/html."""
+    response = create_exception_response(request, exc)
+    response.media_type = MediaType.JSON
+    return response
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -129,6 +137,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     LookupError: _undecodable,  # an unknown charset
     OverflowError: _out_of_range,  # SQLite
     DataError: _out_of_range,  # PostgreSQL
+    HTTPException: _http_error,
     400: _bad_request,
     500: _internal,  # every other exception that is not an HTTPException, and a deliberate 500
 }

@@ -22,7 +22,7 @@ from litestar.response.sse import ServerSentEventMessage
 from jobhost.host import Host
 from jobhost.http.auth import SECURED
 from jobhost.http.state import app_state
-from jobhost.http.streams import Slot
+from jobhost.http.streams import Slot, TooManyStreams
 from jobhost.queue.job import Job
 from jobhost.store.user import User
 
@@ -86,6 +86,7 @@ async def _with_heartbeats(
     tags=["jobs"],
     security=SECURED,
     summary="The job's state and progress changes as Server-Sent Events, until it ends",
+    raises=[TooManyStreams],
     description="Every event carries an id; reconnect with the `Last-Event-ID` header to resume after it. "
     "Comments (`: heartbeat`) arrive while nothing happens.",
 )

@@ -140,6 +140,7 @@ async def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     summary="Prometheus metrics (a bearer token when JOBHOST_METRICS_TOKEN is set)",
     media_type=EXPOSITION,
     guards=[metrics_guard],
+    raises=[NotAuthorizedException],
 )
 async def metrics_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = app_state(request)
