@@ -48,12 +48,12 @@ async def mark(url: str, n: int) -> None:
         import redis.asyncio
 
         _client = redis.asyncio.Redis.from_url(url)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     done = await _client.incr("bench:done")
     if done == 1:
-        await _client.set("bench:t0", repr(started))
+        await _client.mset({"bench:t0": repr(started), "bench:c0": repr(cpu)})
     if done == n:
-        await _client.set("bench:t1", repr(time.time()))
+        await _client.mset({"bench:t1": repr(time.time()), "bench:c1": repr(time.process_time())})
 
 
 # -- jobhost: a one-queue plugin ---------------------------------------------------------------
@@ -202,7 +202,9 @@ async def listing(url: str, sizes: tuple[int, int]) -> dict[int, float]:
 # -- the harness -------------------------------------------------------------------------------
 
 
-def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> float:
+def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> tuple[float, float]:
+    """Jobs per second of wall time, and per second of the worker process's own CPU time (steadier
+    on a busy machine: what one job costs the worker, whatever else runs)."""
     argv = [sys.executable, __file__, "--role", system, "--url", url, "--n", str(args.n)]
     argv += ["--concurrency", str(args.concurrency)]
     worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -214,7 +216,8 @@ def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> fl
             time.sleep(0.02)
         while not r.get("bench:t1"):
             time.sleep(0.01)
-        return args.n / (float(r.get("bench:t1")) - float(r.get("bench:t0")))
+        wall = float(r.get("bench:t1")) - float(r.get("bench:t0"))
+        return args.n / wall, args.n / (float(r.get("bench:c1")) - float(r.get("bench:c0")))
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -260,7 +263,7 @@ def main() -> None:
         for system, (enqueue, _) in SYSTEMS.items():
             r.flushall()  # our private server only
             figures = asyncio.run(enqueue(url, args.n, args.concurrency))
-            figures["drain"] = drain(system, args, url, r)
+            figures["drain"], figures["drain_per_cpu_s"] = drain(system, args, url, r)
             results[system] = figures
             print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
         jh, tq = results["jobhost"], results["taskiq"]
@@ -269,6 +272,8 @@ def main() -> None:
             f"{IN_FLIGHT} enqueues in flight"
         )
         print(f"drain   jobhost / taskiq-redis: {jh['drain'] / tq['drain']:.2f}")
+        per_cpu = jh["drain_per_cpu_s"] / tq["drain_per_cpu_s"]
+        print(f"drain per worker CPU second, jobhost / taskiq-redis: {per_cpu:.2f}")
         print(f"enqueue jobhost / taskiq-redis: {jh['enqueue'] / tq['enqueue']:.2f}")
         print(f"enqueue_many (pipelined) / taskiq-redis enqueue: {jh['enqueue_bulk'] / tq['enqueue']:.2f}")
         print(json.dumps(results))

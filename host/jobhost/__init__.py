@@ -6,16 +6,26 @@ the host and may change. See docs/plugin-authors.md and docs/hooks.md.
 
 from __future__ import annotations
 
-import pluggy
-
-from jobhost.errors import JobError, PermanentError, RetryLater, ServiceUnavailable
-from jobhost.host import Event, Host
+from jobhost.commands import pass_host
+from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
+from jobhost.hookspecs import (
+    RegisterMiddleware,
+    RegisterMigrations,
+    RegisterQueue,
+    RegisterRoute,
+    RegisterSchedule,
+    RegisterService,
+    RegisterSetting,
+    RegisterTask,
+    hookimpl,
+)
+from jobhost.host import Event, Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
+from jobhost.queue.errors import JobInputError
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.user import User
-
-hookimpl = pluggy.HookimplMarker("jobhost")
+from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
     "Backoff",
@@ -23,17 +33,32 @@ __all__ = [
     "Host",
     "JobContext",
     "JobError",
+    "JobFailed",
+    "JobInputError",
+    "JobhostTask",
+    "NoHostRunning",
     "PermanentError",
     "PolicyError",
     "QueuePolicy",
     "RateLimit",
+    "RegisterMiddleware",
+    "RegisterMigrations",
+    "RegisterQueue",
+    "RegisterRoute",
+    "RegisterSchedule",
+    "RegisterService",
+    "RegisterSetting",
+    "RegisterTask",
     "Retention",
     "RetryLater",
     "ServiceUnavailable",
     "Setting",
     "User",
+    "connect",
     "hookimpl",
     "parse_bool",
     "parse_duration",
     "parse_positive_int",
+    "pass_host",
+    "task",
 ]

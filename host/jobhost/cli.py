@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, configuration_warnings, effective, parse_duration
+from jobhost.settings import SettingsError, configuration_warnings, effective
 
 if TYPE_CHECKING:
-    from jobhost.store.accounts import IssuedToken
+    pass
 
 T = TypeVar("T")
 
@@ -24,7 +28,11 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
+def _utc(at: float | None) -> str:
+    return f"{datetime.fromtimestamp(at, UTC):%Y-%m-%d %H:%M:%S}" if at else "-"
+
+
+def _table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*headers), line.format(*("-" * w for w in widths))]
@@ -43,17 +51,14 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-def host_of(ctx: click.Context) -> Host:
-    return ctx.find_root().obj["host"]
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "show_all", is_flag=True, help="Include the host's built-in plugins.")
 @click.pass_context
-def plugins(ctx: click.Context, as_json: bool) -> None:
+def plugins(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List installed plugins: status and what each registered."""
     host = host_of(ctx)
-    infos = list(host.registry.plugins.values())
+    infos = [p for p in host.registry.plugins.values() if show_all or not p.builtin]
     warnings = configuration_warnings(host.settings)
     if as_json:
         _dump({"degraded": host.degraded, "plugins": [p.as_dict() for p in infos], "warnings": warnings})
@@ -71,14 +76,11 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 len(c.tasks),
                 len(c.routes) + len(c.admin_routes),
                 len(c.schedules),
+                ",".join(c.commands) or "-",
             ]
         )
-    click.echo(
-        _table(
-            rows,
-            ["name", "distribution", "version", "status", "queues", "tasks", "routes", "schedules"],
-        )
-    )
+    headers = ["name", "distribution", "version", "status", "queues", "tasks", "routes", "schedules"]
+    click.echo(_table(rows, [*headers, "commands"]))
     for p in host.registry.failures:
         click.echo(f"\n{p.label} failed: {p.error}", err=True)
     if host.degraded:
@@ -112,123 +114,13 @@ def config(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{name}={'' if value is None else value}")
 
 
-# -- database and accounts -------------------------------------------------------------------
-
-
-def _with_database(host: Host, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on a fresh event loop, turning store errors into messages that say what to do."""
-    from sqlalchemy.exc import DBAPIError
-
-    from jobhost.store.accounts import AccountError
-    from jobhost.store.database import DatabaseURLError
-    from jobhost.store.migrate import MigrationError
-
-    async def go() -> T:
-        try:
-            return await work()
-        finally:
-            await host.database.dispose()
-
-    try:
-        return asyncio.run(go())
-    except (AccountError, MigrationError, DatabaseURLError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except (DBAPIError, OSError) as exc:
-        raise click.ClickException(
-            f"database {host.database}: {getattr(exc, 'orig', None) or exc}. Check DATABASE_URL, that "
-            "the database is up, and that it is migrated (`jobhost db upgrade`)."
-        ) from None
-
-
-@cli.group()
-def db() -> None:
-    """The SQL database: schema migrations."""
-
-
-@db.command("upgrade")
-@click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Apply the host's and every enabled plugin's migrations."""
-    from jobhost.store.migrate import upgrade
-
-    host = host_of(ctx)
-    at = _with_database(host, lambda: upgrade(host))
-    for branch, revisions in at.items():
-        click.echo(f"{branch}: {', '.join(revisions) or '(no migrations)'}")
-
-
-@cli.group()
-def users() -> None:
-    """User accounts."""
-
-
-@users.command("create")
-@click.argument("email")
-@click.option("--admin", is_flag=True, help="Make the user an administrator.")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="The password; asked for (hidden) when not given.",
-)
-@click.pass_context
-def users_create(ctx: click.Context, email: str, admin: bool, password: str) -> None:
-    """Create a user who logs in with EMAIL."""
-    from jobhost.store.accounts import Accounts
-
-    host = host_of(ctx)
-    user = _with_database(host, lambda: Accounts(host.db).create_user(email, password, is_admin=admin))
-    click.echo(f"created {'admin' if user.is_admin else 'user'} {user.email} (id {user.id})")
-
-
-@cli.group()
-def tokens() -> None:
-    """API tokens."""
-
-
-@tokens.command("create")
-@click.argument("email")
-@click.option("--expires", default="30d", show_default=True, help="Lifetime, such as 12h, 30d or 365d.")
-@click.pass_context
-def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
-    """Create an API token for the user EMAIL; the token is the last line printed."""
-    from jobhost.store.accounts import AccountError, Accounts
-
-    try:
-        ttl = parse_duration(expires)
-    except ValueError:
-        raise click.BadParameter(
-            "must be a duration of at most 100 years, such as 12h, 30d or 365d", param_hint="--expires"
-        ) from None
-    host = host_of(ctx)
-    accounts = Accounts(host.db)
-
-    async def create() -> IssuedToken:
-        user = await accounts.find(email)
-        if user is None:
-            raise AccountError(
-                f"no user with email {email!r}; create one with `jobhost users create {email}`"
-            )
-        return await accounts.issue_token(user, "api", ttl)
-
-    issued = _with_database(host, create)
-    click.echo(f"API token for {issued.user.email}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC:")
-    click.echo(issued.token)
-
-
 # -- queues, jobs, worker, scheduler ---------------------------------------------------------
 
 
 def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
     """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT."""
-    import logging
 
     from jobhost.worker import serve
-
-    logging.basicConfig(
-        level=host.settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     async def go() -> None:
         await host.start()
@@ -276,12 +168,11 @@ def run(ctx: click.Context, queues: tuple[str, ...], bind: str, port: int) -> No
     """Run everything in one process: API, worker and scheduler (migrating the database first)."""
     from jobhost.http.server import run_api
     from jobhost.scheduler import run_scheduler
-    from jobhost.store.migrate import upgrade
     from jobhost.worker import run_worker
 
     host = host_of(ctx)
     names = _queue_names(host, queues)
-    _with_database(host, lambda: upgrade(host))
+    run_started(host, host.migrate, start=False)
     parts: list[Callable[[asyncio.Event], Awaitable[None]]] = [
         lambda stop: run_worker(host, names, stop),
         lambda stop: run_scheduler(host, stop),
@@ -348,30 +239,10 @@ def scheduler(ctx: click.Context) -> None:
 
 def _engine(host: Host, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run one engine call for an operator command, with errors that say what to do."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    from jobhost.queue import JobInputError, JobNotFound, JobStateError
-
     if host.settings.embedded:
-        raise click.ClickException(
-            "no REDIS_URL: in embedded mode the queues live inside the `jobhost run` process; "
-            "set REDIS_URL to the Redis the workers use to inspect them from here"
-        )
-
-    async def go() -> T:
-        try:
-            return await work(host.engine)
-        finally:
-            await host.engine.close()
-
-    try:
-        return asyncio.run(go())
-    except (JobInputError, JobNotFound, JobStateError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except (RedisConnectionError, OSError) as exc:
-        raise click.ClickException(
-            f"cannot reach Redis ({exc}); check REDIS_URL and that Redis is up"
-        ) from None
+        raise click.ClickException(EMBEDDED_REFUSAL)
+    result: T = run_started(host, lambda: work(host.engine), start=False)
+    return result
 
 
 @cli.group(invoke_without_command=True)
@@ -410,6 +281,43 @@ def queues_resume(ctx: click.Context, name: str) -> None:
     """Let workers take jobs from queue NAME again."""
     _engine(host_of(ctx), lambda engine: engine.resume(name))
     click.echo(f"resumed {name}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def schedules(ctx: click.Context, as_json: bool) -> None:
+    """Show the plugins' cron schedules and the ad-hoc ones, with their next fire; `remove` one."""
+    if ctx.invoked_subcommand:
+        return
+    from jobhost.scheduler import overview
+
+    host = host_of(ctx)
+    found = _engine(host, lambda engine: overview(host))
+    if as_json:
+        _dump(found)
+        return
+    rows = [
+        [s["name"], s["plugin"], s["cron"], s["task"], _utc(s["last_fire"]), _utc(s["next_fire"])]
+        for s in found["schedules"]
+    ]
+    click.echo(_table(rows, ["schedule", "plugin", "cron", "task", "last fire (UTC)", "next fire (UTC)"]))
+    if found["adhoc"]:
+        rows = [
+            [a["id"], a["task"], a["cron"] or a["time"] or f"every {a['interval']:g}s", _utc(a["next_fire"])]
+            for a in found["adhoc"]
+        ]
+        click.echo("\n" + _table(rows, ["ad-hoc schedule", "task", "when", "next fire (UTC)"]))
+
+
+@schedules.command("remove")
+@click.argument("schedule_id")
+@click.pass_context
+def schedules_remove(ctx: click.Context, schedule_id: str) -> None:
+    """Remove the ad-hoc schedule SCHEDULE_ID."""
+    if not _engine(host_of(ctx), lambda engine: engine.schedules.remove(schedule_id)):
+        raise click.ClickException(f"no ad-hoc schedule {schedule_id!r}; list them with `jobhost schedules`")
+    click.echo(f"removed {schedule_id}")
 
 
 @cli.group()
@@ -529,11 +437,26 @@ def jobs_enqueue(ctx: click.Context, task: str, kwargs_json: str | None, delay: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Before the plugins load, so that a load failure's traceback shows with JOBHOST_LOG_LEVEL=DEBUG
+    # (a bad value is reported by the settings check below).
+    level = os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper()
+    logging.basicConfig(
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         host = Host.load()
-    except (PluginError, SettingsError) as exc:
+    except SettingsError as exc:
         click.echo(f"jobhost: {exc}", err=True)
         click.echo("Fix the environment variable named above and run the command again.", err=True)
+        sys.exit(2)
+    except PluginError as exc:
+        click.echo(f"jobhost: {exc}", err=True)
+        click.echo(
+            "Fix or update that plugin, disable it (JOBHOST_DISABLE_PLUGINS=name), or unset "
+            "JOBHOST_STRICT_PLUGINS to run without it.",
+            err=True,
+        )
         sys.exit(2)
     host.plugins.add_commands(cli)
     cli.main(args=argv, obj={"host": host}, prog_name="jobhost")

@@ -24,3 +24,7 @@ class RetryLater(JobError):
 
 class ServiceUnavailable(RuntimeError):
     """A service another plugin offers is not there (its plugin is disabled or failed)."""
+
+
+class JobFailed(Exception):
+    """What `wait_result()` reports for a job that ended dead or cancelled: its state and last error."""

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from taskiq import async_shared_broker
 
+from jobhost.broker import JobhostBroker
 from jobhost.errors import ServiceUnavailable
-from jobhost.plugins import PluginError, Plugins, Registry
+from jobhost.plugins import Plugins, Registry
 from jobhost.queue.engine import Engine
 from jobhost.queue.job import Job
+from jobhost.schedule_source import HostScheduleSource
 from jobhost.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from jobhost.store.database import Database
+    from jobhost.store.migrate import History
 
 log = logging.getLogger("jobhost")
 
@@ -43,6 +47,7 @@ class Host:
         self.plugins = plugins
         self._engine: Any = None
         self._started = False
+        self._kicked_before: Any = None  # the default broker before this host started
 
     @classmethod
     def load(cls, settings: Settings | None = None, extra_plugins: Iterable[tuple[str, Any]] = ()) -> Host:
@@ -74,6 +79,23 @@ class Host:
             self._engine = Engine(self.settings, self.registry)
         return self._engine
 
+    @functools.cached_property
+    def broker(self) -> JobhostBroker:
+        """The taskiq broker of this host: `.kiq()` of any task goes here once the host started."""
+        broker = JobhostBroker(self.engine, self.registry.tasks)
+        broker.add_middlewares(*self.registry.middlewares)
+        return broker
+
+    @functools.cached_property
+    def schedules(self) -> HostScheduleSource:
+        """Ad-hoc schedules: `await task.schedule_by_time(host.schedules, when, ...)` or
+        `schedule_by_cron(host.schedules, "*/5 * * * *", ...)`; `jobhost scheduler` fires them."""
+        return HostScheduleSource(self.broker, self.engine.schedules)
+
+    def kick_here(self) -> None:
+        """Make this host the one `.kiq()` sends to in this process (the last host started wins)."""
+        async_shared_broker.default_broker(self.broker)
+
     async def enqueue(
         self,
         task: str,
@@ -91,8 +113,19 @@ class Host:
         return await self.engine.job(job_id)
 
     async def wait(self, job_id: str, timeout: float = 30.0) -> Job:
-        """The job once it has ended (completed, dead or cancelled); TimeoutError after `timeout` s."""
-        return await self.engine.wait(job_id, timeout)
+        """The job once it has ended (completed, dead or cancelled). After `timeout` s, TimeoutError
+        saying where the job stands: its state, tries and last error."""
+        try:
+            return await self.engine.wait(job_id, timeout)
+        except TimeoutError:
+            job = await self.engine.job(job_id)
+            if job is None:
+                raise TimeoutError(f"job {job_id} did not end within {timeout:g}s and is gone") from None
+            last = f"; last error: {job.errors[-1].error}" if job.errors else ""
+            raise TimeoutError(
+                f"job {job_id} did not end within {timeout:g}s: it is {job.state} "
+                f"after try {job.attempt} of {job.attempts}{last}"
+            ) from None
 
     def worker(self, queues: Iterable[str] | None = None) -> AbstractAsyncContextManager[Any]:
         """A worker for `queues` (default: all) on this event loop while the `async with` block runs.
@@ -102,6 +135,7 @@ class Host:
         """
         from jobhost.worker import running_worker
 
+        self.kick_here()
         return running_worker(self, queues)
 
     @functools.cached_property
@@ -116,11 +150,35 @@ class Host:
         """Database sessions: `async with host.db() as session:`."""
         return self.database.sessions
 
-    async def purge_expired_tokens(self) -> int:
-        """Delete every expired token (of any purpose) from the database; how many went."""
-        from jobhost.store.accounts import Accounts
+    def migrations(self) -> list[History]:
+        """The host's migration history, then every loaded plugin's whose folders form a valid one;
+        a plugin whose don't fails alone (strict mode: the host stops)."""
+        from jobhost.store.migrate import History, MigrationError, host_history
 
-        return await Accounts(self.db).delete_expired_tokens()
+        found = [host_history()]
+        for info in self.plugins.loaded():
+            if not info.contribution.migrations:
+                continue
+            history = History(info.name, tuple(info.contribution.migrations))
+            try:
+                history.scripts()
+            except MigrationError as exc:
+                self.plugins.fail(info, exc, hook="register_migrations")
+                continue
+            found.append(history)
+        return found
+
+    async def migrate(self) -> dict[str, tuple[str, ...]]:
+        """Create or upgrade the host's and the loaded plugins' tables; the revisions each is at."""
+        from jobhost.store.migrate import upgrade
+
+        return await upgrade(self.database, self.migrations())
+
+    async def migrated(self) -> dict[str, tuple[str, ...]]:
+        """The revisions the host's and each loaded plugin's tables are at (empty: never migrated)."""
+        from jobhost.store.migrate import current
+
+        return await current(self.database, self.migrations())
 
     def service(self, name: str) -> Any:
         """A service a plugin offers (e.g. `mail`), or ServiceUnavailable saying why not."""
@@ -134,26 +192,48 @@ class Host:
 
     async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> None:
         """Tell every plugin's `handle_event` about an event; one failing handler spares the rest."""
-        await self._call_each("handle_event", f"handling event {name!r}", event=Event(name, data, source))
-
-    async def _call_each(self, hook: str, doing: str, **kwargs: Any) -> None:
-        """Call `hook` on every plugin and await what it returns; a failure is logged with the plugin's
-        name and spares the others, except a startup failure in strict mode."""
-        for info, result in self.plugins.call_each(hook, host=self, **kwargs):
-            if inspect.isawaitable(result):
-                try:
-                    await result
-                except Exception:
-                    if hook == "startup" and self.settings.strict_plugins:
-                        raise PluginError(f"{info.label}: startup failed") from None
-                    log.exception("%s: %s failed", info.label, doing)
+        for info, error in await self.plugins.call(
+            "handle_event", event=Event(name, data, source), host=self
+        ):
+            if error is not None:
+                log.error("%s: handling event %r failed: %s", info.label, name, error, exc_info=error)
 
     async def start(self) -> None:
+        """Start the host in this process: tasks kick to it, then the plugins' `startup` runs."""
         if not self._started:
             self._started = True
-            await self._call_each("startup", "startup")
+            self._kicked_before = getattr(async_shared_broker, "_default_broker", None)
+            self.kick_here()
+            await self.broker.startup()
+            for info, error in await self.plugins.call("startup", host=self):
+                if error is not None:  # the plugin is failed from now on (strict: the host stops)
+                    self.plugins.fail(info, error, hook="startup")
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            await self._call_each("shutdown", "shutdown")
+            for info, error in await self.plugins.call("shutdown", host=self):
+                if error is not None:
+                    log.error("%s: shutdown failed: %s", info.label, error, exc_info=error)
+            await self.broker.shutdown()
+            if getattr(async_shared_broker, "_default_broker", None) is self.broker:
+                async_shared_broker._default_broker = self._kicked_before
+
+
+@contextlib.asynccontextmanager
+async def connect(settings: Settings | None = None) -> AsyncIterator[Host]:
+    """A started host for a program of your own: `async with jobhost.connect() as host:`.
+
+    It loads the installed plugins with the environment's settings (REDIS_URL, DATABASE_URL, ...),
+    so `.kiq()`, `wait_result()` and `host.enqueue()` reach the same queues as the deployment's
+    workers. Without REDIS_URL the queues live in this process only (jobs need a worker here too).
+    """
+    host = Host.load(settings)
+    await host.start()
+    try:
+        yield host
+    finally:
+        await host.stop()
+        await host.engine.close()
+        if "database" in host.__dict__:
+            await host.database.dispose()

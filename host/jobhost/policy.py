@@ -92,8 +92,8 @@ class RateLimit:
         return f"{self.count}/{self.per:g}s"
 
 
-def _positive(value: float | None) -> bool:
-    return value is None or value > 0
+def _positive(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and value > 0)
 
 
 # (field, getter, test, rule): the one place every policy rule lives.

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -219,20 +219,25 @@ class Settings:
         """How many jobs of this queue one worker runs at once: its variable, else its default."""
         if not policy.concurrency_env:
             return policy.concurrency
-        return self.read(
-            Setting(
-                policy.concurrency_env,
-                policy.concurrency,
-                parse_positive_int,
-                allowed="must be a whole number >= 1",
-            )
+        return cast(
+            int,
+            self.read(
+                Setting(
+                    policy.concurrency_env,
+                    policy.concurrency,
+                    parse_positive_int,
+                    allowed="must be a whole number >= 1",
+                )
+            ),
         )
 
     def rate_limit(self, policy: QueuePolicy) -> RateLimit | None:
         """The queue's rate limit: its variable, else its policy's."""
         if not policy.rate_limit_env:
             return policy.rate_limit
-        return self.read(Setting(policy.rate_limit_env, policy.rate_limit, RateLimit.parse))
+        return cast(
+            RateLimit | None, self.read(Setting(policy.rate_limit_env, policy.rate_limit, RateLimit.parse))
+        )
 
 
 def mask(setting: Setting, value: Any) -> Any:

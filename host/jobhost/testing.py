@@ -1,4 +1,4 @@
-"""pytest fixtures for plugin authors (registered through the `pytest11` entry point).
+"""pytest fixtures and helpers for plugin authors (registered through the `pytest11` entry point).
 
 Nothing here is autouse. `make_host` builds a host from the plugins you name, installed or not:
 
@@ -13,43 +13,69 @@ real jobs with no Redis at all:
     async def test_greet(make_host):
         host = make_host(my_plugin)
         async with host.worker():
-            job = await host.enqueue("hello.greet", {"name": "Ada"})
-            assert (await host.wait(job.id)).result == "Hello, Ada!"
+            task = await greet.kiq("Ada")
+            assert (await task.wait_result(timeout=10)).return_value == "Hello, Ada!"
         await discard(host)
+
+Routes are tested through the real app with `client(host)`, signed in as a user or an admin:
+
+    async def test_my_route(make_host, database_url):
+        host = make_host(my_plugin, migrate=True, DATABASE_URL=database_url)
+        async with client(host) as http:
+            await http.login()
+            assert (await http.get("/api/hello/Ada")).status_code == 200
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib.metadata
 import os
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from jobhost.host import Host
 from jobhost.settings import Settings
 from jobhost.store.scratch import scratch_postgres
+from jobhost.store.user import User
 
 __all__ = [
+    "HostClient",
     "build_host",
+    "client",
     "database_url",
     "discard",
     "forget_keys",
     "make_host",
+    "migrate",
     "open_database",
 ]
 
 HostFactory = Callable[..., Host]
+PASSWORD = "test-password-1"  # what `HostClient.login` signs users in with
+
+
+def _plugin_name(plugin: Any) -> str:
+    """The name a plugin object goes by: its entry point's name when it is installed (`hello` for
+    `jobhost_hello.plugin`), else its package's."""
+    module = getattr(plugin, "__name__", None)
+    if module is None:
+        return type(plugin).__name__
+    for ep in importlib.metadata.entry_points(group="jobhost"):
+        if ep.value == module:
+            return ep.name
+    return str(module).split(".")[0]
 
 
 def _named(plugin: Any) -> tuple[str, Any]:
-    if isinstance(plugin, tuple):
-        return plugin
-    name = getattr(plugin, "__name__", None) or type(plugin).__name__
-    return name.rsplit(".", 1)[-1], plugin
+    return plugin if isinstance(plugin, tuple) else (_plugin_name(plugin), plugin)
 
 
 def build_host(*plugins: Any, tmp_path: Path, installed: tuple[str, ...] = (), **env: str) -> Host:
@@ -63,17 +89,49 @@ def build_host(*plugins: Any, tmp_path: Path, installed: tuple[str, ...] = (), *
         "JOBHOST_LOAD_PLUGINS": ",".join(installed),
         **env,
     }
-    return Host.load(Settings.from_env(environ), extra_plugins=[_named(p) for p in plugins])
+    host = Host.load(Settings.from_env(environ), extra_plugins=[_named(p) for p in plugins])
+    host.kick_here()  # `.kiq()` in the test goes to the host it just made
+    return host
+
+
+async def migrate(host: Host) -> dict[str, tuple[str, ...]]:
+    """Create (or upgrade) the host's and its plugins' tables, as `jobhost db upgrade` does."""
+    return await host.migrate()
+
+
+def _migrate_now(host: Host) -> None:
+    # make_host is a plain function: migrate on a loop of our own, then drop that loop's
+    # connections so the test's loop opens its own.
+    async def go() -> None:
+        await host.migrate()
+        await host.database.dispose()
+
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _catch(errors, lambda: asyncio.run(go())))
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _catch(errors: list[BaseException], work: Callable[[], Any]) -> None:
+    try:
+        work()
+    except BaseException as exc:
+        errors.append(exc)
 
 
 @pytest.fixture
 def make_host(tmp_path: Path) -> Iterator[HostFactory]:
-    """Build hosts from chosen plugins: `make_host(plugin, installed=("email",), REDIS_URL=...)`.
-    After the test, every Redis key under each host's prefix is deleted."""
+    """Build hosts from chosen plugins: `make_host(plugin, installed=("email",), REDIS_URL=...)`;
+    `migrate=True` creates their tables first. After the test, every Redis key under each host's
+    prefix is deleted."""
     made: list[Host] = []
 
-    def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> Host:
+    def make(*plugins: Any, installed: tuple[str, ...] = (), migrate: bool = False, **env: str) -> Host:
         made.append(build_host(*plugins, tmp_path=tmp_path, installed=installed, **env))
+        if migrate:
+            _migrate_now(made[-1])
         return made[-1]
 
     yield make
@@ -93,17 +151,51 @@ async def discard(host: Host) -> None:
         await host.database.dispose()
 
 
+class HostClient(httpx.AsyncClient):
+    """A client of a host's real app (lifespan, guards, plugins' routes) over ASGI, on the test's
+    own event loop (so the host's Redis and database connections serve both sides)."""
+
+    def __init__(self, host: Host, app: Any) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.host = host
+
+    async def login(self, *, admin: bool = False, email: str | None = None) -> User:
+        """Create a user (an admin with `admin=True`) and send its API token with every request."""
+        from jobhost.store.accounts import API, Accounts
+
+        accounts = Accounts(self.host.db)
+        who = email or f"{'admin' if admin else 'user'}-{uuid.uuid4().hex[:8]}@example.test"
+        user = await accounts.create_user(who, PASSWORD, is_admin=admin)
+        issued = await accounts.issue_token(user, API, 3600)
+        self.headers["Authorization"] = f"Bearer {issued.token}"
+        return user
+
+    def logout(self) -> None:
+        self.headers.pop("Authorization", None)
+
+
+@contextlib.asynccontextmanager
+async def client(host: Host) -> AsyncIterator[HostClient]:
+    """`async with client(host) as http:` the host's app, started, its database migrated."""
+    from jobhost.http import create_app
+
+    await host.migrate()
+    app = create_app(host)
+    async with app.lifespan(), HostClient(host, app) as http:
+        yield http
+
+
 @contextlib.contextmanager
 def open_database(kind: str, tmp_path: Path) -> Iterator[str]:
     """An empty database for a host: `sqlite` (a file under `tmp_path`) or `postgresql` (a database
     of its own on `JOBHOST_TEST_POSTGRES`, default postgresql://postgres@127.0.0.1:5432, dropped
-    afterwards). Yields its URL."""
+    afterwards). Yields its URL, with the async driver named (SQLAlchemy's async engines take it)."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'jobhost-test.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / 'jobhost-test.db'}"
     elif kind == "postgresql":
         server = os.environ.get("JOBHOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
         with scratch_postgres(server) as url:
-            yield url
+            yield url.replace("postgresql://", "postgresql+asyncpg://", 1)
     else:
         raise ValueError(f"database kind must be 'sqlite' or 'postgresql', got {kind!r}")
 

@@ -14,6 +14,7 @@ never runs more threads than its concurrency. Async tasks are cancelled at their
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -35,15 +36,15 @@ from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Claimed, Engine
-from jobhost.queue.tasks import signature
 from jobhost.queue.ticker import keep_ticking, sleep_unless
+from jobhost.receiver import SUBMITTED, JobhostReceiver, Outcome, TryTimedOut
 
 log = logging.getLogger("jobhost.worker")
 
 PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
 
 
-class _Threads:
+class _Threads(concurrent.futures.Executor):
     """Daemon threads for sync tasks (a stuck task must not keep the process from exiting)."""
 
     def __init__(self, size: int) -> None:
@@ -51,10 +52,11 @@ class _Threads:
         self._started = 0
         self._work: stdqueue.SimpleQueue[Any] = stdqueue.SimpleQueue()
 
-    def run(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._work.put((loop, future, fn, kwargs))
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._work.put((future, fn, args, kwargs))
+        if (submitted := SUBMITTED.get(None)) is not None:
+            submitted.append(future)
         # Busy slots never exceed the concurrency (a stuck thread keeps its slot), so `size`
         # threads always suffice.
         if self._started < self._size:
@@ -64,21 +66,13 @@ class _Threads:
 
     def _serve(self) -> None:
         while True:
-            loop, future, fn, kwargs = self._work.get()
+            future, fn, args, kwargs = self._work.get()
+            if not future.set_running_or_notify_cancel():
+                continue
             try:
-                outcome = (fn(**kwargs), None)
+                future.set_result(fn(*args, **kwargs))
             except BaseException as exc:
-                outcome = (None, exc)
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
-                loop.call_soon_threadsafe(_settle, future, *outcome)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if not future.done():
-        if exc is None:
-            future.set_result(result)
-        else:
-            future.set_exception(exc)
+                future.set_exception(exc)
 
 
 class JobTimeout(Exception):
@@ -91,6 +85,7 @@ class _Running:
     ctx: JobContext | None = None
     task: asyncio.Task[None] | None = None
     flushing: asyncio.Lock | None = None
+    outcome: Outcome | None = None  # taskiq's view of the try, for post_save
 
 
 @attrs.define(eq=False)
@@ -132,7 +127,9 @@ class Worker:
         self.completed = 0
         self.failed = 0
         self._stop = asyncio.Event()
-        self._threads = _Threads(sum(q.concurrency for q in self.queues.values()))
+        concurrency = sum(q.concurrency for q in self.queues.values())
+        self._threads = _Threads(concurrency)
+        self.receiver = JobhostReceiver(host.broker, self._threads, concurrency)
         self._dirty: set[_Running] = set()
         self._dirty_event = asyncio.Event()
         self._started_at = time.time()
@@ -264,6 +261,8 @@ class Worker:
                     self.completed += 1
                 else:
                     log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
+            if running.outcome is not None:
+                await self.receiver.saved(running.outcome)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -278,39 +277,37 @@ class Worker:
             q.slot_freed.set()
 
     async def _call(self, q: _Queue, running: _Running) -> Any:
-        """Run the task and return its JSON-checked result."""
+        """Run the task through taskiq's execution path and return its JSON-checked result."""
         job = running.job
         task = self.host.registry.tasks.get(job.task)
         if task is None:
             raise LookupError(
                 f"task {job.task!r} is not registered in this worker (is its plugin installed and enabled?)"
             )
-        kwargs = codec.loads(job.kwargs)
-        if signature(task.fn)[1]:
-            running.ctx = kwargs["ctx"] = self._context(running)
-            running.flushing = asyncio.Lock()
         timeout = q.policy.timeout
-        if task.is_async:
-            try:
-                result = await asyncio.wait_for(task.fn(**kwargs), timeout)
-            except TimeoutError:
-                raise JobTimeout(f"timed out after {timeout:g}s") from None
-        else:
-            future = self._threads.run(task.fn, kwargs)
-            try:
-                result = await asyncio.wait_for(asyncio.shield(future), timeout)
-            except TimeoutError:
-                # The thread cannot be stopped: fail the try now; the caller holds the slot.
-                q.running.pop(job.id, None)
-                await self._flush(running)
-                exc = JobTimeout(f"timed out after {timeout:g}s (its thread was left to finish)")
-                await self._record_failure(q, job, exc)
-                raise _Stuck(future) from None
+        if task.needs_context:
+            running.ctx = self._context(running, timeout)
+            running.flushing = asyncio.Lock()
+        submitted: list[concurrent.futures.Future[Any]] = []
+        SUBMITTED.set(submitted)
         try:
-            codec.check(result, "result")
+            running.outcome = await self.receiver.execute(task, job, running.ctx, timeout)
+        except TryTimedOut as exc:
+            if not (submitted and not submitted[0].done()):
+                raise JobTimeout(str(exc)) from None
+            # The thread cannot be stopped: fail the try now; the caller holds the slot.
+            q.running.pop(job.id, None)
+            await self._flush(running)
+            await self._record_failure(q, job, JobTimeout(f"{exc} (its thread was left to finish)"))
+            raise _Stuck(asyncio.wrap_future(submitted[0])) from None
+        result = running.outcome.result
+        if result.error is not None:
+            raise result.error
+        try:
+            codec.check(result.return_value, "result")
         except codec.NotJSON as exc:
             raise PermanentError(f"task {job.task!r} returned a result that is not JSON: {exc}") from None
-        return result
+        return result.return_value
 
     async def _record_failure(self, q: _Queue, job: Claimed, exc: BaseException) -> None:
         self.failed += 1
@@ -332,7 +329,7 @@ class Worker:
 
     # -- progress and log lines ------------------------------------------------------------------
 
-    def _context(self, running: _Running) -> JobContext:
+    def _context(self, running: _Running, timeout: float | None) -> JobContext:
         loop = asyncio.get_running_loop()
         job = running.job
 
@@ -348,6 +345,7 @@ class Worker:
             owner=job.owner,
             host=self.host,
             notify=notify,
+            deadline=None if timeout is None else time.monotonic() + timeout,
         )
 
     def _mark_dirty(self, running: _Running) -> None:

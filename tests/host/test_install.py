@@ -48,7 +48,7 @@ def test_pip_install_makes_the_plugin_appear_and_uninstall_removes_it(tmp_path):
     assert [q["name"] for q in hello["queues"]] == ["hello"]
     assert hello["tasks"] == [{"name": "hello.greet", "queue": "hello"}]
     assert hello["routes"] == ["/api/hello/{name:str}"]
-    assert hello["admin_routes"] == ["/hello/stats"]
+    assert hello["admin_routes"] == ["/api/admin/hello/stats"]
     assert hello["commands"] == ["hello"]
     assert run(python, "-m", "jobhost", "hello", "Ada").stdout == "Hello, Ada!\n"
     assert "hello" not in plugins_in(Path(sys.executable))  # our own environment is untouched

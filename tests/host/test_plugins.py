@@ -107,12 +107,17 @@ BAD_POLICY = {
 }
 CASES = [
     ("broken", "broken_mod", BROKEN_IMPORT, "ModuleNotFoundError: No module named 'does_not_exist_anywhere'"),
-    ("raising", "raising_mod", RAISES_IN_HOOK, "RuntimeError: database is on fire"),
+    (
+        "raising",
+        "raising_mod",
+        RAISES_IN_HOOK,
+        "hook register_queues failed: RuntimeError: database is on fire",
+    ),
     (
         "badpolicy",
         "badpolicy_mod",
         BAD_POLICY,
-        "PolicyError: queue 'bad-queue': attempts must be >= 1, got 0",
+        "hook register_queues failed: PolicyError: queue 'bad-queue': attempts must be >= 1, got 0",
     ),
 ]
 
@@ -124,7 +129,10 @@ def test_a_broken_plugin_is_reported_and_the_host_runs_without_it(dist_path, nam
     assert data["degraded"] is True
     info = data["by_name"][name]
     assert info["status"] == "failed"
-    assert info["error"] == reason
+    # The report names the hook and the plugin's own line that raised.
+    assert info["error"].startswith(reason)
+    if "hook" in reason:
+        assert info["error"].endswith(f"{module}.py:6)")
     assert (info["distribution"], info["version"]) == (f"jobhost-{name}", "1.2.3")
     assert data["by_name"]["email"]["status"] == "loaded"
     table = run_jobhost("plugins", path=path)
@@ -185,7 +193,8 @@ def test_hook_register_queues(make_host):
     assert host.registry.plugins["mine"].as_dict()["queues"][0]["name"] == "alpha"
     bad = make_host(("bad", plugin(register_queues=lambda register: register({"name": "x"}))))
     assert bad.registry.plugins["bad"].error == (
-        "InvalidRegistration: register_queues takes a QueuePolicy, got {'name': 'x'}"
+        "hook register_queues failed: InvalidRegistration: register_queues takes a QueuePolicy, "
+        f"got {{'name': 'x'}} ({__file__}:{test_hook_register_queues.__code__.co_firstlineno + 4})"
     )
 
 
@@ -231,7 +240,7 @@ def test_hook_register_routes(make_host):
         return "hi"
 
     host = make_host(("web", plugin(register_routes=lambda register: register(hello))))
-    assert host.registry.routes[0].paths == ("/api/hello",)
+    assert [r.paths for r in host.registry.routes if r.plugin == "web"] == [("/api/hello",)]
     assert host.registry.plugins["web"].as_dict()["routes"] == ["/api/hello"]
     bad = make_host(("web", plugin(register_routes=lambda register: register("/api/x"))))
     assert "routes must be Litestar route handlers" in bad.registry.plugins["web"].error
@@ -243,8 +252,9 @@ def test_hook_register_admin_routes(make_host):
         return {}
 
     host = make_host(("web", plugin(register_admin_routes=lambda register: register(stats))))
-    assert host.registry.admin_routes[0].paths == ("/hello/stats",)
-    assert host.registry.routes == []
+    assert [r.paths for r in host.registry.admin_routes if r.plugin == "web"] == [("/hello/stats",)]
+    assert host.registry.plugins["web"].as_dict()["admin_routes"] == ["/api/admin/hello/stats"]
+    assert not [r for r in host.registry.routes if r.plugin == "web"]
 
 
 def test_hook_register_schedules(make_host):
@@ -267,9 +277,9 @@ def test_hook_register_schedules(make_host):
     bad = make_host(
         ("s", plugin(register_schedules=lambda register: register("x", cron="61 * * * *", task="t")))
     )
-    assert bad.registry.plugins["s"].error == (
-        "InvalidRegistration: schedule 'x': cron must be a 5-field cron expression such as "
-        "'0 3 * * *', got '61 * * * *'"
+    assert bad.registry.plugins["s"].error.startswith(
+        "hook register_schedules failed: InvalidRegistration: schedule 'x': cron must be a 5-field "
+        "cron expression such as '0 3 * * *', got '61 * * * *' ("
     )
 
 

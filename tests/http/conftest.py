@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -15,21 +14,19 @@ from jobhost import Host, User
 from jobhost.http import create_app
 from jobhost.http.server import uvicorn_options
 from jobhost.store.accounts import API, Accounts
-from jobhost.store.migrate import upgrade
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
-from jobhost.testing import open_database
 from tests.http.outages import RedisServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "password-1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
-    with open_database(request.param, tmp_path) as url:
-        yield url
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test here that takes `database_url` runs on SQLite and on PostgreSQL."""
+    chosen = any("database_url" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "database_url" in metafunc.fixturenames and not chosen:
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +87,7 @@ def make_api(make_host, database_url: str, password_hash: str):
     async def make(*plugins: Any, installed: tuple[str, ...] = (), **env: str) -> AsyncIterator[Api]:
         env = {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, **env}
         host = make_host(*plugins, installed=installed, **env)
-        await upgrade(host)
+        await host.migrate()
         app = create_app(host)
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
             yield Api(host, client, url, password_hash, app)

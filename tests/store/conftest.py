@@ -1,26 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from jobhost.testing import open_database
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh empty database of each kind: a SQLite file, or a PostgreSQL database of its own."""
-    with open_database(request.param, tmp_path) as url:
-        yield url
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test here that takes `database_url` runs on SQLite and on PostgreSQL."""
+    chosen = any("database_url" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "database_url" in metafunc.fixturenames and not chosen:
+        metafunc.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
 async def host(make_host, database_url: str):
     """A host (no plugins) on a migrated fresh database."""
-    from jobhost.store.migrate import upgrade
-
     host = make_host(DATABASE_URL=database_url)
-    await upgrade(host)
+    await host.migrate()
     yield host
     await host.database.dispose()

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import inspect
 
 from jobhost import hookimpl
-from jobhost.store.migrate import MigrationError, current, upgrade
+from jobhost.plugins import PluginError
+from jobhost.store.migrate import MigrationError
 
 
 def revision(folder: Path, rev: str, down: str | None, body: str) -> None:
@@ -56,10 +57,10 @@ async def tables(host) -> set[str]:
 async def test_host_migrations_create_the_account_tables_once(make_host, database_url):
     host = make_host(DATABASE_URL=database_url)
     try:
-        assert await current(host) == {"jobhost": ()}
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",)}
+        assert await host.migrated() == {"jobhost": ()}
+        assert await host.migrate() == {"jobhost": ("jobhost_0001",)}
         assert {"users", "tokens", "alembic_version"} <= await tables(host)
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",)}  # idempotent
+        assert await host.migrate() == {"jobhost": ("jobhost_0001",)}  # idempotent
     finally:
         await host.database.dispose()
 
@@ -69,13 +70,13 @@ async def test_plugin_branch_is_applied_and_later_revisions_follow(make_host, da
     revision(folder, "notes_0001", None, NOTES)
     host = make_host(("notes", Migrations(folder)), DATABASE_URL=database_url)
     try:
-        assert await upgrade(host) == {"jobhost": ("jobhost_0001",), "notes": ("notes_0001",)}
+        assert await host.migrate() == {"jobhost": ("jobhost_0001",), "notes": ("notes_0001",)}
         assert "notes_notes" in await tables(host)
 
         revision(
             folder, "notes_0002", "notes_0001", 'op.add_column("notes_notes", sa.Column("body", sa.Text))'
         )
-        assert (await upgrade(host))["notes"] == ("notes_0002",)
+        assert (await host.migrate())["notes"] == ("notes_0002",)
         async with host.database.engine.connect() as conn:
             columns = await conn.run_sync(
                 lambda s: [c["name"] for c in inspect(s).get_columns("notes_notes")]
@@ -85,15 +86,27 @@ async def test_plugin_branch_is_applied_and_later_revisions_follow(make_host, da
         await host.database.dispose()
 
 
-async def test_a_broken_history_is_refused_naming_the_plugin(make_host, tmp_path):
+async def test_a_broken_history_fails_its_plugin_alone(make_host, tmp_path):
     folder = tmp_path / "m"
     revision(folder, "notes_0002", "notes_0001", NOTES)  # its parent is missing
     host = make_host(("notes", Migrations(folder)))
     try:
-        with pytest.raises(
-            MigrationError, match=r"plugin 'notes': its migrations do not form a valid history"
-        ):
-            await upgrade(host)
+        assert await host.migrate() == {"jobhost": ("jobhost_0001",)}  # the host runs degraded
+        notes = host.registry.plugins["notes"]
+        assert notes.status == "failed" and host.degraded
+        assert "plugin 'notes': its migrations do not form a valid history" in notes.error
+        assert "notes_notes" not in await tables(host)
+    finally:
+        await host.database.dispose()
+
+
+async def test_strict_mode_stops_on_a_broken_history(make_host, tmp_path):
+    folder = tmp_path / "m"
+    revision(folder, "notes_0002", "notes_0001", NOTES)
+    host = make_host(("notes", Migrations(folder)), JOBHOST_STRICT_PLUGINS="1")
+    try:
+        with pytest.raises(PluginError, match=r"plugin 'notes'.*do not form a valid history"):
+            await host.migrate()
         assert await tables(host) == set()  # nothing ran, not even the host's
     finally:
         await host.database.dispose()
@@ -106,12 +119,12 @@ async def test_disabling_a_migrated_plugin_keeps_its_tables_and_later_upgrades_w
     revision(folder, "notes_0001", None, NOTES)
     host = make_host(("notes", Migrations(folder)), DATABASE_URL=database_url)
     try:
-        await upgrade(host)
+        await host.migrate()
     finally:
         await host.database.dispose()
     without = make_host(DATABASE_URL=database_url)
     try:
-        assert await upgrade(without) == {"jobhost": ("jobhost_0001",)}
+        assert await without.migrate() == {"jobhost": ("jobhost_0001",)}
         assert {"notes_notes", "alembic_version_notes"} <= await tables(without)
     finally:
         await without.database.dispose()
@@ -125,13 +138,13 @@ async def test_failing_plugin_migration_names_the_plugin_and_keeps_the_host_tabl
     host = make_host(("notes", Migrations(folder)), DATABASE_URL=database_url)
     try:
         with pytest.raises(MigrationError, match=r"plugin 'notes': migration failed.*no_such_table"):
-            await upgrade(host)
-        assert await current(host) == {"jobhost": ("jobhost_0001",), "notes": ()}
+            await host.migrate()
+        assert await host.migrated() == {"jobhost": ("jobhost_0001",), "notes": ()}
     finally:
         await host.database.dispose()
 
 
 async def test_missing_folder_names_the_plugin(make_host, tmp_path):
-    host = make_host(("notes", Migrations(tmp_path / "nowhere")))
-    with pytest.raises(MigrationError, match=r"plugin 'notes': migrations folder .*nowhere does not exist"):
-        await upgrade(host)
+    host = make_host(("notes", Migrations(tmp_path / "nowhere")), JOBHOST_STRICT_PLUGINS="1")
+    with pytest.raises(PluginError, match=r"plugin 'notes'.*migrations folder .*nowhere does not exist"):
+        await host.migrate()

@@ -55,6 +55,19 @@ async def queues_status(host: NamedDependency[Host]) -> dict[str, Any]:
     return {"queues": list(await asyncio.gather(*(queue_status(engine, row) for row in rows)))}
 
 
+@get("/schedules", summary="Every cron schedule (with its plugin, last and next fire) and ad-hoc schedule")
+async def schedules(host: NamedDependency[Host]) -> dict[str, Any]:
+    from jobhost.scheduler import overview
+
+    return await overview(host)
+
+
+@delete("/schedules/{schedule_id:str}", status_code=204, summary="Remove an ad-hoc schedule")
+async def remove_schedule(host: NamedDependency[Host], schedule_id: FromPath[str]) -> None:
+    if not await host.engine.schedules.remove(schedule_id):
+        raise NotFoundException(detail=f"no ad-hoc schedule {schedule_id!r}")
+
+
 @get("/workers/status", summary="Live workers from their heartbeats")
 async def workers_status(host: NamedDependency[Host]) -> dict[str, Any]:
     return {"workers": await host.engine.workers()}
@@ -146,6 +159,8 @@ async def clean_queue(
 
 ADMIN_ROUTES = [
     plugins,
+    schedules,
+    remove_schedule,
     queues_status,
     workers_status,
     list_jobs,

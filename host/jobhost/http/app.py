@@ -1,4 +1,5 @@
-"""The Litestar app: the host's routes (auth, health, metrics, jobs, admin) and every plugin's."""
+"""The Litestar app: every plugin's routes, the built-in `api` plugin's (auth, health, metrics, jobs,
+admin) among them, with the host's dependencies, error handlers, metrics and OpenAPI."""
 
 from __future__ import annotations
 
@@ -15,28 +16,23 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from jobhost.host import Host
-from jobhost.http.admin import ADMIN_ROUTES
-from jobhost.http.auth import BEARER, SECURED, AuthController, admin_guard, provide_user, user_guard
+from jobhost.http.auth import BEARER, SECURED, admin_guard, provide_user, user_guard
 from jobhost.http.config import HttpConfig
 from jobhost.http.errors import EXCEPTION_HANDLERS
-from jobhost.http.health import healthz, readyz
 from jobhost.http.inputs import BoundedRequest, parameter_guard
-from jobhost.http.jobs import JOB_ROUTES
 from jobhost.http.limits import body_timeout
-from jobhost.http.metrics import HttpMetrics, metrics_route
+from jobhost.http.metrics import HttpMetrics
 from jobhost.http.openapi import describe
 from jobhost.http.security import security_headers
 from jobhost.http.state import AppState
 from jobhost.http.streams import EventHub
-from jobhost.plugins import RouteDef
+from jobhost.plugins import ADMIN_PATH, RouteDef
 from jobhost.queue.connection import connect
 from jobhost.settings import configuration_warnings
 from jobhost.store.accounts import Accounts
 from jobhost.store.user import User
 
 log = logging.getLogger("jobhost.http")
-
-ADMIN_PATH = "/api/admin"
 
 
 def _mount(target: Litestar | Router, route: RouteDef, where: str) -> None:
@@ -72,14 +68,12 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
                 await host.engine.close()
             await host.database.dispose()
 
-    admin = Router(
-        ADMIN_PATH, route_handlers=ADMIN_ROUTES, guards=[admin_guard], security=SECURED, tags=["admin"]
-    )
+    admin = Router(ADMIN_PATH, route_handlers=[], guards=[admin_guard], security=SECURED, tags=["admin"])
     for route in host.registry.admin_routes:
         _mount(admin, route, "admin")
 
     app = Litestar(
-        route_handlers=[AuthController, healthz, readyz, metrics_route, *JOB_ROUTES],
+        route_handlers=[],
         dependencies={
             "host": Provide(lambda: host, sync_to_thread=False),
             "user": Provide(provide_user),

@@ -10,10 +10,12 @@ from jobhost.queue import codec
 
 
 class JobContext:
-    """Handed to a task that declares a `ctx` parameter.
+    """What a running task knows about its job: `job: JobContext = TaskiqDepends()` (or a parameter
+    named `ctx`) gets it.
 
     `progress()` and `log()` are plain methods, safe to call from the thread a sync task runs in.
     The worker writes what they record in call order, and all of it before the job's outcome.
+    `deadline` is the `time.monotonic()` value at which the try times out (None: no timeout).
     """
 
     def __init__(
@@ -27,6 +29,7 @@ class JobContext:
         owner: str | None,
         host: Any,
         notify: Callable[[], None],
+        deadline: float | None = None,
     ) -> None:
         self.job_id = job_id
         self.queue = queue
@@ -35,9 +38,11 @@ class JobContext:
         self.attempts = attempts
         self.owner = owner
         self.host = host
+        self.deadline = deadline
         self._notify = notify
         self._lock = threading.Lock()
         self._progress: dict[str, Any] | None = None
+        self._percent: float = 0
         self._lines: list[str] = []
         self._dirty = False
 
@@ -51,7 +56,15 @@ class JobContext:
         codec.check(value, "progress")
         with self._lock:
             self._progress = value
+            self._percent = percent
             self._mark()
+
+    def set_taskiq_progress(self, state: str, meta: Any) -> None:
+        """Progress set through taskiq's `ProgressTracker`: the same record, `state` as its message."""
+        percent = meta.get("percent") if isinstance(meta, dict) else None
+        if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            percent = self._percent
+        self.progress(percent, state, state=state, meta=meta)
 
     def log(self, line: str) -> None:
         """Add a line to the job's log (kept with the job, shown in its detail view)."""

@@ -16,13 +16,23 @@ from typing import Any, Literal
 import attrs
 from redis.exceptions import ResponseError
 
-from jobhost.plugins import Registry, TaskDef
 from jobhost.policy import QueuePolicy, RateLimit
 from jobhost.queue import codec
+from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL, Job
-from jobhost.queue.keys import DURATION_BUCKETS, GROUP, STATES, Keys, UnknownJobId, new_job_id, queue_of
+from jobhost.queue.keys import (
+    DURATION_BUCKETS,
+    GROUP,
+    STATES,
+    Keys,
+    UnknownJobId,
+    new_job_id,
+    queue_of,
+    valid_job_id,
+)
+from jobhost.queue.schedules import ScheduleStore
 from jobhost.queue.scripts import Scripts
 from jobhost.queue.tasks import check_kwargs
 from jobhost.settings import Settings
@@ -51,6 +61,7 @@ class Claimed:
     attempt: int
     attempts: int
     owner: str | None
+    labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
 
 
 @attrs.frozen
@@ -82,12 +93,13 @@ class JobPage:
 class Engine:
     """Queues and jobs of one host, on Redis (or the embedded in-process store)."""
 
-    def __init__(self, settings: Settings, registry: Registry) -> None:
+    def __init__(self, settings: Settings, registry: Catalog) -> None:
         self.settings = settings
         self.registry = registry
         self.keys = Keys(settings.redis_prefix)
         self.redis = connect(settings)
         self.scripts = Scripts(self.redis)
+        self.schedules = ScheduleStore(self.redis, self.keys)
         self._grouped: set[str] = set()
 
     async def close(self) -> None:
@@ -102,7 +114,7 @@ class Engine:
             known = ", ".join(sorted(self.registry.queues)) or "(none)"
             raise JobInputError(f"unknown queue {queue!r}; registered queues: {known}") from None
 
-    def task(self, name: str) -> TaskDef:
+    def task(self, name: str) -> TaskSpec:
         try:
             return self.registry.tasks[name]
         except KeyError:
@@ -153,17 +165,29 @@ class Engine:
         delay: float | None = None,
         run_at: datetime | None = None,
         owner: str | None = None,
+        job_id: str | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> Job:
-        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`)."""
-        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0)
+        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
+
+        `job_id` is the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
+        call); `labels` are the taskiq labels a worker hands back to the task's middlewares."""
+        job = await self._enqueue(task_name, kwargs, delay, run_at, owner, None, 0, job_id, labels)
         assert job is not None  # only a `once` enqueue can be refused
         return job
 
     async def enqueue_once(
-        self, key: str, ttl: int, task_name: str, kwargs: dict[str, Any] | None = None
+        self,
+        key: str,
+        ttl: int,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> Job | None:
         """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
-        return await self._enqueue(task_name, kwargs, None, None, None, f"once:{key}", ttl)
+        return await self._enqueue(task_name, kwargs, None, None, owner, f"once:{key}", ttl, labels=labels)
 
     async def _enqueue(
         self,
@@ -174,10 +198,22 @@ class Engine:
         owner: str | None,
         once: str | None,
         ttl: int,
+        job_id: str | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> Job | None:
         task, kwargs, delay_ms, run_at_ms = self._prepare(task_name, kwargs, delay, run_at)
         attempts = self.policy(task.queue).attempts
-        job_id = new_job_id(task.queue)
+        if job_id is None:
+            job_id = new_job_id(task.queue)
+        elif not isinstance(job_id, str) or not valid_job_id(job_id, task.queue):
+            raise JobInputError(
+                f"task {task_name!r}: job id must be '{task.queue}:<hex digits>', got {job_id!r}"
+            )
+        if labels:
+            try:
+                codec.check(labels, "labels")
+            except codec.NotJSON as exc:
+                raise JobInputError(f"task {task_name!r}: {exc}") from None
         await self.setup([task.queue])
         created = await self.scripts.enqueue(
             keys=self._base(task.queue),
@@ -191,6 +227,7 @@ class Engine:
                 run_at_ms,
                 once or "",
                 ttl,
+                codec.dumps(labels) if labels else "",
             ],
         )
         if not created:
@@ -207,6 +244,7 @@ class Engine:
                 "owner": owner or "",
                 "created": str(created),
                 "run_at": str(due),
+                **({"labels": codec.dumps(labels)} if labels else {}),
             }
         )
 
@@ -227,7 +265,7 @@ class Engine:
             for _, kwargs, _, _ in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
-                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0]
+                args = [job_id, task.name, codec.dumps(kwargs), attempts, owner or "", "", "", "", 0, ""]
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
             await pipe.execute()
         return ids
@@ -496,10 +534,10 @@ class Engine:
             reply = await self.scripts.claim(keys=self._base(queue), args=args)
         kind = reply[0]
         if kind == "jobs":
-            fields = [reply[i : i + 7] for i in range(1, len(reply), 7)]
+            fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
             jobs = tuple(
-                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None)
-                for job_id, sid, task, kwargs, attempt, attempts, owner in fields
+                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None, labels)
+                for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
             )
             return Claim("jobs", jobs)
         if kind == "idle":

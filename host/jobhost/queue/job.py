@@ -60,6 +60,7 @@ class Job:
     errors: tuple[JobFailure, ...] = ()
     logs: tuple[str, ...] = ()
     owner: str | None = None
+    labels: dict[str, Any] = attrs.field(factory=dict)
     worker: str | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None
@@ -89,6 +90,7 @@ class Job:
             errors=tuple(errors),
             logs=logs,
             owner=data.get("owner") or None,
+            labels=codec.loads(data["labels"]) if data.get("labels") else {},
             worker=data.get("worker") or None,
             created_at=_time(data.get("created")),
             started_at=_time(data.get("started")),
@@ -111,6 +113,7 @@ class Job:
             "errors": [e.as_dict() for e in self.errors],
             "logs": list(self.logs),
             "owner": self.owner,
+            "labels": self.labels,
             "worker": self.worker,
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),

@@ -24,6 +24,14 @@ def new_job_id(queue: str) -> str:
     return f"{queue}:{secrets.token_hex(8)}"
 
 
+def valid_job_id(job_id: str, queue: str) -> bool:
+    """Whether `job_id` is a well-formed id of a job of `queue`."""
+    prefix, sep, rest = job_id.partition(":")
+    return (
+        prefix == queue and bool(sep) and 0 < len(rest) <= 64 and all(c in "0123456789abcdef" for c in rest)
+    )
+
+
 def queue_of(job_id: str) -> str:
     queue, sep, rest = job_id.partition(":")
     if not sep or not queue or not rest:
@@ -75,6 +83,14 @@ class Keys:
 
     def worker(self, worker_id: str) -> str:
         return f"{self.prefix}:worker:{worker_id}"
+
+    def adhoc(self) -> str:
+        """Hash: ad-hoc schedule id → the schedule (taskiq's ScheduledTask) as JSON."""
+        return f"{self.prefix}:schedules:adhoc"
+
+    def adhoc_due(self) -> str:
+        """Sorted set: ad-hoc time schedules by due moment (epoch seconds)."""
+        return f"{self.prefix}:schedules:adhoc:due"
 
     def schedule_last(self) -> str:
         """Hash: schedule name → the last fire time (epoch seconds) any scheduler enqueued."""

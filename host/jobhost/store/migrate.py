@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 if TYPE_CHECKING:
-    from jobhost.host import Host
+    from jobhost.store.database import Database
 
 SCRIPTS = Path(__file__).parent / "migrations"
 HOST = "jobhost"
@@ -74,41 +75,41 @@ class History:
         return scripts
 
 
-def histories(host: Host) -> list[History]:
-    found = [History(HOST, (str(SCRIPTS / "versions"),))]
-    for info in host.plugins.loaded():
-        if info.contribution.migrations:
-            found.append(History(info.name, tuple(info.contribution.migrations)))
-    return found
+def _upgrade(sync: Any, history: History) -> None:
+    command.upgrade(history.config(sync), "heads")
 
 
-async def upgrade(host: Host) -> dict[str, tuple[str, ...]]:
-    """Bring the host's and then every enabled plugin's tables to their newest version, each in
-    its own transaction. Returns the revisions each history is at."""
-    found = histories(host)
-    for history in found:
+def _heads(sync: Any, history: History) -> tuple[str, ...]:
+    context = MigrationContext.configure(sync, opts={"version_table": history.version_table})
+    return tuple(context.get_current_heads())
+
+
+def host_history() -> History:
+    return History(HOST, (str(SCRIPTS / "versions"),))
+
+
+async def upgrade(database: Database, histories: Sequence[History]) -> dict[str, tuple[str, ...]]:
+    """Bring each history's tables to their newest version (the host's first), each in its own
+    transaction. Returns the revisions each history is at."""
+    for history in histories:
         history.scripts()  # a broken folder fails before anything runs
-    await host.database.ping(timeout=10)  # an unreachable database is not a migration's fault
-    for history in found:
+    await database.ping(timeout=10)  # an unreachable database is not a migration's fault
+    for history in histories:
         try:
-            async with host.database.engine.begin() as conn:
-                await conn.run_sync(lambda sync, h=history: command.upgrade(h.config(sync), "heads"))
+            async with database.engine.begin() as conn:
+                await conn.run_sync(_upgrade, history)
         except Exception as exc:
             reason = getattr(exc, "orig", None) or exc
             raise MigrationError(
                 f"{history.owner}: migration failed: {type(reason).__name__}: {reason}"
             ) from exc
-    return await current(host)
+    return await current(database, histories)
 
 
-async def current(host: Host) -> dict[str, tuple[str, ...]]:
-    """The revisions the host's and each enabled plugin's tables are at (empty: never migrated)."""
+async def current(database: Database, histories: Sequence[History]) -> dict[str, tuple[str, ...]]:
+    """The revisions each history's tables are at (empty: never migrated)."""
     at = {}
-    async with host.database.engine.connect() as conn:
-        for history in histories(host):
-            at[history.name] = await conn.run_sync(
-                lambda sync, h=history: MigrationContext.configure(
-                    sync, opts={"version_table": h.version_table}
-                ).get_current_heads()
-            )
+    async with database.engine.connect() as conn:
+        for history in histories:
+            at[history.name] = await conn.run_sync(_heads, history)
     return at

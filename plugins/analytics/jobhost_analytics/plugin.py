@@ -10,13 +10,18 @@ from typing import Any
 from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_analytics import routes
 from jobhost_analytics.facts import EVENT, FlyerFact
-from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK, daily_report, weekly_report
+from jobhost_analytics.jobs import (
+    DAILY_QUEUE,
+    DAILY_TASK,
+    WEEKLY_QUEUE,
+    WEEKLY_TASK,
+    daily_report,
+    weekly_report,
+)
 from jobhost_analytics.records import Records
 
 log = logging.getLogger("jobhost_analytics")
 
-DAILY_QUEUE = "analytics-reporting"
-WEEKLY_QUEUE = "weekly-analytics-reporting"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -46,8 +51,8 @@ def register_queues(register):
 
 @hookimpl
 def register_tasks(register):
-    register(daily_report, queue=DAILY_QUEUE, name=DAILY_TASK)
-    register(weekly_report, queue=WEEKLY_QUEUE, name=WEEKLY_TASK)
+    register(daily_report)
+    register(weekly_report)
 
 
 @hookimpl

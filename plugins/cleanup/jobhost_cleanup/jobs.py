@@ -6,16 +6,22 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from taskiq import TaskiqDepends
+
+import jobhost
 from jobhost import JobContext, PermanentError
 from jobhost_cleanup.config import CLEANUP_FILE_MAX_AGE
 from jobhost_cleanup.sweep import SweepError, sweep
 
 log = logging.getLogger("jobhost_cleanup")
 
+FILES_QUEUE = "file-cleanup"
+TOKENS_QUEUE = "token-cleanup"
 FILES_TASK = "cleanup.files"
 TOKENS_TASK = "cleanup.tokens"
+Job = Annotated[JobContext, TaskiqDepends()]
 
 
 def scratch_folder(settings: Any) -> Path:
@@ -34,7 +40,8 @@ def _max_age(ctx: JobContext, max_age_hours: Any) -> float:
     return max_age_hours * 3600.0
 
 
-def files(ctx: JobContext, max_age_hours: float | None = None) -> dict[str, Any]:
+@jobhost.task(FILES_TASK, queue=FILES_QUEUE)
+def files(ctx: Job, max_age_hours: float | None = None) -> dict[str, Any]:
     """Delete temporary files older than `max_age_hours` (default: CLEANUP_FILE_MAX_AGE)."""
     max_age = _max_age(ctx, max_age_hours)
     folder = scratch_folder(ctx.host.settings)
@@ -48,8 +55,9 @@ def files(ctx: JobContext, max_age_hours: float | None = None) -> dict[str, Any]
     return done.as_dict()
 
 
-async def tokens(ctx: JobContext) -> dict[str, int]:
+@jobhost.task(TOKENS_TASK, queue=TOKENS_QUEUE)
+async def tokens(ctx: Job) -> dict[str, int]:
     """Delete expired tokens (sessions, API tokens, password-reset links)."""
-    removed = await ctx.host.purge_expired_tokens()
+    removed = await ctx.host.service("accounts").delete_expired_tokens()
     ctx.log(f"removed {removed} expired tokens")
     return {"removed": removed}

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_cleanup.config import CLEANUP_FILE_MAX_AGE
-from jobhost_cleanup.jobs import FILES_TASK, TOKENS_TASK, files, tokens
-
-FILES_QUEUE = "file-cleanup"
-TOKENS_QUEUE = "token-cleanup"
+from jobhost_cleanup.jobs import FILES_QUEUE, FILES_TASK, TOKENS_QUEUE, TOKENS_TASK, files, tokens
 
 
 @hookimpl
@@ -41,8 +38,8 @@ def register_queues(register):
 
 @hookimpl
 def register_tasks(register):
-    register(files, queue=FILES_QUEUE, name=FILES_TASK)
-    register(tokens, queue=TOKENS_QUEUE, name=TOKENS_TASK)
+    register(files)
+    register(tokens)
 
 
 @hookimpl

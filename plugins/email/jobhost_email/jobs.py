@@ -1,17 +1,21 @@
 """The send job: one composed message per job, delivered at most once however often it is tried.
 
-Enqueue it with the message's own fields, `host.enqueue(SEND_TASK, mail.as_kwargs())`: the
+Kick it with the message's own fields, `await send_email.kiq(**mail.as_kwargs())`: the
 Message-ID is fixed there, so every try sends the same message and the ledger recognises it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from jobhost import PermanentError
+from taskiq import TaskiqDepends
+
+import jobhost
+from jobhost import JobContext, PermanentError
 from jobhost_email.mail import InvalidMail, Mail
 
+QUEUE = "email-sending"
 SEND_TASK = "email.send_email"
 PRUNE_TASK = "email.prune_ledger"
 # How long the ledger remembers a message: far longer than any job's retries, and a dead
@@ -19,8 +23,9 @@ PRUNE_TASK = "email.prune_ledger"
 KEEP_LEDGER = timedelta(days=30)
 
 
+@jobhost.task(SEND_TASK, queue=QUEUE)
 async def send_email(
-    ctx: Any,
+    ctx: Annotated[JobContext, TaskiqDepends()],
     message_id: str,
     to: list[str],
     subject: str,
@@ -40,7 +45,8 @@ async def send_email(
     return await mailer.deliver(mail, holder=ctx.job_id, last_try=ctx.attempt >= ctx.attempts)
 
 
-async def prune_ledger(ctx: Any) -> dict[str, int]:
+@jobhost.task(PRUNE_TASK, queue=QUEUE)
+async def prune_ledger(ctx: Annotated[JobContext, TaskiqDepends()]) -> dict[str, int]:
     """Forget ledger rows older than KEEP_LEDGER (run daily by the `email.prune-ledger` schedule)."""
     removed = await ctx.host.service("mail").ledger.prune(datetime.now(UTC) - KEEP_LEDGER)
     return {"removed": removed}

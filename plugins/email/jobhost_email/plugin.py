@@ -9,7 +9,7 @@ from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_email import routes
 from jobhost_email.alerts import EVENT, Flyer, alerts
 from jobhost_email.config import SETTINGS, MailConfig
-from jobhost_email.jobs import PRUNE_TASK, SEND_TASK, prune_ledger, send_email
+from jobhost_email.jobs import PRUNE_TASK, QUEUE, prune_ledger, send_email
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
 from jobhost_email.unsubscribe import Unsubscribe, secret
@@ -17,7 +17,6 @@ from jobhost_email.watchlist import Watchlists
 
 log = logging.getLogger("jobhost_email")
 
-QUEUE = "email-sending"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Registered before the host has settings; configured from them when the host starts.
@@ -48,8 +47,8 @@ def register_queues(register):
 
 @hookimpl
 def register_tasks(register):
-    register(send_email, queue=QUEUE, name=SEND_TASK)
-    register(prune_ledger, queue=QUEUE, name=PRUNE_TASK)
+    register(send_email)
+    register(prune_ledger)
 
 
 @hookimpl
@@ -112,5 +111,5 @@ async def announce(host, data):
     watchlists = await Watchlists(host.db).subscribed()
     found = alerts(flyer, watchlists, unsubscribe, mail.config.sender_domain)
     for watchlist, message in found:
-        await host.enqueue(SEND_TASK, message.as_kwargs(), owner=str(watchlist.user_id))
+        await send_email.kicker().with_labels(owner=str(watchlist.user_id)).kiq(**message.as_kwargs())
     log.info("flyer %s: %d deal alerts queued for %d watchlists", flyer.flyer_id, len(found), len(watchlists))

@@ -104,13 +104,15 @@ async def accept(
         folder.remove(stored)
         raise
     try:
-        job = await host.enqueue(TASK, {"flyer_id": record.id}, owner=owner)
+        from jobhost_flyer_ocr.task import process_flyer  # the task module needs this one first
+
+        kicked = await process_flyer.kicker().with_labels(owner=owner).kiq(flyer_id=record.id)
     except BaseException:
         await flyers.remove(record.id)
         folder.remove(stored)
         raise
-    await flyers.set_job(record.id, job.id)
-    return Accepted(job.id, record.id)
+    await flyers.set_job(record.id, kicked.task_id)
+    return Accepted(kicked.task_id, record.id)
 
 
 def result_of(record: FlyerRecord) -> dict[str, Any]:

@@ -7,11 +7,9 @@ from pathlib import Path
 from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_flyer_ocr.config import SETTINGS
 from jobhost_flyer_ocr.demo import demo
-from jobhost_flyer_ocr.intake import TASK
 from jobhost_flyer_ocr.routes import ROUTES
-from jobhost_flyer_ocr.task import QUEUE_TIMEOUT, process_flyer
+from jobhost_flyer_ocr.task import QUEUE, QUEUE_TIMEOUT, process_flyer
 
-QUEUE = "flyer-processing"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -39,7 +37,7 @@ def register_queues(register):
 
 @hookimpl
 def register_tasks(register):
-    register(process_flyer, queue=QUEUE, name=TASK)
+    register(process_flyer)
 
 
 @hookimpl

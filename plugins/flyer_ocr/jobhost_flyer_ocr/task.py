@@ -6,14 +6,18 @@ import asyncio
 import time
 from typing import Any
 
+from taskiq import TaskiqDepends
+
+import jobhost
 from jobhost import JobContext, PermanentError
 from jobhost_flyer_ocr.config import limits_from
 from jobhost_flyer_ocr.errors import FlyerRejected
-from jobhost_flyer_ocr.intake import finish, result_of
+from jobhost_flyer_ocr.intake import TASK, finish, result_of
 from jobhost_flyer_ocr.pipeline import process
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.uploads import UploadFolder
 
+QUEUE = "flyer-processing"
 # The flyer-processing queue's timeout (its policy is the one source the task reads it from).
 QUEUE_TIMEOUT = 600.0
 # tesseract is stopped this share of the timeout (at most 10 s) before it, so a try that runs
@@ -21,7 +25,8 @@ QUEUE_TIMEOUT = 600.0
 TIMEOUT_MARGIN = 0.1
 
 
-async def process_flyer(flyer_id: int, ctx: JobContext) -> dict[str, Any]:
+@jobhost.task(TASK, queue=QUEUE)
+async def process_flyer(flyer_id: int, ctx: JobContext = TaskiqDepends()) -> dict[str, Any]:
     """Read flyer `flyer_id`'s deals; progress `{"percent", "stage", ...}` after every stage."""
     started = time.monotonic()
     timeout = ctx.host.registry.queues[ctx.queue].timeout or QUEUE_TIMEOUT

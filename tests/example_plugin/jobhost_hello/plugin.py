@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import click
-from litestar import get
+from litestar import get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
+from taskiq import TaskiqDepends
 
-from jobhost import Backoff, QueuePolicy, Setting, hookimpl
+import jobhost
+from jobhost import Backoff, JobContext, QueuePolicy, Setting, User, hookimpl
 from jobhost_hello.greeting import greeting
 
 GREETING_STYLE = Setting("HELLO_SHOUT", False, lambda text: text == "1", help="1 = greet in capitals")
 
 
-def greet(name: str, ctx=None) -> str:
-    """The task: a job's JSON kwargs arrive as arguments; `ctx` reports progress."""
-    if ctx is not None:
-        ctx.progress(50, "composing")
+@jobhost.task("hello.greet", queue="hello")
+def greet(name: str, job: JobContext = TaskiqDepends()) -> str:
+    """The task: a job's JSON kwargs arrive as arguments; `job` reports progress."""
+    job.progress(50, "composing")
     return greeting(name)
 
 
 @get("/api/hello/{name:str}")
 async def hello_route(name: FromPath[str]) -> dict[str, str]:
     return {"greeting": greeting(name)}
+
+
+@post("/api/hello/{name:str}/jobs", status_code=202)
+async def start_greeting(name: FromPath[str], user: NamedDependency[User]) -> dict[str, str]:
+    """Greet in the background, as the signed-in user's job (they may follow it at /api/jobs/{id})."""
+    kicked = await greet.kicker().with_labels(owner=user.owner).kiq(name)
+    return {"jobId": kicked.task_id}
 
 
 @get("/hello/stats")
@@ -49,12 +59,13 @@ def register_queues(register):
 
 @hookimpl
 def register_tasks(register):
-    register(greet, queue="hello", name="hello.greet")
+    register(greet)
 
 
 @hookimpl
 def register_routes(register):
     register(hello_route)
+    register(start_greeting)
 
 
 @hookimpl

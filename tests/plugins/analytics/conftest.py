@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from jobhost.store.migrate import upgrade
 from jobhost.testing import discard
 from tests.http.conftest import make_api, password_hash  # noqa: F401 (fixtures for the admin routes)
 
@@ -24,7 +23,7 @@ async def analytics_host(make_host, database_url: str) -> AsyncIterator[Callable
     async def make(**env: str) -> Any:
         host = make_host(installed=("analytics",), REDIS_URL=REDIS_URL, DATABASE_URL=database_url, **env)
         made.append(host)
-        await upgrade(host)
+        await host.migrate()
         return host
 
     yield make

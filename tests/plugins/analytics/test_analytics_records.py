@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from jobhost.store.migrate import current
 from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.periods import DAILY, WEEKLY, parse
 from jobhost_analytics.records import Records, Report
@@ -22,7 +21,7 @@ def fact(flyer_id: str, store: str = "Acme", *prices: str) -> FlyerFact:
 
 async def test_the_migration_creates_the_tables_in_a_history_of_their_own(analytics_host):
     host = await analytics_host()
-    at = await current(host)
+    at = await host.migrated()
     assert at["analytics"] == ("analytics_0001",)
     assert at["jobhost"]
 

@@ -11,7 +11,6 @@ from croniter import croniter
 from sqlalchemy import func, select
 
 from jobhost.store.accounts import API, PASSWORD_RESET, SESSION, Accounts
-from jobhost.store.migrate import upgrade
 from jobhost.store.models import TokenRow, UserRow
 from jobhost.worker import running_worker
 from jobhost_cleanup.jobs import FILES_TASK, TOKENS_TASK
@@ -108,7 +107,7 @@ async def test_input_that_cannot_work_fails_at_once_without_retries(cleanup_host
 
 async def _account_with_tokens(host) -> tuple[str, int]:
     """A user with one live API token and three expired tokens; the live token and the user id."""
-    await upgrade(host)
+    await host.migrate()
     async with host.db() as session:
         user = UserRow(email="ann@example.com", password_hash="not-used-here", is_admin=False)
         session.add(user)
@@ -131,8 +130,11 @@ async def _token_count(host) -> int:
 async def test_purge_expired_tokens_deletes_the_expired_ones_only(cleanup_host):
     host = cleanup_host()
     live, user_id = await _account_with_tokens(host)
-    assert await host.purge_expired_tokens() == 3
-    assert await host.purge_expired_tokens() == 0
+    await host.start()  # binds the accounts service to the host's database
+    accounts = host.service("accounts")
+    assert await accounts.delete_expired_tokens() == 3
+    assert await accounts.delete_expired_tokens() == 0
+    await host.stop()
     assert await _token_count(host) == 1
     user = await Accounts(host.db).user_for_token(live)
     assert user is not None and user.id == user_id

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from jobhost.testing import discard, open_database
+from jobhost.testing import discard
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.tables import metadata
@@ -257,16 +257,6 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(root / "server.pem", root / "server.key")
     return TlsFiles(root / "ca.pem", root / "other-ca.pem", context)
-
-
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database with its async driver named (the ledger tests open it directly): SQLite by
-    default, PostgreSQL with `@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)`."""
-    with open_database(getattr(request, "param", "sqlite"), tmp_path) as url:
-        yield url.replace("sqlite://", "sqlite+aiosqlite://").replace(
-            "postgresql://", "postgresql+asyncpg://"
-        )
 
 
 @pytest.fixture

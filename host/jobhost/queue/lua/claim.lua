@@ -1,6 +1,6 @@
 -- Take up to ARGV[2] jobs for consumer ARGV[1], lease them for ARGV[3] ms, mark them active.
 -- ARGV[4], ARGV[5]: rate limit (count per ms), '' for none.
--- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, ...} | {'idle', last stream id}
+-- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, labels, ...} | {'idle', last stream id}
 --       | {'paused'} | {'limited', ms until a start is allowed}.
 if redis.call('EXISTS', base .. 'paused') == 1 then return {'paused'} end
 local now = now_ms()
@@ -35,7 +35,7 @@ local lease_until = now + tonumber(ARGV[3])
 for _, entry in ipairs(entries) do
   local sid, id = entry[1], entry[2][2]
   local jk = jkey(id)
-  local rec = redis.call('HMGET', jk, 'state', 'sid', 'task', 'kwargs', 'attempt', 'attempts', 'owner')
+  local rec = redis.call('HMGET', jk, 'state', 'sid', 'task', 'kwargs', 'attempt', 'attempts', 'owner', 'labels')
   if rec[1] ~= 'waiting' or rec[2] ~= sid then
     unstream(sid) -- removed, cancelled or superseded meanwhile
   else
@@ -53,6 +53,7 @@ for _, entry in ipairs(entries) do
     table.insert(out, attempt)
     table.insert(out, rec[6])
     table.insert(out, rec[7])
+    table.insert(out, rec[8] or '')
   end
 end
 return out

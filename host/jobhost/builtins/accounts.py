@@ -1,0 +1,131 @@
+"""Built-in plugin `accounts`: users and tokens as the `accounts` service, and the `db`, `users` and
+`tokens` commands. It registers through the same hooks as any plugin (`jobhost plugins --all`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from jobhost.commands import host_of, run_started
+from jobhost.hookspecs import hookimpl
+from jobhost.settings import parse_duration
+from jobhost.store.accounts import Accounts
+
+if TYPE_CHECKING:
+    from jobhost.host import Host
+    from jobhost.store.accounts import IssuedToken
+
+
+@click.group()
+def db() -> None:
+    """The SQL database: schema migrations."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the host's and every enabled plugin's migrations."""
+    host = host_of(ctx)
+    at = run_started(host, host.migrate, start=False)
+    for branch, revisions in at.items():
+        click.echo(f"{branch}: {', '.join(revisions) or '(no migrations)'}")
+
+
+@click.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The password; asked for (hidden) when not given.",
+)
+@click.pass_context
+def users_create(ctx: click.Context, email: str, admin: bool, password: str) -> None:
+    """Create a user who logs in with EMAIL."""
+    from jobhost.store.accounts import Accounts
+
+    host = host_of(ctx)
+    user = run_started(
+        host, lambda: Accounts(host.db).create_user(email, password, is_admin=admin), start=False
+    )
+    click.echo(f"created {'admin' if user.is_admin else 'user'} {user.email} (id {user.id})")
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--expires", default="30d", show_default=True, help="Lifetime, such as 12h, 30d or 365d.")
+@click.pass_context
+def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
+    """Create an API token for the user EMAIL; the token is the last line printed."""
+    from jobhost.store.accounts import AccountError, Accounts
+
+    try:
+        ttl = parse_duration(expires)
+    except ValueError:
+        raise click.BadParameter(
+            "must be a duration of at most 100 years, such as 12h, 30d or 365d", param_hint="--expires"
+        ) from None
+    host = host_of(ctx)
+    accounts = Accounts(host.db)
+
+    async def create() -> IssuedToken:
+        user = await accounts.find(email)
+        if user is None:
+            raise AccountError(
+                f"no user with email {email!r}; create one with `jobhost users create {email}`"
+            )
+        return await accounts.issue_token(user, "api", ttl)
+
+    issued = run_started(host, create, start=False)
+    click.echo(f"API token for {issued.user.email}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC:")
+    click.echo(issued.token)
+
+
+class AccountsService:
+    """The `accounts` service other plugins use (`host.service("accounts")`), bound to the host's
+    database when the host starts."""
+
+    def __init__(self) -> None:
+        self._accounts: Accounts | None = None
+
+    def bind(self, host: Host) -> None:
+        self._accounts = Accounts(host.db)
+
+    @property
+    def accounts(self) -> Accounts:
+        if self._accounts is None:
+            raise RuntimeError("the accounts service is used before its host started")
+        return self._accounts
+
+    async def delete_expired_tokens(self) -> int:
+        """Delete every expired token (of any purpose); how many went."""
+        return await self.accounts.delete_expired_tokens()
+
+
+@hookimpl
+def register_services(register: Any) -> None:
+    register("accounts", AccountsService())  # one per host: registration runs for each
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    for group in (db, users, tokens):
+        cli.add_command(group)
+
+
+@hookimpl
+def startup(host: Host) -> None:
+    host.service("accounts").bind(host)
