@@ -15,7 +15,7 @@ from typing import Any
 import h11
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
@@ -78,7 +78,7 @@ def body_timeout(seconds: float) -> Any:
             deadline: float | None = None
             complete = False
 
-            async def receiving() -> Message:
+            async def receiving() -> ReceiveMessage:
                 nonlocal deadline, complete
                 if complete:
                     return await receive()
