@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -41,6 +41,8 @@ from jobhost.settings import Settings
 REAP_EVERY_MS = 1000
 TICK_BATCH = 500
 PIPELINE_CHUNK = 1000
+# `Redis.xread`'s shape: ({stream: last_id}, count=, block=) -> [[stream, [(id, fields), ...]]].
+XRead = Callable[..., Awaitable[Any]]
 
 
 def _ms(seconds: float) -> int:
@@ -369,17 +371,21 @@ class Engine:
             buckets.append((float(bound) / 1000 if bound != "inf" else float("inf"), seen))
         return buckets, int(raw.get("sum_ms", 0)) / 1000
 
-    async def events(self, job_id: str, last_id: str = "0-0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(
+        self, job_id: str, last_id: str = "0-0", *, xread: XRead | None = None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """The job's events after `last_id` (state, progress, log), until it ends or disappears.
 
-        Yields `(event_id, event)`; a reader that reconnects passes the last id it saw.
+        Yields `(event_id, event)`; a reader that reconnects passes the last id it saw. `xread`
+        replaces the client's XREAD for the blocking reads (the API's one-reader event hub).
         """
+        read = xread or self.redis.xread
         if await self.job_state(job_id) is None:
             return
         key = self.keys.events(job_id)
         block: int | None = None  # the first read only catches up
         while True:
-            reply = await self.redis.xread({key: last_id}, count=100, block=block)
+            reply = await (read if block else self.redis.xread)({key: last_id}, count=100, block=block)
             block = BLOCK_MS
             if not reply:
                 state = await self.job_state(job_id)
