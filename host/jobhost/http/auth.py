@@ -29,7 +29,7 @@ from jobhost.store.user import User
 log = logging.getLogger("jobhost.http")
 
 BEARER = "BearerToken"  # the OpenAPI security scheme's name
-SECURED = [{BEARER: []}]
+SECURED: list[dict[str, list[str]]] = [{BEARER: []}]
 _USER = "jobhost_user"  # where a request keeps its resolved user
 
 

@@ -62,7 +62,7 @@ class HttpMetrics:
             finally:
                 # The route's template, not the raw path: job ids must not become label values.
                 route: Any = scope.get("path_template") or "unmatched"
-                method = scope["method"]
+                method = str(scope.get("method", "WEBSOCKET"))
                 self.duration.labels(method, route).observe(time.perf_counter() - start)
                 self.requests.labels(method, route, str(status[0])).inc()
 

@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 from sqlalchemy import delete, select
@@ -42,6 +43,11 @@ class IssuedToken:
     purpose: str
     expires_at: datetime
     user: User
+
+
+def _count(result: Any) -> int:
+    """Rows a DELETE or UPDATE touched (SQLAlchemy types `execute` results without `rowcount`)."""
+    return int(result.rowcount)
 
 
 def normalize_email(email: str) -> str:
@@ -150,7 +156,7 @@ class Accounts:
         async with self.sessions() as session:
             result = await session.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
             await session.commit()
-            return bool(result.rowcount)
+            return bool(_count(result))
 
     async def reset_password(self, token: str, new_password: str) -> User:
         """Set the password of a reset token's user and spend the token.
@@ -172,7 +178,7 @@ class Accounts:
                     TokenRow.token_hash == token_hash(token), TokenRow.purpose == PASSWORD_RESET
                 )
             )
-            if not spent.rowcount:  # another request spent it in the meantime
+            if not _count(spent):  # another request spent it in the meantime
                 raise AccountError("the reset token is invalid, used or expired; request a new one")
             row = await session.get_one(UserRow, user.id)
             row.password_hash = password_hash
@@ -188,4 +194,4 @@ class Accounts:
         async with self.sessions() as session:
             result = await session.execute(delete(TokenRow).where(TokenRow.expires_at <= utcnow()))
             await session.commit()
-            return result.rowcount or 0
+            return _count(result) or 0
