@@ -17,7 +17,7 @@ import click
 from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, effective
+from jobhost.settings import SettingsError, configuration_warnings, effective
 
 if TYPE_CHECKING:
     pass
@@ -60,8 +60,9 @@ def plugins(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List installed plugins: status and what each registered."""
     host = host_of(ctx)
     infos = [p for p in host.registry.plugins.values() if show_all or not p.builtin]
+    warnings = configuration_warnings(host.settings)
     if as_json:
-        _dump({"degraded": host.degraded, "plugins": [p.as_dict() for p in infos]})
+        _dump({"degraded": host.degraded, "plugins": [p.as_dict() for p in infos], "warnings": warnings})
         return
     rows = []
     for p in infos:
@@ -89,6 +90,8 @@ def plugins(ctx: click.Context, as_json: bool, show_all: bool) -> None:
             "(JOBHOST_DISABLE_PLUGINS=name).",
             err=True,
         )
+    for warning in warnings:
+        click.echo(f"\nWarning: {warning}", err=True)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -47,8 +48,13 @@ def parse_positive_int(text: str) -> int:
     return value
 
 
+# The longest duration a setting may give: far beyond any sensible one, and short enough that
+# now + it is still a date (Python's end at year 9999).
+MAX_DURATION = 100 * 365 * 86400.0
+
+
 def parse_duration(text: str) -> float:
-    """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds."""
+    """`30`, `1.5`, `500ms`, `2m`, `1h` or `7d`, as seconds (at most 100 years)."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
     stripped = text.strip()
     for suffix in sorted(units, key=len, reverse=True):
@@ -63,6 +69,8 @@ def parse_duration(text: str) -> float:
         value = -1.0
     if not (0 <= value < math.inf):
         raise ValueError("must be a duration >= 0, such as 30, 500ms, 2m or 1h")
+    if value > MAX_DURATION:
+        raise ValueError("must be a duration >= 0 of at most 100 years, such as 30, 500ms, 2m or 1h")
     return value
 
 
@@ -237,13 +245,27 @@ def mask(setting: Setting, value: Any) -> Any:
     if value is None or value == "":
         return value
     if setting.secret and isinstance(value, str) and "://" in value:
-        scheme, rest = value.split("://", 1)
-        if "@" in rest:
-            creds, host = rest.rsplit("@", 1)
-            user = creds.split(":", 1)[0]
-            return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://***@{host}"
-        return value
+        return mask_url(value)
     return "***" if setting.secret else value
+
+
+# Query parameters that carry credentials in database and Redis URLs (`?password=`, libpq's
+# `sslpassword`, ...).
+_SECRET_QUERY = re.compile(r"([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """`url` with the password of its user and of its query parameters as `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    location, query_sep, query = rest.partition("?")
+    if "@" in location:
+        creds, host = location.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        location = f"{user}:***@{host}" if ":" in creds else f"***@{host}"
+    masked_query = _SECRET_QUERY.sub(r"\1***", f"?{query}")[1:] if query_sep else ""
+    return f"{scheme}://{location}{query_sep}{masked_query}"
 
 
 def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
@@ -253,3 +275,15 @@ def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
         value = setting.read(settings.env)
         shown[setting.name] = mask(setting, list(value) if isinstance(value, tuple) else value)
     return shown
+
+
+def configuration_warnings(settings: Settings) -> list[str]:
+    """What the settings leave broken though the host starts: shown in the start-up log,
+    `/readyz` and `jobhost plugins`."""
+    found = []
+    if settings.secret_key is None and not settings.embedded:
+        found.append(
+            "JOBHOST_SECRET_KEY is unset: nothing that needs a signature works (every deal alert is "
+            "dropped, no unsubscribe link can be made); set it to a long random string"
+        )
+    return found

@@ -549,7 +549,7 @@ async def serve(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        tasks = [asyncio.create_task(part(stop)) for part in parts]
+        tasks = [asyncio.ensure_future(part(stop)) for part in parts]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         stop.set()
         for result in await asyncio.gather(*tasks, return_exceptions=True):

@@ -12,6 +12,7 @@ import uvicorn
 
 from jobhost import Host, User
 from jobhost.http import create_app
+from jobhost.http.server import uvicorn_options
 from jobhost.store.accounts import API, Accounts
 from jobhost.store.models import UserRow
 from jobhost.store.passwords import hash_password
@@ -42,6 +43,7 @@ class Api:
     client: httpx.AsyncClient
     url: str
     password_hash: str
+    app: Any = None
 
     async def user(self, email: str, *, admin: bool = False) -> tuple[User, dict[str, str]]:
         """A user (password PASSWORD) and the headers carrying an API token of theirs."""
@@ -58,9 +60,11 @@ class Api:
 async def serve(app: Any) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on a free loopback port, on this event loop; yields its base URL.
 
-    Real HTTP, and the app shares the test's event loop (and so its database connections).
+    Real HTTP, and the app shares the test's event loop (and so its database connections); uvicorn
+    runs with the options `jobhost api` gives it.
     """
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    options = {**uvicorn_options(app.state.jobhost.host), "log_config": uvicorn.config.LOGGING_CONFIG}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -84,8 +88,9 @@ def make_api(make_host, database_url: str, password_hash: str):
         env = {"REDIS_URL": REDIS_URL, "DATABASE_URL": database_url, **env}
         host = make_host(*plugins, installed=installed, **env)
         await host.migrate()
-        async with serve(create_app(host)) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Api(host, client, url, password_hash)
+        app = create_app(host)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            yield Api(host, client, url, password_hash, app)
 
     return make
 

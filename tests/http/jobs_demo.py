@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import post
+from litestar import get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+from sqlalchemy import func, select
 
 from jobhost import Backoff, Host, PermanentError, QueuePolicy, User, hookimpl
+from jobhost.store.models import UserRow
 
 QUEUE = "http-demo"
 
@@ -30,6 +34,24 @@ async def enqueue(
     return {"job_id": job.id}
 
 
+@get("/api/demo/users/{user_id:int}")
+async def find_user(
+    host: NamedDependency[Host], user_id: FromPath[int], page: FromQuery[int] = 1
+) -> dict[str, Any]:
+    """Numbers from the path and the query straight into SQL, as plugin routes do."""
+    async with host.db() as session:
+        row = await session.get(UserRow, user_id)
+        before = await session.scalar(select(func.count()).where(UserRow.id < page))
+    return {"found": row is not None, "before": before}
+
+
+@post("/api/demo/upload", status_code=202)
+async def upload(
+    user: NamedDependency[User], data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
+) -> dict[str, int]:
+    return {"size": len(await data.read())}
+
+
 @hookimpl
 def register_queues(register):
     register(QueuePolicy(QUEUE, attempts=2, backoff=Backoff.fixed(0.1), concurrency=2))
@@ -42,4 +64,5 @@ def register_tasks(register):
 
 @hookimpl
 def register_routes(register):
-    register(enqueue)
+    for handler in (enqueue, find_user, upload):
+        register(handler)

@@ -85,3 +85,24 @@ async def test_without_a_mail_service_reset_answers_503_saying_why(make_api):
         assert answer.status_code == 503
         assert "password reset needs the mail service" in answer.json()["detail"]
         assert "'mail' service" in answer.json()["detail"]
+
+
+async def test_only_the_newest_reset_token_works_and_each_account_gets_few_mails(make_api, smtp):
+    inbox, port = smtp
+    env = {**mail_env(port), "JOBHOST_PASSWORD_RESET_ACCOUNT_LIMIT": "2/h"}
+    async with make_api(installed=("email",), **env) as api:
+        await api.user("ann@example.org")
+        answers = [
+            await api.client.post("/api/auth/password-reset/request", json={"email": "ann@example.org"})
+            for _ in range(3)
+        ]
+        assert {(a.status_code, a.text) for a in answers} == {(answers[0].status_code, answers[0].text)}
+        assert len(inbox.messages) == 2  # the third request is over the account's limit: no mail
+        first, second = (
+            re.search(r"reset\?token=(\S+)", m.get_payload(decode=True).decode())[1] for m in inbox.messages
+        )
+        confirm = "/api/auth/password-reset/confirm"
+        stale = await api.client.post(confirm, json={"token": first, "password": "brand-new-pass"})
+        assert stale.status_code == 400 and "invalid, used or expired" in stale.json()["detail"]
+        fresh = await api.client.post(confirm, json={"token": second, "password": "brand-new-pass"})
+        assert fresh.status_code == 200

@@ -83,7 +83,7 @@ def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
         ttl = parse_duration(expires)
     except ValueError:
         raise click.BadParameter(
-            "must be a duration such as 12h, 30d or 365d", param_hint="--expires"
+            "must be a duration of at most 100 years, such as 12h, 30d or 365d", param_hint="--expires"
         ) from None
     host = host_of(ctx)
     accounts = Accounts(host.db)

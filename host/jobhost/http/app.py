@@ -17,13 +17,20 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from jobhost.host import Host
 from jobhost.http.apidocs import OfflineSwagger, assets_router
-from jobhost.http.auth import BEARER, SECURED, admin_guard, provide_user
+from jobhost.http.auth import BEARER, SECURED, admin_guard, provide_user, user_guard
 from jobhost.http.config import HttpConfig
 from jobhost.http.dashboard import bulk, dashboard_router
 from jobhost.http.errors import EXCEPTION_HANDLERS
+from jobhost.http.inputs import BoundedRequest, parameter_guard
+from jobhost.http.limits import body_timeout
 from jobhost.http.metrics import HttpMetrics
+from jobhost.http.openapi import describe
+from jobhost.http.security import security_headers
 from jobhost.http.state import AppState
+from jobhost.http.streams import EventHub
 from jobhost.plugins import ADMIN_PATH, RouteDef
+from jobhost.queue.connection import connect
+from jobhost.settings import configuration_warnings
 from jobhost.store.accounts import Accounts
 from jobhost.store.user import User
 
@@ -42,17 +49,23 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
     """The API of a loaded host. With `own_host` the app starts and stops the host with itself;
     `jobhost run`, which also runs workers, manages the host on its own."""
     config = HttpConfig.read(host.settings)
-    state = AppState(host, config, Accounts(host.db))
+    hub = EventHub(
+        lambda: connect(host.settings), per_user=config.sse_streams_per_user, total=config.sse_streams
+    )
+    state = AppState(host, config, Accounts(host.db), hub)
     metrics = HttpMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        for warning in configuration_warnings(host.settings):
+            log.warning("%s", warning)
         if own_host:
             await host.start()
         try:
             yield
         finally:
             await bulk.stop_all()
+            await hub.close()
             if own_host:
                 await host.stop()
                 await host.engine.close()
@@ -70,12 +83,17 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         },
         signature_namespace={"Host": Host, "User": User},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics.middleware],
+        guards=[user_guard, parameter_guard],
+        request_class=BoundedRequest,
+        middleware=[body_timeout(config.body_timeout), metrics.middleware],
+        before_send=[security_headers],
         request_max_body_size=config.max_body_size,
         openapi_config=OpenAPIConfig(
             title="jobhost",
             version=importlib.metadata.version("jobhost"),
-            description="Background jobs: enqueue through plugin routes, follow jobs, administer queues.",
+            description="Background jobs: enqueue through plugin routes, follow jobs, administer queues. "
+            f"Request bodies are at most {config.max_body_size} bytes (JOBHOST_MAX_BODY_SIZE), JSON "
+            "at most 32 levels deep, whole numbers within ±(2^53 - 1); request headers at most 16 KB.",
             path="/schema",
             render_plugins=[OfflineSwagger(path="/"), JsonRenderPlugin()],
             components=Components(
@@ -92,4 +110,5 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
     app.register(assets_router())
     for route in host.registry.routes:
         _mount(app, route, "public")
+    describe(app)
     return app

@@ -10,10 +10,12 @@ import logging
 import traceback
 from typing import Any
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.exceptions.responses import create_exception_response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from jobhost.errors import ServiceUnavailable
@@ -59,6 +61,60 @@ def _network(request: Request[Any, Any, Any], exc: OSError) -> Response[dict[str
     return unavailable(f"{service} is unavailable, so nothing was done; retry shortly")
 
 
+def _out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The last line behind jobhost.http.inputs' bounds: a number a route computed from its input
+    # is out of the database's range.
+    log.warning("%s %s: a value out of the database's range: %s", request.method, request.url.path, exc)
+    return error(400, "a number in the request is out of range; use smaller values")
+
+
+def _undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Litestar decodes every multipart part without a filename as text in its declared charset
+    # (UTF-8 by default); binary content, or an unknown charset, fails there.
+    if any(
+        frame.filename.endswith("litestar/_multipart.py") for frame in traceback.extract_tb(exc.__traceback__)
+    ):
+        return error(
+            400,
+            "request body: a multipart part without a filename is a text field and must be UTF-8 text; "
+            'send files as parts with a plain filename="..." parameter',
+        )
+    return _internal(request, exc)
+
+
+# What the multipart parser's limits mean to a client, by the parser's reason.
+_MULTIPART_LIMITS = {
+    "Maximum segment header length exceeded": "a part's header line is too long (a file name may have "
+    "at most about 4,000 characters)",
+    "Maximum segment header count exceeded": "a part has too many header lines",
+    "Maximum segment count exceeded": "the body has too many parts",
+}
+
+
+def _bad_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's 400s, but a multipart limit says which one instead of "Request Entity Too Large"
+    (which is neither the status nor the reason)."""
+    if exc.detail == "Request Entity Too Large" and exc.__context__ is not None:
+        reason = str(exc.__context__)
+        return error(400, f"request body (multipart): {_MULTIPART_LIMITS.get(reason, reason)}")
+    return _http_error(request, exc)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's answer to an HTTPException, always as JSON: Litestar gives it the route's media
+    type, so a page route's 400 was JSON labelled text/html."""
+    response = create_exception_response(request, exc)
+    response.media_type = MediaType.JSON
+    return response
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """A bug: logged with its traceback (Litestar logs 500s only in debug mode), answered
+    without the server's insides."""
+    log.error("%s %s: unhandled %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+    return error(500, "internal server error; it has been logged")
+
+
 def _status(status: int) -> Any:
     def handle(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
         return error(status, str(exc))
@@ -66,7 +122,7 @@ def _status(status: int) -> Any:
     return handle
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     JobInputError: _status(400),
     JobNotFound: _status(404),
     JobStateError: _status(409),
@@ -77,4 +133,11 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     InterfaceError: _database,
     PoolTimeout: _database,
     OSError: _network,
+    UnicodeDecodeError: _undecodable,
+    LookupError: _undecodable,  # an unknown charset
+    OverflowError: _out_of_range,  # SQLite
+    DataError: _out_of_range,  # PostgreSQL
+    HTTPException: _http_error,
+    400: _bad_request,
+    500: _internal,  # every other exception that is not an HTTPException, and a deliberate 500
 }

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -14,6 +18,7 @@ from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from jobhost.http.admin import oldest_waiting_age
+from jobhost.http.auth import bearer_token
 from jobhost.http.state import app_state
 from jobhost.queue.engine import Engine
 
@@ -57,7 +62,7 @@ class HttpMetrics:
             finally:
                 # The route's template, not the raw path: job ids must not become label values.
                 route: Any = scope.get("path_template") or "unmatched"
-                method = scope["method"]
+                method = str(scope.get("method", "WEBSOCKET"))
                 self.duration.labels(method, route).observe(time.perf_counter() - start)
                 self.requests.labels(method, route, str(status[0])).inc()
 
@@ -116,7 +121,27 @@ async def queue_families(engine: Engine) -> list[Metric]:
     return [jobs, paused, oldest, *counters.values(), durations, workers]
 
 
-@get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=EXPOSITION)
+async def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """With JOBHOST_METRICS_TOKEN set, /metrics answers only to its bearer."""
+    expected = app_state(connection).config.metrics_token
+    if expected is None:
+        return
+    given = bearer_token(connection) or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise NotAuthorizedException(
+            detail="/metrics needs `Authorization: Bearer <JOBHOST_METRICS_TOKEN>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@get(
+    "/metrics",
+    tags=["health"],
+    summary="Prometheus metrics (a bearer token when JOBHOST_METRICS_TOKEN is set)",
+    media_type=EXPOSITION,
+    guards=[metrics_guard],
+    raises=[NotAuthorizedException],
+)
 async def metrics_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = app_state(request)
     up = GaugeMetricFamily("jobhost_redis_up", "1 when the queue metrics could be read from Redis")

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
 
 from jobhost.host import Host
 from jobhost.http.app import create_app
+from jobhost.http.config import HttpConfig
+from jobhost.http.limits import TimedH11Protocol
 
 _QUERY_VALUE = re.compile(r"=[^&]*")
 
@@ -42,17 +46,24 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _grace(host: Host) -> int | None:
-    return int(host.settings.shutdown_timeout) or None
+def uvicorn_options(host: Host) -> dict[str, Any]:
+    """uvicorn's options from the host's settings, for every way the API is served."""
+    config = HttpConfig.read(host.settings)
+    return {
+        "timeout_graceful_shutdown": int(host.settings.shutdown_timeout) or None,
+        "http": functools.partial(TimedH11Protocol, header_timeout=config.header_timeout),
+        "limit_concurrency": config.connections,
+        # X-Forwarded-For counts only from the proxies named (uvicorn trusts loopback otherwise).
+        "proxy_headers": bool(config.trusted_proxies),
+        "forwarded_allow_ips": list(config.trusted_proxies),
+        "log_config": None,  # the process's logging setup applies
+    }
 
 
 async def run_api(host: Host, stop: asyncio.Event, *, bind: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API until `stop` is set, then shut down gracefully (the caller owns the host)."""
     app = create_app(host, own_host=False)
-    # log_config=None: the process's logging setup applies.
-    server = _Server(
-        uvicorn.Config(app, host=bind, port=port, timeout_graceful_shutdown=_grace(host), log_config=None)
-    )
+    server = _Server(uvicorn.Config(app, host=bind, port=port, **uvicorn_options(host)))
     serving = asyncio.create_task(server.serve())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -74,6 +85,5 @@ def serve_processes(host: Host, bind: str, port: int, workers: int) -> None:
         host=bind,
         port=port,
         workers=workers,
-        timeout_graceful_shutdown=_grace(host),
-        log_config=None,
+        **uvicorn_options(host),
     )

@@ -1,4 +1,4 @@
-"""What the HTTP face keeps for the app's life: the host, its accounts, its settings."""
+"""What the HTTP face keeps for the app's life: the host, its accounts, its settings, its event hub."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from litestar.connection import ASGIConnection
 
 from jobhost.host import Host
 from jobhost.http.config import HttpConfig
+from jobhost.http.streams import EventHub
 from jobhost.store.accounts import Accounts
 
 
@@ -17,6 +18,7 @@ class AppState:
     host: Host
     config: HttpConfig
     accounts: Accounts
+    hub: EventHub
 
 
 def app_state(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:

@@ -28,6 +28,7 @@ def embedded_server() -> fakeredis.FakeServer:
 def connect(settings: Settings) -> aioredis.Redis:
     if settings.embedded:
         return fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True)
+    assert settings.redis_url is not None  # not embedded
     return aioredis.Redis.from_url(
         settings.redis_url,
         decode_responses=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -44,6 +44,8 @@ from jobhost.settings import Settings
 REAP_EVERY_MS = 1000
 TICK_BATCH = 500
 PIPELINE_CHUNK = 1000
+# `Redis.xread`'s shape: ({stream: last_id}, count=, block=) -> [[stream, [(id, fields), ...]]].
+XRead = Callable[..., Awaitable[Any]]
 
 
 def _stream_id(entry_id: str) -> tuple[int, ...]:
@@ -422,14 +424,18 @@ class Engine:
             buckets.append((float(bound) / 1000 if bound != "inf" else float("inf"), seen))
         return buckets, int(raw.get("sum_ms", 0)) / 1000
 
-    async def events(self, job_id: str, last_id: str = "0-0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def events(
+        self, job_id: str, last_id: str = "0-0", *, xread: XRead | None = None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """The job's events after `last_id` (state, progress, log), until its current run ends or
         it disappears.
 
         A retried or replayed job starts a new run: its earlier runs' events are skipped, and
         their terminal events end nothing. Yields `(event_id, event)`; a reader that reconnects
-        passes the last id it saw.
+        passes the last id it saw. `xread` replaces the client's XREAD for the blocking reads (the
+        API's one-reader event hub).
         """
+        read = xread or self.redis.xread
         try:
             record, key = self.keys.job(job_id), self.keys.events(job_id)
         except UnknownJobId:
@@ -441,7 +447,7 @@ class Engine:
             last_id = after
         block: int | None = None  # the first read only catches up
         while True:
-            reply = await self.redis.xread({key: last_id}, count=100, block=block)
+            reply = await (read if block else self.redis.xread)({key: last_id}, count=100, block=block)
             block = BLOCK_MS
             if not reply:
                 state = await self.job_state(job_id)

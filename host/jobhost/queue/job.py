@@ -83,7 +83,9 @@ class Job:
         errors = []
         for n in range(1, int(data.get("nerr") or 0) + 1):
             raw = codec.loads(data[f"e{n}"])
-            errors.append(JobFailure(raw["attempt"], raw["error"], raw.get("traceback"), _time(raw["at"])))
+            at = _time(raw["at"])
+            assert at is not None  # every failure is stamped
+            errors.append(JobFailure(raw["attempt"], raw["error"], raw.get("traceback"), at))
         return cls(
             id=data["id"],
             queue=data["id"].partition(":")[0],

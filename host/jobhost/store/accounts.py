@@ -6,11 +6,11 @@ useless to whoever reads it. Every token has a purpose and an expiry and works o
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 from sqlalchemy import delete, select
@@ -45,6 +45,11 @@ class IssuedToken:
     user: User
 
 
+def _count(result: Any) -> int:
+    """Rows a DELETE or UPDATE touched (SQLAlchemy types `execute` results without `rowcount`)."""
+    return int(result.rowcount)
+
+
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     if not _EMAIL.match(cleaned) or len(cleaned) > 320:
@@ -77,7 +82,7 @@ class Accounts:
             passwords.check_new(password)
         except passwords.PasswordRejected as exc:
             raise AccountError(str(exc)) from None
-        password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        password_hash = await passwords.hash_async(password)
         async with self.sessions() as session:
             row = UserRow(email=email, password_hash=password_hash, is_admin=is_admin, read_only=read_only)
             session.add(row)
@@ -105,11 +110,11 @@ class Accounts:
         async with self.sessions() as session:
             row = await session.scalar(select(UserRow).where(UserRow.email == email))
             stored = row.password_hash if row else passwords.dummy_hash()
-            ok = await asyncio.to_thread(passwords.verify_password, password, stored)
+            ok = await passwords.verify_async(password, stored)
             if not (row and ok):
                 return None
             if passwords.needs_rehash(row.password_hash):
-                row.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+                row.password_hash = await passwords.hash_async(password)
                 await session.commit()
             return _user(row)
 
@@ -121,6 +126,10 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + timedelta(seconds=ttl)
         async with self.sessions() as session:
+            if purpose == PASSWORD_RESET:  # only the newest reset mail works
+                await session.execute(
+                    delete(TokenRow).where(TokenRow.user_id == user.id, TokenRow.purpose == PASSWORD_RESET)
+                )
             session.add(
                 TokenRow(
                     user_id=user.id, purpose=purpose, token_hash=token_hash(token), expires_at=expires_at
@@ -147,7 +156,7 @@ class Accounts:
         async with self.sessions() as session:
             result = await session.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
             await session.commit()
-            return bool(result.rowcount)
+            return bool(_count(result))
 
     async def reset_password(self, token: str, new_password: str) -> User:
         """Set the password of a reset token's user and spend the token.
@@ -162,14 +171,14 @@ class Accounts:
         user = await self.user_for_token(token, (PASSWORD_RESET,))
         if user is None:
             raise AccountError("the reset token is invalid, used or expired; request a new one")
-        password_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+        password_hash = await passwords.hash_async(new_password)
         async with self.sessions() as session:
             spent = await session.execute(
                 delete(TokenRow).where(
                     TokenRow.token_hash == token_hash(token), TokenRow.purpose == PASSWORD_RESET
                 )
             )
-            if not spent.rowcount:  # another request spent it in the meantime
+            if not _count(spent):  # another request spent it in the meantime
                 raise AccountError("the reset token is invalid, used or expired; request a new one")
             row = await session.get_one(UserRow, user.id)
             row.password_hash = password_hash
@@ -185,4 +194,4 @@ class Accounts:
         async with self.sessions() as session:
             result = await session.execute(delete(TokenRow).where(TokenRow.expires_at <= utcnow()))
             await session.commit()
-            return result.rowcount or 0
+            return _count(result) or 0

@@ -10,6 +10,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from jobhost.settings import mask_url
+
 # Operators paste the URLs their providers hand out; these schemes get the async driver we ship.
 _DRIVERS = {
     "postgres": "postgresql+asyncpg",
@@ -29,7 +31,7 @@ def async_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in _DRIVERS:
         raise DatabaseURLError(
-            f"DATABASE_URL: unsupported database {scheme if sep else url!r}; use postgresql://user@host/db "
+            f"DATABASE_URL: unsupported database {scheme if sep else 'URL'!r}; use postgresql://user@host/db "
             "or sqlite:///path/to/file.db"
         )
     return f"{_DRIVERS[scheme]}://{rest}"
@@ -94,5 +96,5 @@ class Database:
             self._sessions = None
 
     def __str__(self) -> str:
-        """The URL with its password masked, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with its passwords masked (the user's and any in the query), for messages."""
+        return mask_url(self.url)

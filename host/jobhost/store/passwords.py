@@ -6,16 +6,22 @@ still verify the old hashes, and `needs_rehash` tells when to upgrade one on log
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 # OWASP password storage cheat sheet: N=2^17, r=8, p=1 (128 MiB, ~0.4 s on a loaded 2-core box).
 LOG2_N, R, P = 17, 8, 1
 SALT_BYTES, KEY_BYTES = 16, 32
 MIN_LENGTH = 8
+# scrypt runs on threads of its own, at most this many at once (128 MiB each): a login flood
+# queues here instead of taking the thread pool every other blocking call of the process uses.
+HASH_THREADS = 2
+_hashing = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="jobhost-scrypt")
 
 
 class PasswordRejected(ValueError):
@@ -70,3 +76,13 @@ def dummy_hash() -> str:
     """Verified against when an account does not exist, so a login for an unknown address costs
     as long as one for a known address and timing does not tell which addresses exist."""
     return hash_password(secrets.token_urlsafe(16))
+
+
+async def hash_async(password: str) -> str:
+    """`hash_password` on the hashing threads."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_password, password)
+
+
+async def verify_async(password: str, stored: str) -> bool:
+    """`verify_password` on the hashing threads."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, verify_password, password, stored)

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from jobhost_email.mail import Mail, bulk_headers
+from jobhost_email.quoting import ITEM_LENGTH, STORE_LENGTH, UNIT_LENGTH, plain
 from jobhost_email.templates import render
 from jobhost_email.unsubscribe import Unsubscribe
 from jobhost_email.watchlist import Watchlist
@@ -62,13 +63,18 @@ class Deal:
             return None
         quantity, page = item.get("quantity"), item.get("page")
         return cls(
-            name=_one_line(item["name"]),
+            name=_one_line(item["name"]),  # matched as it is; shown as `shown_name`
             price=_money(item.get("price")),
             quantity=quantity if isinstance(quantity, int) and quantity > 0 else 1,
-            unit=_one_line(str(item.get("unit") or "each")),
+            unit=plain(str(item.get("unit") or ""), UNIT_LENGTH) or "each",
             unit_price=_money(item.get("unit_price")),
             page=page if isinstance(page, int) else None,
         )
+
+    @property
+    def shown_name(self) -> str:
+        """The name as other users read it (the uploader's text: see `quoting`)."""
+        return plain(self.name, ITEM_LENGTH)
 
     @property
     def price_text(self) -> str:
@@ -102,7 +108,7 @@ class Flyer:
         if len(deals) < len(items):
             log.warning("%s %s: %d items without a name left out", EVENT, flyer_id, len(items) - len(deals))
         store = data.get("store")
-        return cls(str(flyer_id), _one_line(store) if isinstance(store, str) and store.strip() else "", deals)
+        return cls(str(flyer_id), plain(store, STORE_LENGTH) if isinstance(store, str) else "", deals)
 
 
 def alert(flyer: Flyer, watchlist: Watchlist, unsubscribe: Unsubscribe, domain: str) -> Mail | None:
@@ -111,7 +117,8 @@ def alert(flyer: Flyer, watchlist: Watchlist, unsubscribe: Unsubscribe, domain: 
     if not deals:
         return None
     keywords = [k for k in watchlist.keywords if any(matches(k, d.name) for d in deals)]
-    where = f"at {flyer.store}" if flyer.store else "in a new flyer"
+    # The store name is the uploader's: quoted, so it never reads as the service's own words.
+    where = f'at "{flyer.store}"' if flyer.store else "in a new flyer"
     link = unsubscribe.url(watchlist.user_id)
     text, html = render("deal_alert", where=where, deals=deals, keywords=keywords, unsubscribe_url=link)
     count = f"{len(deals)} deal{'s' if len(deals) > 1 else ''}"

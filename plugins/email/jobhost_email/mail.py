@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
 from typing import Any
@@ -34,6 +35,9 @@ RESERVED_HEADERS = frozenset(
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
+# Lines up to RFC 5322's hard limit of 998: the default 78 makes Python RFC 2047-encode a header
+# it cannot fold, such as a long `List-Unsubscribe` URL, which mail clients then cannot use.
+_POLICY = policy.default.clone(max_line_length=998)
 
 
 class InvalidMail(ValueError):
@@ -139,7 +143,7 @@ class Mail:
 
     def to_mime(self, sender: str) -> EmailMessage:
         """A multipart/alternative message (plain text first, then HTML) with every header set."""
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["From"] = sender
         message["To"] = ", ".join(self.to)
         message["Subject"] = self.subject

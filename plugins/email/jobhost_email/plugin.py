@@ -12,7 +12,7 @@ from jobhost_email.config import SETTINGS, MailConfig
 from jobhost_email.jobs import PRUNE_TASK, QUEUE, prune_ledger, send_email
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
-from jobhost_email.unsubscribe import Unsubscribe
+from jobhost_email.unsubscribe import Unsubscribe, secret
 from jobhost_email.watchlist import Watchlists
 
 log = logging.getLogger("jobhost_email")
@@ -91,7 +91,11 @@ def startup(host):
     except ValueError as exc:
         mail.unavailable(str(exc))
         raise
-    mail.configure(config, Ledger(host.db))
+    mail.configure(config, Ledger(host.db), host.enqueue)
+    if secret(host.settings) is None:
+        log.warning(
+            "email: JOBHOST_SECRET_KEY is unset, so deal alerts cannot be signed: every one is dropped"
+        )
 
 
 @hookimpl

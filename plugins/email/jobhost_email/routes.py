@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 from litestar import MediaType, get, post, put
@@ -62,7 +64,7 @@ async def put_watchlist(
     return WatchlistOut(list(saved.keywords), saved.alerts)
 
 
-async def _unsubscribe(host: Host, token: str) -> None:
+def _subscriber(host: Host, token: str) -> int:
     user_id = Unsubscribe.from_settings(host.settings).user_id(token)
     if user_id is None:
         raise HTTPException(
@@ -70,22 +72,41 @@ async def _unsubscribe(host: Host, token: str) -> None:
             detail="this unsubscribe link is damaged or not ours; open the link from the mail as a whole, "
             "or turn alerts off with PUT /api/email/watchlist",
         )
-    await Watchlists(host.db).unsubscribe(user_id)
+    return user_id
 
 
-@get(UNSUBSCRIBE_PATH, media_type=MediaType.HTML, summary="Stop deal alerts (the link in every alert)")
+_PAGE = "<!DOCTYPE html><html><head><title>Deal alerts</title></head><body>{}</body></html>"
+
+
+@get(
+    UNSUBSCRIBE_PATH,
+    media_type=MediaType.HTML,
+    summary="The unsubscribe link of every alert: a page asking to confirm; changes nothing",
+    description="Link scanners and prefetchers open links too, so a GET only shows a button "
+    "that POSTs to the same link.",
+)
 async def unsubscribe_link(host: NamedDependency[Host], token: FromQuery[str]) -> str:
-    await _unsubscribe(host, token)
-    return (
-        "<!DOCTYPE html><html><body><p>You will get no more deal alerts.</p>"
-        "<p>To get them again, turn alerts on in your watchlist.</p></body></html>"
+    _subscriber(host, token)
+    action = html.escape(f"{UNSUBSCRIBE_PATH}?{urlencode({'token': token})}")
+    return _PAGE.format(
+        "<p>Stop getting deal alerts by mail?</p>"
+        f'<form method="post" action="{action}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Stop deal alerts</button></form>'
     )
 
 
-@post(UNSUBSCRIBE_PATH, status_code=200, summary="Stop deal alerts: one-click unsubscribe (RFC 8058)")
-async def unsubscribe_one_click(host: NamedDependency[Host], token: FromQuery[str]) -> dict[str, str]:
-    await _unsubscribe(host, token)
-    return {"detail": "deal alerts stopped"}
+@post(
+    UNSUBSCRIBE_PATH,
+    status_code=200,
+    media_type=MediaType.HTML,
+    summary="Stop deal alerts: one-click unsubscribe (RFC 8058) and the confirmation page's button",
+)
+async def unsubscribe_one_click(host: NamedDependency[Host], token: FromQuery[str]) -> str:
+    await Watchlists(host.db).unsubscribe(_subscriber(host, token))
+    return _PAGE.format(
+        "<p>You will get no more deal alerts.</p><p>To get them again, turn alerts on in your watchlist.</p>"
+    )
 
 
 @get("/email/status", summary="Mail server in use, sent and failed counts, the latest failures")

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobhost import RetryLater, ServiceUnavailable
 from jobhost_email.config import MailConfig
+from jobhost_email.jobs import SEND_TASK
 from jobhost_email.ledger import Busy, Ledger
 from jobhost_email.mail import Mail
-from jobhost_email.smtp import Accepted, MailFailure, SmtpTransport
+from jobhost_email.smtp import Accepted, MailFailure, SmtpTransport, TemporaryFailure
 
 log = logging.getLogger("jobhost_email")
 
@@ -45,13 +46,22 @@ def _result(accepted: Accepted, *, already_sent: bool) -> dict[str, Any]:
 class MailService:
     """Sends mail over SMTP and keeps the delivery ledger. The plugin configures it at startup."""
 
-    def __init__(self, config: MailConfig | None = None, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        config: MailConfig | None = None,
+        ledger: Ledger | None = None,
+        enqueue: Callable[..., Awaitable[Any]] | None = None,
+    ) -> None:
         self._config = config
         self._ledger = ledger
+        self._enqueue = enqueue
         self._problem = "the email plugin has not started yet"
 
-    def configure(self, config: MailConfig, ledger: Ledger) -> None:
-        self._config, self._ledger = config, ledger
+    def configure(
+        self, config: MailConfig, ledger: Ledger, enqueue: Callable[..., Awaitable[Any]] | None = None
+    ) -> None:
+        """Settings, ledger, and `host.enqueue` for `send_or_queue`'s fallback."""
+        self._config, self._ledger, self._enqueue = config, ledger, enqueue
 
     def unavailable(self, problem: str) -> None:
         """Refuse every call with `problem` (the plugin's settings are wrong)."""
@@ -96,6 +106,30 @@ class MailService:
         """
         mail = self.compose(to, subject, text, html, headers)
         await self._send(mail, last_try=True)
+        return mail.message_id
+
+    async def send_or_queue(
+        self,
+        to: str | Iterable[str],
+        subject: str,
+        text: str,
+        html: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Send a message now; when the server cannot take it now (down, a timeout, a 4xx), queue
+        the very same message on `email-sending`, whose retries deliver it. Returns its Message-ID.
+
+        For mail a user waits for (a password reset): it arrives at once when the server is up,
+        and soon after when it is not, and the caller's answer need not change.
+        """
+        mail = self.compose(to, subject, text, html, headers)
+        try:
+            await self._send(mail, last_try=False)
+        except TemporaryFailure as failure:
+            if self._enqueue is None:
+                raise
+            log.warning("message %s not sent now (%s); queued on %s", mail.message_id, failure, SEND_TASK)
+            await self._enqueue(SEND_TASK, mail.as_kwargs())
         return mail.message_id
 
     async def deliver(self, mail: Mail, *, holder: str, last_try: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ PURPOSE = b"jobhost-email/unsubscribe/v1"
 # Embedded mode without JOBHOST_SECRET_KEY keeps a generated secret here, under the data dir.
 KEY_FILE = "email-unsubscribe.key"
 PATH = "/api/email/unsubscribe"
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def _b64(data: bytes) -> str:
@@ -54,9 +56,12 @@ class Unsubscribe:
         return f"{self.base_url}{PATH}?token={self.token(user_id)}"
 
     def user_id(self, token: str) -> int | None:
-        """The user a token was made for, or None when it is not one of ours."""
+        """The user a token was made for, or None when it is not one of ours (the id must be
+        written as we write it: ASCII digits, no leading zero, at most 19 of them)."""
         user, _, signature = token.partition(".")
-        if not user.isdigit() or not hmac.compare_digest(signature, self._signature(int(user))):
+        if not _USER_ID.fullmatch(user) or not hmac.compare_digest(
+            signature.encode(), self._signature(int(user)).encode()
+        ):
             return None
         return int(user)
 

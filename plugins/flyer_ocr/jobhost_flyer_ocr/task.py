@@ -28,9 +28,10 @@ TIMEOUT_MARGIN = 0.1
 @jobhost.task(TASK, queue=QUEUE)
 async def process_flyer(flyer_id: int, ctx: JobContext = TaskiqDepends()) -> dict[str, Any]:
     """Read flyer `flyer_id`'s deals; progress `{"percent", "stage", ...}` after every stage."""
-    started = time.monotonic()
     timeout = ctx.host.registry.queues[ctx.queue].timeout or QUEUE_TIMEOUT
-    deadline = started + timeout - min(timeout * TIMEOUT_MARGIN, 10.0)
+    # The worker's own deadline for this try, so time spent before the task began counts too.
+    ends = ctx.deadline if ctx.deadline is not None else time.monotonic() + timeout
+    deadline = ends - min(timeout * TIMEOUT_MARGIN, 10.0)
     flyers = Flyers(ctx.host.db)
     record = await flyers.get(flyer_id)
     if record is None:

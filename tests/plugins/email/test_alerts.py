@@ -76,16 +76,44 @@ def test_keywords_are_normalized_and_bad_ones_named():
 def test_an_alert_lists_only_the_matching_deals_with_an_unsubscribe_link():
     mail = alert(Flyer.from_event(FLYER), watchlist(7, "apple", "yogurt", "tea"), SIGNER, "example.com")
     assert mail.to == ("user7@example.com",)
-    assert mail.subject == "2 deals at FreshMart on your watchlist"
+    assert mail.subject == '2 deals at "FreshMart" on your watchlist'
     assert "Gala Apples: 1.99/lb, page 1" in mail.text
-    assert "Greek Yogurt <500 g>: 2 for 5.00 (2.50 each), page 2" in mail.text
+    assert "Greek Yogurt 500 g: 2 for 5.00 (2.50 each), page 2" in mail.text
     assert "Pineapple" not in mail.text and "Coffee" not in mail.text
     assert "your watchlist holds: apple, yogurt." in mail.text
-    assert "Greek Yogurt &lt;500 g&gt;" in mail.html
+    assert "<td>Greek Yogurt 500 g</td>" in mail.html
     link = SIGNER.url(7)
     assert link in mail.text and f'href="{link}"' in mail.html
     assert mail.headers["List-Unsubscribe"] == f"<{link}>"
     assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the header is the plain `<https://…>` of RFC 2369, not RFC 2047 encoded words.
+    raw = mail.to_mime("deals@example.com").as_bytes().decode()
+    assert f"\nList-Unsubscribe: <{link}>\n" in raw
+
+
+PHISH = "ACTION REQUIRED: re-verify your account at https://evil.example/login?u=1 or mail help@evil.example"
+
+
+def test_uploaded_store_and_item_text_cannot_phish_other_users():
+    event = {
+        **FLYER,
+        "store": PHISH,
+        "items": [{"name": f"Apples {PHISH}", "price": "1", "unit": "kg https://evil.example", "page": 1}],
+    }
+    mail = alert(Flyer.from_event(event), watchlist(7, "apple"), SIGNER, "example.com")
+    link = SIGNER.url(7)
+    for shown in (mail.subject, mail.text.replace(link, ""), mail.html.replace(link, "")):
+        assert "evil.example" not in shown and "://" not in shown and "help@" not in shown
+    assert mail.subject == '1 deal at "ACTION REQUIRED re-verify your account…" on your watchlist'
+    assert len(mail.subject) < 100
+    assert (
+        "as the flyer's uploader gave them" in mail.text and "as the flyer's uploader gave them" in mail.html
+    )
+    # Numbers keep their dots and slashes: `1.5 kg`, `1/2 gallon`.
+    milk = Flyer.from_event(
+        {"flyer_id": 1, "store": "Corner Store No. 1", "items": [{"name": "Milk 1.5 L 1/2"}]}
+    )
+    assert milk.store == "Corner Store No 1" and milk.deals[0].shown_name == "Milk 1.5 L 1/2"
 
 
 def test_one_alert_per_matching_user_with_a_stable_message_id():
@@ -113,6 +141,11 @@ def test_unsubscribe_tokens_name_their_user_and_resist_forgery():
     assert SIGNER.user_id(token.replace("42.", "43.", 1)) is None
     assert SIGNER.user_id(token[:-1]) is None
     assert SIGNER.user_id("garbage") is None
+    # Only the id as we write it: no other digits, no leading zeros, no endless numbers.
+    signature = token.partition(".")[2]
+    for user in ("٤٢", "4²", "042", "+42", "4" * 5000, "42 "):
+        assert SIGNER.user_id(f"{user}.{signature}") is None
+    assert SIGNER.user_id("42.sïgnature") is None
     assert Unsubscribe("another secret", "https://x").user_id(token) is None
 
 
@@ -178,7 +211,7 @@ async def test_a_processed_flyer_mails_each_matching_user_once_even_if_announced
     assert sorted(by_user) == ["ann@example.com", "bob@example.com"]
     assert len(s.smtp.received) == 2
     bob = by_user["bob@example.com"]
-    assert bob["Subject"] == "2 deals at FreshMart on your watchlist"
+    assert bob["Subject"] == '2 deals at "FreshMart" on your watchlist'
     text = bob.get_body(("plain",)).get_content()
     assert "Coffee beans: 9.49" in text and "Greek Yogurt" in text and "Apples" not in text
     token = Unsubscribe.from_settings(s.host.settings).token(2)
