@@ -447,7 +447,8 @@ class Engine:
             last_id = after
         block: int | None = None  # the first read only catches up
         while True:
-            reply = await (read if block else self.redis.xread)({key: last_id}, count=100, block=block)
+            raw = await (read if block else self.redis.xread)({key: last_id}, count=100, block=block)
+            reply = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], raw)  # decoded replies
             block = BLOCK_MS
             if not reply:
                 state = await self.job_state(job_id)
@@ -469,7 +470,7 @@ class Engine:
 
     async def job_state(self, job_id: str) -> str | None:
         try:
-            return await self.redis.hget(self.keys.job(job_id), "state")
+            return cast(str | None, await self.redis.hget(self.keys.job(job_id), "state"))
         except UnknownJobId:
             return None
 
@@ -588,7 +589,7 @@ class Engine:
 
     async def workers(self) -> list[dict[str, Any]]:
         """Live workers' heartbeats; the ids of workers whose heartbeat expired are dropped."""
-        ids = await self.redis.zrange(self.keys.workers, 0, -1)
+        ids = cast(list[str], await self.redis.zrange(self.keys.workers, 0, -1))
         if not ids:
             return []
         found = await self.redis.mget([self.keys.worker(w) for w in ids])
