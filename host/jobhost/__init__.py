@@ -23,6 +23,7 @@ from jobhost.host import Event, Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
 from jobhost.queue.errors import JobInputError
+from jobhost.queue.flow import Flow
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.user import User
 from jobhost.task import JobhostTask, NoHostRunning, task
@@ -30,6 +31,7 @@ from jobhost.task import JobhostTask, NoHostRunning, task
 __all__ = [
     "Backoff",
     "Event",
+    "Flow",
     "Host",
     "JobContext",
     "JobError",

@@ -8,6 +8,7 @@ jobhost workers take jobs (the engine's claim script is), so it refuses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from jobhost.queue.engine import Engine
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.job import TERMINAL
 from jobhost.queue.tasks import check_kwargs
+from jobhost.settings import parse_bool
 
 
 def _run_at(value: Any) -> datetime:
@@ -38,10 +40,31 @@ def _run_at(value: Any) -> datetime:
 
 # Labels that are options of the enqueue itself, with their parsers; every other label travels
 # with the job to the worker (middlewares read them there, e.g. a trace context).
+def _ids(value: Any) -> list[str]:
+    # `.with_labels(depends_on=[...])` travels as JSON (see jobhost.task); a lone id is one too.
+    ids = json.loads(value) if isinstance(value, str) and value.startswith("[") else value
+    ids = [ids] if isinstance(ids, str) else ids
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("must be a job id or a list of job ids")
+    return ids
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return parse_bool(str(value))
+
+
 OPTIONS: dict[str, Callable[[Any], Any]] = {
     "delay": float,
     "run_at": _run_at,
     "owner": str,
+    "priority": int,
+    "unique_key": str,
+    "unique_ttl": float,
+    "debounce": _flag,
+    "depends_on": _ids,
+    "on_dependency_failure": str,
 }
 
 
@@ -123,6 +146,8 @@ class JobhostBroker(AsyncBroker):
         self.tasks = tasks
         self.formatter = _CarryFormatter()
         self.result_backend: JobhostResultBackend = JobhostResultBackend(engine)
+        # Kicked id → the existing job's id, for kicks a `unique_key` folded into another job.
+        self.answered: dict[str, str] = {}
 
     def get_all_tasks(self) -> dict[str, Any]:
         # The host's registry, not taskiq's process-wide one: only loaded plugins' tasks run here.
@@ -141,9 +166,11 @@ class JobhostBroker(AsyncBroker):
     async def enqueue(self, sent: TaskiqMessage) -> None:
         """Store the kicked message as a job: options from its labels, positional args by name."""
         job = self._job(sent.task_name, sent.args, sent.kwargs, sent.labels, sent.labels_types or {})
-        await self.engine.enqueue(
+        stored = await self.engine.enqueue(
             job.task.name, job.kwargs, job_id=sent.task_id, labels=job.labels, **job.options
         )
+        if stored.id != sent.task_id:  # deduplicated: the kicker hands back the job that exists
+            self.answered[sent.task_id] = stored.id
 
     async def enqueue_once(self, key: str, ttl: int, sent: ScheduledTask) -> bool:
         """Enqueue a schedule's fire unless a scheduler already did under `key` (see Engine.enqueue_once)."""

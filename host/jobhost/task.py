@@ -73,11 +73,14 @@ class JobhostKicker(AsyncKicker[P, R]):
         if self.broker is async_shared_broker:
             raise NoHostRunning()
         try:
-            return await super().kiq(*args, **kwargs)
+            kicked = await super().kiq(*args, **kwargs)
         except SendTaskError as exc:
             if exc.__cause__ is None:
                 raise
             raise exc.__cause__ from None
+        answered = getattr(self.broker, "answered", {})
+        kicked.task_id = answered.pop(kicked.task_id, kicked.task_id)
+        return kicked
 
     def _prepare_message(self, *args: Any, **kwargs: Any) -> TaskiqMessage:
         if self.custom_task_id is None:

@@ -190,3 +190,19 @@ async def test_delay_label_delays_the_job(make_host):
     await discard(host)
     assert (job.state, job.owner) == ("delayed", "7")
     assert 29 < (job.run_at - job.created_at).total_seconds() <= 30
+
+
+async def test_engine_options_are_taskiq_labels(make_host):
+    host = make_host(("tq", tq))
+    host.kick_here()
+    first = await tq.add.kicker().with_labels(delay=60).kiq(1, 1)
+    later = await tq.add.kicker().with_labels(depends_on=[first.task_id], priority=3).kiq(2, 2)
+    unique = await tq.add.kicker().with_labels(unique_key="once").kiq(3, 3)
+    again = await tq.add.kicker().with_labels(unique_key="once").kiq(3, 3)
+    job = await host.job(later.task_id)
+    assert (job.state, job.depends_on, job.priority) == ("waiting-deps", (first.task_id,), 3)
+    assert again.task_id == unique.task_id  # deduplicated: the kick answers the job that exists
+    assert (await host.job(unique.task_id)).state == "waiting"
+    with pytest.raises(JobInputError, match="label 'depends_on'"):
+        await tq.add.kicker().with_labels(depends_on=[1, 2]).kiq(1, 2)
+    await discard(host)
