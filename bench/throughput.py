@@ -120,7 +120,8 @@ async def jobhost_enqueue(url: str, n: int, concurrency: int) -> dict[str, float
 
 
 async def jobhost_work(url: str, n: int, concurrency: int) -> None:
-    from jobhost.worker import run_worker, serve
+    from jobhost.processes import serve
+    from jobhost.worker import run_worker
 
     host = jobhost_host(url, n, concurrency)
     await serve(lambda stop: run_worker(host, [QUEUE], stop))

@@ -121,7 +121,7 @@ def config(ctx: click.Context, as_json: bool) -> None:
 def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
     """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT."""
 
-    from jobhost.worker import serve
+    from jobhost.processes import serve
 
     async def go() -> None:
         await host.start()
@@ -209,7 +209,8 @@ def api(ctx: click.Context, bind: str, port: int, workers: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, queues: tuple[str, ...], processes: int) -> None:
     """Run jobs; SIGTERM drains running jobs for SHUTDOWN_TIMEOUT, then hands the rest back."""
-    from jobhost.worker import run_worker, supervise, worker_command
+    from jobhost.processes import supervise, worker_command
+    from jobhost.worker import run_worker
 
     host = host_of(ctx)
     names = _queue_names(host, queues)

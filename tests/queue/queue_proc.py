@@ -12,7 +12,8 @@ import sys
 import queue_testjobs
 
 from jobhost.host import Host
-from jobhost.worker import run_worker, serve
+from jobhost.processes import serve
+from jobhost.worker import run_worker
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
 role, queues = sys.argv[1], sys.argv[2:]

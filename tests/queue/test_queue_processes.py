@@ -162,7 +162,7 @@ async def test_poison_job_is_dead_after_attempts_deliveries(redis_host, procs):
     host = redis_host
     argv = process_argv("worker", "t-lease")
     supervisor = procs.start(
-        [sys.executable, "-c", f"import sys, jobhost.worker as w; sys.exit(w.supervise({argv!r}, 2))"]
+        [sys.executable, "-c", f"import sys, jobhost.processes as p; sys.exit(p.supervise({argv!r}, 2))"]
     )
     await until(lambda: workers_up(host, 1), 15)
     job = await host.enqueue("t-lease.crash")

@@ -42,7 +42,7 @@ logging.getLogger("uvicorn.access").addFilter(_redact_query)
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        # The process's part runner (jobhost.worker.serve) owns SIGTERM/SIGINT and sets `stop`.
+        # The process's part runner (jobhost.processes.serve) owns SIGTERM/SIGINT and sets `stop`.
         yield
 
 
