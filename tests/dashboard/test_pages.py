@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import attrs
 from playwright.async_api import expect
+from taskiq import ScheduledTask
 
 from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.jobs import DAILY_TASK
@@ -82,7 +83,16 @@ async def test_schedules_workers_and_reports(dashboard: Dashboard):
         await page.goto(f"{dashboard.url}/workers")
         await expect(page.locator("tbody tr")).to_have_count(1)
         await expect(page.locator("tbody tr")).to_contain_text("demo")
+    await host.schedules.add_schedule(
+        ScheduledTask(
+            task_name=DAILY_TASK, labels={}, args=[], kwargs={"day": "2026-11-30"}, cron="0 6 * * *"
+        )
+    )
     await page.goto(f"{dashboard.url}/schedules")
+    adhoc = page.locator("[aria-labelledby=adhoc-h] tbody tr")
+    await expect(adhoc).to_have_count(1)
+    await expect(adhoc).to_contain_text("0 6 * * *")
+    await expect(adhoc).to_contain_text(DAILY_TASK)
     row = page.locator("tr", has_text="analytics.daily-report")
     await expect(row).to_contain_text("analytics")
     await expect(row).to_contain_text("5 0 * * *")

@@ -186,7 +186,8 @@ async def schedules(request: Request[Any, Any, Any]) -> Response[str]:
         }
         for s in sorted(host.registry.schedules.values(), key=lambda s: (s.plugin, s.name))
     ]
-    return page("schedules.html", viewer, rows=rows)
+    adhoc = [a.as_dict(now) for a in await host.schedules.adhoc()]
+    return page("schedules.html", viewer, rows=rows, adhoc=adhoc)
 
 
 @get("/workers", name="dashboard:workers", include_in_schema=False)
