@@ -34,7 +34,7 @@ def short_queue(timeout: float) -> types.SimpleNamespace:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def migrated_url(tmp_path: Path) -> str:
     """A SQLite database with the plugin's tables, made by `jobhost db upgrade`."""
     url = f"sqlite:///{tmp_path / 'task.db'}"
     migrate(url, tmp_path)
@@ -52,9 +52,9 @@ def big_page(flyer: flyergen.TestFlyer) -> bytes:
 
 
 async def test_a_try_past_the_queue_timeout_stops_tesseract_and_fails_the_flyer(
-    make_host, database_url, grid_flyer
+    make_host, migrated_url, grid_flyer
 ):
-    host = make_host(("flyer_ocr", short_queue(3.0)), DATABASE_URL=database_url)
+    host = make_host(("flyer_ocr", short_queue(3.0)), DATABASE_URL=migrated_url)
     try:
         async with host.worker():
             accepted = await accept(host, "7", big_page(grid_flyer))
