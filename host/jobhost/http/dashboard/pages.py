@@ -26,6 +26,7 @@ from jobhost.http.state import app_state
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.job import Job
 from jobhost.queue.keys import STATES
+from jobhost.settings import configuration_warnings
 
 PER_PAGE = 50
 REPORTS_SHOWN = 60
@@ -64,6 +65,11 @@ async def overview(request: Request[Any, Any, Any]) -> Response[str]:
         now=time.time(),
         notice=request.query_params.get("done"),
         since=await position.now(host, [row["name"] for row in rows]),
+        # What leaves the host running but broken: a missing secret key, failed plugins.
+        warnings=[
+            *configuration_warnings(host.settings),
+            *(f"{p.label} failed: {p.error}" for p in host.registry.failures),
+        ],
     )
 
 
