@@ -75,6 +75,9 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+_BIDI_CONTROLS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+
+
 def safe_filename(name: str | None) -> str | None:
     """The client's file name if it is a bare name; it is kept as metadata, never used as a path."""
     if not name:
@@ -82,6 +85,12 @@ def safe_filename(name: str | None) -> str | None:
     if any(unicodedata.category(char) == "Cc" for char in name):
         raise FlyerRejected(
             "file name contains NUL or control characters; send a plain file name such as flyer.pdf",
+            status=400,
+        )
+    if any(unicodedata.bidirectional(char) in _BIDI_CONTROLS for char in name):
+        # An override makes the name shown back read as another (`gpj.exe` as `exe.jpg`).
+        raise FlyerRejected(
+            "file name contains bidirectional control characters; send a plain file name such as flyer.pdf",
             status=400,
         )
     if name.startswith(("/", "\\")) or _DRIVE.match(name):

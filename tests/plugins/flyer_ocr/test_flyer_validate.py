@@ -127,6 +127,8 @@ def test_corrupt_file_is_a_permanent_422(data, kind):
         ("fly\x00er.png", "control characters"),
         ("flyer\n.png", "control characters"),
         ("flyer\x1b[31m.png", "control characters"),
+        ("flyer\u202egnp.exe", "bidirectional control"),
+        ("\u2067flyer.png", "bidirectional control"),
         ("uploads/flyer.png", "directory"),
         ("a" * 300 + ".png", "255 bytes"),
     ],
