@@ -48,16 +48,7 @@ def bomb_pdf(levels: int = 10, copies: int = 10) -> bytes:
             b"<< /Subtype /Form /BBox [0 0 612 792]%s /Length %d >>\nstream\n%s\nendstream"
             % (resources, len(body), body)
         )
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return flyergen.pdf_file(objects)
 
 
 BOMB = bomb_pdf()

@@ -936,6 +936,11 @@ def text_pdf(pages: list[Canvas | Image.Image]) -> bytes:
         " ".join(f"{k} 0 R" for k in kids).encode(),
         len(kids),
     )
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1, the first the catalog), with its xref table."""
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for number, body in enumerate(objects, 1):
