@@ -33,6 +33,9 @@ import attrs
 
 from jobhost.errors import PermanentError, RetryLater
 from jobhost.policy import QueuePolicy, RateLimit
+
+# `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
+from jobhost.processes import serve  # noqa: F401
 from jobhost.queue import codec
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Claimed, Engine
