@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from jobhost.queue.engine import ClaimMode
+from jobhost.queue.consumer import ClaimMode
 
 
 class Lane:
