@@ -96,3 +96,12 @@ async def test_a_lease_lost_to_another_worker_is_still_reported(host, caplog):
         f"job {job.id}: its lease was lost before it finished; result discarded",
     ]
     assert await job_is(host, job.id, "active")  # the other worker's try holds it
+
+
+async def test_a_renewal_that_reaches_redis_after_the_completion_reports_nothing(host):
+    engine = host.engine  # the order of the race the worker cannot see: complete, then renew
+    job = await host.enqueue("t-slow.sleep", {"seconds": 0})
+    (taken,) = (await engine.claim("t-slow", "w", 1, 30, None, "idle")).jobs
+    assert await engine.complete(taken, "slept")
+    assert await engine.renew("t-slow", [taken], 30) == []
+    assert await engine.redis.zscore(engine.keys.state("t-slow", "leases"), job.id) is None  # not revived
