@@ -240,7 +240,9 @@ class Worker:
                 await q.slot_freed.wait()
                 q.slot_freed.clear()
                 continue
-            mode = self.lane.mode(sum(each.busy for each in self.queues.values()))
+            # Jobs, not slots: a thread left behind by a timed-out sync task (its try is over)
+            # must not keep a suspect waiting for ever.
+            mode = self.lane.mode(sum(len(each.running) for each in self.queues.values()))
             if mode is None:  # a suspect runs alone, or waits for the running jobs to end
                 await self.lane.wait()
                 continue

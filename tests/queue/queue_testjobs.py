@@ -36,6 +36,8 @@ QUEUES = [
     QueuePolicy("t-aging", attempts=1, concurrency=1, priority_aging=2),
     # a poison job among healthy ones, all claimed in one batch
     QueuePolicy("t-poison", attempts=2, concurrency=10, lease=30),
+    # a sync task that outlives its timeout leaves its thread behind, holding its slot
+    QueuePolicy("t-stuck", attempts=1, concurrency=2, timeout=0.3),
 ]
 
 
@@ -185,6 +187,7 @@ def register_tasks(register):
         (hold, "t-lease"),
         (sleep, "t-poison"),
         (crash, "t-poison"),
+        (sleep_sync, "t-stuck"),
         (sleep, "t-slow"),
         (gather, "t-slow"),
         (gather, "t-basic"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from datetime import timedelta
 
 from jobhost.worker import running_worker
 
@@ -106,6 +107,20 @@ async def test_a_busy_worker_drains_then_runs_each_suspect_alone(host):
         if spans[a.id][0] < spans[b.id][1] and spans[b.id][0] < spans[a.id][1]
     ]
     assert side_by_side  # the others still run beside each other
+
+
+async def test_a_thread_left_behind_by_a_timed_out_task_does_not_hold_a_suspect_back(host):
+    engine = host.engine  # t-stuck: 2 slots, 0.3 s timeout, 1 try
+    suspect = await host.enqueue("t-stuck.sleep_sync", {"seconds": 0})
+    await engine.claim("t-stuck", "gone-worker", 1, 30, None, "idle")
+    stuck = await host.enqueue("t-stuck.sleep_sync", {"seconds": 4})
+    async with running_worker(host, ["t-stuck"]):
+        timed_out = await engine.wait(stuck.id, timeout=10)  # its thread sleeps on
+        await worker_died(engine, "t-stuck", "gone-worker")
+        done = await engine.wait(suspect.id, timeout=10)
+        assert done.state == "completed"
+        assert done.finished_at < timed_out.started_at + timedelta(seconds=4)  # the thread still ran
+    assert timed_out.state == "dead" and "JobTimeout" in timed_out.errors[0].error
 
 
 async def running(host, queue: str, n: int) -> bool:

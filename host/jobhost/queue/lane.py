@@ -21,6 +21,8 @@ from jobhost.queue.consumer import ClaimMode
 
 
 class Lane:
+    """Which claims a worker may make now, so that a suspect runs alone."""
+
     def __init__(self, concurrency: int) -> None:
         self.solo = concurrency == 1  # one job at a time: every job runs alone
         self._claiming = 0  # claims in flight
@@ -30,8 +32,8 @@ class Lane:
         self._waiters: list[asyncio.Future[None]] = []
 
     def mode(self, busy: int) -> ClaimMode | None:
-        """How the next claim may take jobs, with `busy` slots of the process taken; None: not now
-        (wait for `changed`)."""
+        """How the next claim may take jobs, with `busy` jobs running in the process; None: not
+        now (wait for `changed`)."""
         if self.solo:
             return "solo"
         if self._suspect or self._exclusive:
