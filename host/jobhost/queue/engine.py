@@ -11,7 +11,7 @@ import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 import attrs
@@ -24,6 +24,7 @@ from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
+from jobhost.queue.history import QueueDay, day_number
 from jobhost.queue.job import TERMINAL, Job
 from jobhost.queue.keys import (
     DURATION_BUCKETS,
@@ -423,6 +424,18 @@ class Engine:
             seen += int(raw.get(str(bound), 0))
             buckets.append((float(bound) / 1000 if bound != "inf" else float("inf"), seen))
         return buckets, int(raw.get("sum_ms", 0)) / 1000
+
+    async def days(self, queue: str, first: date, days: int) -> list[QueueDay]:
+        """The queue's figures of each UTC day from `first`, `days` of them (zeros for a day
+        before its history, which is kept `DAY_TTL`)."""
+        self.policy(queue)
+        dates = [first + timedelta(days=n) for n in range(days)]
+        pipe = self.redis.pipeline(transaction=False)
+        for day in dates:
+            pipe.hgetall(self.keys.day(queue, day_number(day)))
+        return [
+            QueueDay.from_hash(queue, day, raw) for day, raw in zip(dates, await pipe.execute(), strict=True)
+        ]
 
     async def events(
         self, job_id: str, last_id: str = "0-0", *, xread: XRead | None = None
