@@ -1,6 +1,8 @@
 """The analytics plugin in a real host: `flyer.processed` events through `host.emit`, report jobs
 run by a real worker on the shared Redis, rows in a real migrated database."""
 
+import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,8 @@ from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
 from jobhost_analytics.periods import DAILY, WEEKLY, parse, previous
 from jobhost_analytics.records import Records
+from tests.plugins.analytics.conftest import REDIS_URL
+from tests.plugins.email.conftest import jobhost
 
 QUEUES = ["analytics-reporting", "weekly-analytics-reporting"]
 
@@ -151,3 +155,39 @@ async def test_a_period_that_cannot_be_reported_fails_at_once_naming_the_field(
     [failure] = done.errors
     assert re.match(f"PermanentError: {task}: {message}", failure.error), failure.error
     assert (await Records(host.db).page(None, 0, 10))[1] == 0
+
+
+async def test_the_cli_queues_a_report_on_demand_and_says_what_is_wrong(analytics_host):
+    host = await analytics_host()
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "JOBHOST_REDIS_PREFIX": host.settings.redis_prefix,
+        "DATABASE_URL": str(host.settings.database_url),
+        "JOBHOST_DATA_DIR": str(host.settings.data_dir),
+        "JOBHOST_LOAD_PLUGINS": "analytics",
+    }
+    queued = await asyncio.to_thread(jobhost, "analytics", "report", "--daily", "2026-11-27", env=env)
+    assert queued.returncode == 0, queued.stderr
+    job_id = re.search(r"^daily report 2026-11-27: job (\S+) queued", queued.stdout)[1]
+    job = await host.job(job_id)
+    assert (job.task, job.kwargs, job.state) == (DAILY_TASK, {"day": "2026-11-27"}, "waiting")
+
+    # with --wait, a worker makes it while the command waits, and it prints the report
+    async with running_worker(host, QUEUES):
+        waited = await asyncio.to_thread(
+            jobhost, "analytics", "report", "--weekly", "2026-W47", "--wait", "60", env=env
+        )
+    assert waited.returncode == 0, waited.stderr
+    report = json.loads(waited.stdout[waited.stdout.index("{") :])
+    assert (report["kind"], report["period"], report["complete"]) == ("weekly", "2026-W47", True)
+    assert (await Records(host.db).get(WEEKLY, "2026-W47")).summary["version"] == 2
+
+    for args, message in [
+        (["--daily", "2026-13-01"], "Invalid value for --daily: day must be an ISO date such as 2026-01-05"),
+        (["--weekly", "2999-W01"], "Invalid value for --weekly: weekly period 2999-W01 has not begun yet"),
+        ([], "give exactly one of --daily YYYY-MM-DD or --weekly YYYY-Www"),
+        (["--daily", "2026-11-27", "--weekly", "2026-W47"], "give exactly one of"),
+    ]:
+        refused = await asyncio.to_thread(jobhost, "analytics", "report", *args, env=env)
+        assert refused.returncode == 2, refused.stdout
+        assert message in refused.stderr and "Traceback" not in refused.stderr
