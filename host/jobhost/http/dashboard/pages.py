@@ -11,6 +11,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from croniter import croniter
@@ -225,10 +226,11 @@ def _processed(report: dict[str, Any]) -> int:
 
 
 def _jobs_chart(categories: list[str], per_category: list[dict[str, int]], label: str) -> Any:
-    """Stacked columns of completed jobs per queue; queues that did nothing are left out."""
+    """Stacked columns of completed jobs per queue; queues that did nothing are left out, and
+    None when no queue did anything."""
     queues = sorted({q for row in per_category for q, n in row.items() if n})
     series = [(q, [float(row.get(q, 0)) for row in per_category]) for q in queues]
-    return charts.columns(categories, series, label=label)
+    return charts.columns(categories, series, label=label) if series else None
 
 
 @get("/reports", name="dashboard:reports", include_in_schema=False)
@@ -298,6 +300,7 @@ async def report_page(
         "report.html",
         viewer,
         r=report,
+        moments={k: datetime.fromisoformat(report[k]) for k in ("starts_at", "ends_at", "generated_at")},
         jobs_chart=_jobs_chart(
             [d["day"] for d in days],
             [{q: n["completed"] for q, n in d["queues"].items()} for d in days],
