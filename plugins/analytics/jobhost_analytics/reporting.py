@@ -66,7 +66,12 @@ async def mail_admins(host: Host, report: Report) -> list[str]:
     mailer = _mailer(host)
     if mailer is None:
         return []
-    link = mailer.config.base_url + REPORT_PAGE.format(kind=report.kind, period=report.period)
+    try:
+        base_url = mailer.config.base_url
+    except ServiceUnavailable as exc:  # the email plugin's settings are wrong: it says so at startup
+        log.warning("analytics: %s report %s not mailed: %s", report.kind, report.period, exc)
+        return []
+    link = base_url + REPORT_PAGE.format(kind=report.kind, period=report.period)
     subject, text, html = letter(report.as_dict(), link)
     jobs = []
     for admin in await host.admins():

@@ -1,6 +1,6 @@
 """The plain parts of the analytics plugin: facts from events, periods, and the aggregation."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -253,8 +253,6 @@ def day(queue, date_, **counts):
 
 
 def test_queue_days_add_up_into_a_week_with_percentiles_from_buckets_and_the_exact_max():
-    from datetime import date
-
     # bucket k holds tries of at most 2^(k/4) ms: d40 ≤ 1024 ms, d44 ≤ 2048 ms, d52 ≤ 8192 ms
     monday = day(
         "q",
@@ -280,8 +278,6 @@ def test_queue_days_add_up_into_a_week_with_percentiles_from_buckets_and_the_exa
 
 
 def test_the_figures_of_a_report():
-    from datetime import date
-
     summary = summarize(
         [FlyerFact("a", "1", "Lidl", 2, (Decimal("1.00"),), pages=4, deals=(Deal("Tea", "each"),))]
     )
@@ -341,8 +337,6 @@ def test_the_figures_of_a_report():
 
 
 def test_the_mail_of_a_report_has_its_key_figures_and_the_link():
-    from datetime import date
-
     summary = summarize(
         [FlyerFact("a", "1", "<b>Lidl</b>", 2, (), pages=4, deals=(Deal("Tea", "each", percent_off=30),))]
     )
