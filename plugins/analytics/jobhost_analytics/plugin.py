@@ -10,7 +10,7 @@ from typing import Any
 from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_analytics import routes
 from jobhost_analytics.cli import analytics
-from jobhost_analytics.facts import EVENT, UPLOADED, FlyerFact, flyer_id_of
+from jobhost_analytics.facts import EVENT, MAX_OWNER, UPLOADED, FlyerFact, flyer_id_of
 from jobhost_analytics.jobs import (
     DAILY_QUEUE,
     DAILY_TASK,
@@ -109,7 +109,7 @@ async def record_upload(host: Any, data: Any) -> None:
     owner, pages = data.get("owner"), data.get("pages")
     await Records(host.db).record_upload(
         flyer_id,
-        str(owner)[:64] if isinstance(owner, str | int) and not isinstance(owner, bool) else None,
+        str(owner)[:MAX_OWNER] if isinstance(owner, str | int) and not isinstance(owner, bool) else None,
         pages if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 0 else None,
         datetime.now(UTC),
     )
