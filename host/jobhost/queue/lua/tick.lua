@@ -38,6 +38,7 @@ local function lost(id, why)
     count('dead', now)
     finish(id, 'dead', now, dead_age_s, dead_keep)
   else
+    count('retried', now)
     state_event(id, quarantine(id, now), alone and attempt or attempt - 1, now)
   end
 end
