@@ -25,11 +25,16 @@ from jobhost.queue.context import JobContext
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.flow import Flow
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
+from jobhost.store.blobs import BlobError, BlobInfo, BlobNotFound, Blobs
 from jobhost.store.user import User
 from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
     "Backoff",
+    "BlobError",
+    "BlobInfo",
+    "BlobNotFound",
+    "Blobs",
     "Event",
     "Flow",
     "Host",
