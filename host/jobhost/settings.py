@@ -149,7 +149,11 @@ HOST_SETTINGS: tuple[Setting, ...] = (
     Setting("JOBHOST_S3_ENDPOINT", None, str, help="S3-compatible server URL; unset = AWS S3"),
     Setting("JOBHOST_S3_REGION", "us-east-1", str, help="the bucket's region"),
     Setting(
-        "JOBHOST_S3_ACCESS_KEY_ID", None, str, secret=True, help="unset = AWS_ACCESS_KEY_ID and the usual chain"
+        "JOBHOST_S3_ACCESS_KEY_ID",
+        None,
+        str,
+        secret=True,
+        help="unset = AWS_ACCESS_KEY_ID and the usual chain",
     ),
     Setting("JOBHOST_S3_SECRET_ACCESS_KEY", None, str, secret=True, help="unset = AWS_SECRET_ACCESS_KEY"),
     Setting(

@@ -71,7 +71,9 @@ class FolderBlobs:
         partial = f"blob-{uuid.uuid4().hex}.part"
         scratch_fd = os.open(scratch.resolve(), _DIR_FLAGS)
         try:
-            written = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640, dir_fd=scratch_fd)
+            written = os.open(
+                partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640, dir_fd=scratch_fd
+            )
             try:
                 with os.fdopen(written, "wb") as out:
                     out.write(data)
@@ -112,7 +114,7 @@ class FolderBlobs:
 
     def scan_sync(self, prefix: str) -> list[BlobInfo]:
         """Regular files only: links are not blobs (never listed, so never deleted through here)."""
-        found = []
+        found: list[BlobInfo] = []
         try:
             root = self.root.resolve(strict=True)
         except FileNotFoundError:

@@ -43,7 +43,9 @@ class S3Blobs:
         store = S3Store(
             bucket,
             region=settings.s3_region,
-            client_options={"allow_http": bool(settings.s3_endpoint and settings.s3_endpoint.startswith("http:"))},
+            client_options={
+                "allow_http": bool(settings.s3_endpoint and settings.s3_endpoint.startswith("http:"))
+            },
             **options,
         )
         prefix = prefix.strip("/")
