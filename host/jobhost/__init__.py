@@ -9,6 +9,7 @@ from __future__ import annotations
 from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
 from jobhost.hookspecs import (
+    RegisterCleanup,
     RegisterMiddleware,
     RegisterMigrations,
     RegisterQueue,
@@ -27,6 +28,7 @@ from jobhost.queue.flow import Flow
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.blobs import BlobError, BlobInfo, BlobNotFound, Blobs
 from jobhost.store.user import User
+from jobhost.sweeps import CleanupTarget
 from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "BlobInfo",
     "BlobNotFound",
     "Blobs",
+    "CleanupTarget",
     "Event",
     "Flow",
     "Host",
@@ -48,6 +51,7 @@ __all__ = [
     "PolicyError",
     "QueuePolicy",
     "RateLimit",
+    "RegisterCleanup",
     "RegisterMiddleware",
     "RegisterMigrations",
     "RegisterQueue",

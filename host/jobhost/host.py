@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from jobhost.store.blobs import Blobs
     from jobhost.store.database import Database
     from jobhost.store.migrate import History
+    from jobhost.sweeps import CleanupTarget
 
 log = logging.getLogger("jobhost")
 
@@ -200,6 +201,11 @@ class Host:
         from jobhost.store.blobs import open_blobs
 
         return open_blobs(self.settings, self.database)
+
+    @property
+    def cleanup_targets(self) -> list[CleanupTarget]:
+        """What the loaded plugins handed the cleanup plugin to sweep (`register_cleanup`)."""
+        return list(self.registry.cleanup)
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:

@@ -62,9 +62,7 @@ async def test_a_batch_refused_while_the_database_takes_no_connections_is_tried_
     try:
         # The database goes away for the host: no new connections, the open ones cut.
         await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
         accounts = Accounts(host.db)
         with caplog.at_level(logging.WARNING, "jobhost.accounts"):
             cleanup = asyncio.create_task(accounts.delete_expired_tokens(batch=1000, pauses=(0.3,) * 10))

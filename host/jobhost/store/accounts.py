@@ -57,6 +57,15 @@ def _count(result: Any) -> int:
     return int(result.rowcount)
 
 
+def _passing(exc: BaseException) -> bool:
+    """A database error that a later try may not meet: the server down, restarting, refusing
+    connections, a connection cut, a lock held elsewhere (not: a missing table, bad SQL)."""
+    if isinstance(exc, OSError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(word in text for word in ("connect", "locked", "terminat", "shutting down", "timeout"))
+
+
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     if not _EMAIL.match(cleaned) or len(cleaned) > 320:
@@ -226,7 +235,7 @@ class Accounts:
                         gone = list(result.scalars())
                     break
                 except (DBAPIError, OSError) as exc:
-                    if pause is None:
+                    if pause is None or not _passing(exc):
                         raise
                     log.warning("deleting expired tokens: %s; trying again in %gs", exc, pause)
                     await asyncio.sleep(pause)

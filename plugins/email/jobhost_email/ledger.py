@@ -163,6 +163,17 @@ class Ledger:
             ],
         }
 
+    async def prunable(self, before: datetime) -> int:
+        """How many deliveries and failures `prune(before)` would forget."""
+        async with self._sessions() as session:
+            old = await session.scalar(
+                select(func.count()).select_from(deliveries).where(deliveries.c.accepted_at < before)
+            )
+            old_failures = await session.scalar(
+                select(func.count()).select_from(failures).where(failures.c.failed_at < before)
+            )
+        return int(old or 0) + int(old_failures or 0)
+
     async def prune(self, before: datetime) -> int:
         """Forget deliveries and failures older than `before`; how many rows went."""
         async with self._sessions() as session, session.begin():
