@@ -145,7 +145,7 @@ def test_a_folder_target_must_stay_under_upload_dir():
         CleanupTarget("two kinds", folder="tmp", prune=lambda host, now, dry: None)
 
 
-async def test_a_folder_target_behind_a_link_is_refused_and_the_others_still_run(make_host, tmp_path):
+async def test_hook_register_cleanup_refuses_a_folder_behind_a_link_others_still_run(make_host, tmp_path):
     uploads, outside = tmp_path / "uploads", tmp_path / "outside"
     (outside / "cache").mkdir(parents=True)
     (outside / "cache" / "keep.bin").write_bytes(b"k")
