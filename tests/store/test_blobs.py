@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from jobhost import BlobError, BlobNotFound, Blobs
+from jobhost import BlobError, BlobNotFound, Blobs, ServiceUnavailable
 from jobhost.testing import open_database
 
 
@@ -103,3 +103,20 @@ def test_a_failed_folder_put_leaves_nothing_behind(make_host, tmp_path):
     assert blobs.get_sync("plain") == b"a file where a folder would go"
     with pytest.raises(BlobError, match="tmp/ is the folder store's scratch folder"):
         blobs.put_sync("tmp/x", b"x")
+
+
+async def test_an_s3_store_that_cannot_be_reached_is_unavailable_not_missing(make_host):
+    import socket
+
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    host = make_host(
+        JOBHOST_BLOB_STORE="s3://nowhere",
+        JOBHOST_S3_ENDPOINT=f"http://127.0.0.1:{port}",
+        JOBHOST_S3_ACCESS_KEY_ID="k",
+        JOBHOST_S3_SECRET_ACCESS_KEY="s",
+    )
+    for call in (host.blobs.put("k", b"x"), host.blobs.get("k"), host.blobs.delete("k")):
+        with pytest.raises(ServiceUnavailable, match=r"the S3 blob store s3://nowhere is unavailable"):
+            await call

@@ -4,7 +4,9 @@ refuses tried again: a real PostgreSQL database that takes no connections for a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -52,27 +54,39 @@ async def test_expired_tokens_go_in_batches_and_live_ones_stay(host):
     assert await accounts.delete_expired_tokens(batch=500) == 0
 
 
+@contextlib.asynccontextmanager
+async def database_away(database_url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """The host's PostgreSQL database takes no new connections and its open ones are cut, until
+    the yielded `back()` is awaited (or the block ends)."""
+    name = make_url(database_url).database
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+
+    async def back() -> None:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        yield back
+    finally:
+        await back()
+        await admin.close()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_batch_refused_while_the_database_takes_no_connections_is_tried_again(
     host, database_url, caplog
 ):
     await add_tokens(host, expired=3000, live=5)
-    name = make_url(database_url).database
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        # The database goes away for the host: no new connections, the open ones cut.
-        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-        accounts = Accounts(host.db)
+    accounts = Accounts(host.db)
+    async with database_away(database_url) as back:
         with caplog.at_level(logging.WARNING, "jobhost.accounts"):
             cleanup = asyncio.create_task(accounts.delete_expired_tokens(batch=1000, pauses=(0.3,) * 10))
             await asyncio.sleep(1.0)
             assert not cleanup.done(), "the cleanup gave up while the database was away"
-            await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+            await back()
             assert await asyncio.wait_for(cleanup, 30) == 3000
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
-        await admin.close()
+    assert "not currently accepting connections" in caplog.text
     assert "trying again in 0.3s" in caplog.text
     assert (await count(host, expired=True), await count(host, expired=False)) == (0, 5)
 
@@ -80,14 +94,7 @@ async def test_a_batch_refused_while_the_database_takes_no_connections_is_tried_
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_database_away_for_longer_than_the_pauses_fails_the_run(host, database_url):
     await add_tokens(host, expired=10, live=0)
-    name = make_url(database_url).database
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+    async with database_away(database_url):
         with pytest.raises(Exception, match="not currently accepting connections"):
             await Accounts(host.db).delete_expired_tokens(pauses=(0.1, 0.1))
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
-        await admin.close()
     assert await count(host, expired=True) == 10  # nothing lost: the next run deletes them

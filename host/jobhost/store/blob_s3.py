@@ -6,17 +6,25 @@ no dependencies of its own; one PUT stores a whole value, so no half-written blo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import obstore
-from obstore.exceptions import NotFoundError
+from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import S3Store
 
+from jobhost.errors import ServiceUnavailable
 from jobhost.store.blobs import S3, BlobInfo, BlobNotFound, check_key, check_size
 
 if TYPE_CHECKING:
     from jobhost.settings import Settings
+
+
+# obstore retries failed requests itself; past this the store counts as down (a 503 in a request,
+# a retried try in a job) rather than holding the request for minutes.
+RETRY = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
 
 
 class S3Blobs:
@@ -43,6 +51,7 @@ class S3Blobs:
         store = S3Store(
             bucket,
             region=settings.s3_region,
+            retry_config=RETRY,  # type: ignore[arg-type]
             client_options={
                 "allow_http": bool(settings.s3_endpoint and settings.s3_endpoint.startswith("http:"))
             },
@@ -51,25 +60,38 @@ class S3Blobs:
         prefix = prefix.strip("/")
         return cls(store, f"{prefix}/" if prefix else "", settings.blob_max_size, f"s3://{bucket}")
 
+    @contextlib.contextmanager
+    def _reached(self) -> Iterator[None]:
+        try:
+            yield
+        except (NotFoundError, FileNotFoundError):
+            raise
+        except (BaseError, OSError) as exc:
+            raise ServiceUnavailable(f"the S3 blob store {self.where} is unavailable: {exc}") from None
+
     async def put(self, key: str, data: bytes) -> None:
         check_size(check_key(key), data, self.max_size)
-        await obstore.put_async(self.store, self.prefix + key, bytes(data))
+        with self._reached():
+            await obstore.put_async(self.store, self.prefix + key, bytes(data))
 
     async def get(self, key: str) -> bytes:
         check_key(key)
         try:
-            found = await obstore.get_async(self.store, self.prefix + key)
+            with self._reached():
+                found = await obstore.get_async(self.store, self.prefix + key)
+                return bytes(await found.bytes_async())
         except (NotFoundError, FileNotFoundError):
             raise BlobNotFound(f"no blob {key!r} in {self.where}") from None
-        return bytes(await found.bytes_async())
 
     async def delete(self, key: str) -> bool:
         check_key(key)
         try:  # S3 answers a DELETE of nothing with success: ask first, to say whether there was one
-            await obstore.head_async(self.store, self.prefix + key)
+            with self._reached():
+                await obstore.head_async(self.store, self.prefix + key)
         except (NotFoundError, FileNotFoundError):
             return False
-        await obstore.delete_async(self.store, self.prefix + key)
+        with self._reached():
+            await obstore.delete_async(self.store, self.prefix + key)
         return True
 
     async def scan(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
@@ -77,7 +99,8 @@ class S3Blobs:
         # with it. The listing pages through the bucket (1,000 keys a request).
         wanted = self.prefix + prefix
         folder = wanted.rsplit("/", 1)[0] if "/" in wanted else None
-        async for page in obstore.list(self.store, prefix=folder):
-            for meta in page:
-                if meta["path"].startswith(wanted):
-                    yield BlobInfo(meta["path"][len(self.prefix) :], meta["size"], meta["last_modified"])
+        with self._reached():
+            async for page in obstore.list(self.store, prefix=folder):
+                for meta in page:
+                    if meta["path"].startswith(wanted):
+                        yield BlobInfo(meta["path"][len(self.prefix) :], meta["size"], meta["last_modified"])

@@ -32,7 +32,7 @@ class BlobError(ValueError):
     """A blob cannot be stored as asked (a bad key, too many bytes); the message says which."""
 
 
-class BlobNotFound(LookupError):
+class BlobNotFound(Exception):
     """No blob is stored under this key (never stored, or deleted)."""
 
 
