@@ -9,6 +9,7 @@ from __future__ import annotations
 from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
 from jobhost.hookspecs import (
+    RegisterCleanup,
     RegisterMiddleware,
     RegisterMigrations,
     RegisterQueue,
@@ -26,11 +27,18 @@ from jobhost.queue.errors import JobInputError
 from jobhost.queue.flow import Flow
 from jobhost.queue.history import QueueDay
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
+from jobhost.store.blobs import BlobError, BlobInfo, BlobNotFound, Blobs
 from jobhost.store.user import User
+from jobhost.sweeps import CleanupTarget
 from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
     "Backoff",
+    "BlobError",
+    "BlobInfo",
+    "BlobNotFound",
+    "Blobs",
+    "CleanupTarget",
     "Event",
     "Flow",
     "Host",
@@ -45,6 +53,7 @@ __all__ = [
     "QueueDay",
     "QueuePolicy",
     "RateLimit",
+    "RegisterCleanup",
     "RegisterMiddleware",
     "RegisterMigrations",
     "RegisterQueue",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from jobhost.host import Event, Host
     from jobhost.policy import QueuePolicy
     from jobhost.settings import Setting
+    from jobhost.sweeps import CleanupTarget
 
 hookspec = pluggy.HookspecMarker("jobhost")
 hookimpl = pluggy.HookimplMarker("jobhost")
@@ -64,6 +65,10 @@ class RegisterService(Protocol):
 class RegisterMigrations(Protocol):
     def __call__(self, folder: str | PathLike[str], /) -> None:
         """The folder of the plugin's Alembic revision scripts."""
+
+
+class RegisterCleanup(Protocol):
+    def __call__(self, target: CleanupTarget, /) -> None: ...
 
 
 # What a lifecycle hook may return: nothing, or an awaitable the host awaits.
@@ -114,6 +119,12 @@ def register_services(register: RegisterService) -> None:
 @hookspec
 def register_migrations(register: RegisterMigrations) -> None:
     """Add the plugin's database migrations: call `register(path)` with an Alembic versions folder."""
+
+
+@hookspec
+def register_cleanup(register: RegisterCleanup) -> None:
+    """Hand the cleanup plugin something to sweep: call `register(CleanupTarget(...))` with a folder
+    under UPLOAD_DIR, uploads in the blob store, or a pruning function."""
 
 
 @hookspec

@@ -26,8 +26,10 @@ from jobhost.store.user import User
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from jobhost.store.blobs import Blobs
     from jobhost.store.database import Database
     from jobhost.store.migrate import History
+    from jobhost.sweeps import CleanupTarget
 
 log = logging.getLogger("jobhost")
 
@@ -204,6 +206,19 @@ class Host:
         from jobhost.store.database import Database
 
         return Database(self.settings.sql_url)
+
+    @functools.cached_property
+    def blobs(self) -> Blobs:
+        """The blob store (JOBHOST_BLOB_STORE): `await host.blobs.put(key, data)`, `get`, `delete`,
+        `scan`; every process of a deployment with the same settings reads the same blobs."""
+        from jobhost.store.blobs import open_blobs
+
+        return open_blobs(self.settings, self.database)
+
+    @property
+    def cleanup_targets(self) -> list[CleanupTarget]:
+        """What the loaded plugins handed the cleanup plugin to sweep (`register_cleanup`)."""
+        return list(self.registry.cleanup)
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:

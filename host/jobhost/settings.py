@@ -74,6 +74,14 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def parse_blob_store(text: str) -> str:
+    """`folder`, `database` or `s3://bucket[/prefix]` (the backends of `jobhost.store.blobs`)."""
+    value = text.strip()
+    if value in ("folder", "database") or (value.startswith("s3://") and value[5:].split("/", 1)[0]):
+        return value
+    raise ValueError("must be folder, database or s3://bucket[/prefix]")
+
+
 def parse_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
@@ -124,6 +132,31 @@ HOST_SETTINGS: tuple[Setting, ...] = (
     Setting("JOBHOST_DATA_DIR", None, str, help="where embedded-mode data lives (default ./.jobhost)"),
     Setting("UPLOAD_DIR", None, str, help="uploaded files (default JOBHOST_DATA_DIR/uploads)"),
     Setting(
+        "JOBHOST_BLOB_STORE",
+        None,
+        parse_blob_store,
+        help="where uploads are kept: folder (UPLOAD_DIR), database or s3://bucket[/prefix]; "
+        "unset = database when DATABASE_URL is set, else folder",
+        allowed="must be folder, database or s3://bucket[/prefix]",
+    ),
+    Setting(
+        "JOBHOST_BLOB_MAX_SIZE",
+        64 * 1024 * 1024,
+        parse_positive_int,
+        help="largest blob in bytes the blob store accepts",
+        allowed="must be a whole number of bytes >= 1",
+    ),
+    Setting("JOBHOST_S3_ENDPOINT", None, str, help="S3-compatible server URL; unset = AWS S3"),
+    Setting("JOBHOST_S3_REGION", "us-east-1", str, help="the bucket's region"),
+    Setting(
+        "JOBHOST_S3_ACCESS_KEY_ID",
+        None,
+        str,
+        secret=True,
+        help="unset = AWS_ACCESS_KEY_ID and the usual chain",
+    ),
+    Setting("JOBHOST_S3_SECRET_ACCESS_KEY", None, str, secret=True, help="unset = AWS_SECRET_ACCESS_KEY"),
+    Setting(
         "SHUTDOWN_TIMEOUT",
         30.0,
         parse_duration,
@@ -164,6 +197,12 @@ class Settings:
     database_url: str | None = None
     data_dir: Path = attrs.field(factory=lambda: Path(_default_data_dir()), converter=Path)
     upload_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    blob_store: str | None = None
+    blob_max_size: int = 64 * 1024 * 1024
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = attrs.field(default=None, repr=False)
+    s3_secret_access_key: str | None = attrs.field(default=None, repr=False)
     shutdown_timeout: float = 30.0
     secret_key: str | None = None
     redis_prefix: str = "jobhost"
@@ -188,6 +227,12 @@ class Settings:
             database_url=values["DATABASE_URL"] or None,
             data_dir=values["JOBHOST_DATA_DIR"] or _default_data_dir(),
             upload_dir=values["UPLOAD_DIR"] or None,
+            blob_store=values["JOBHOST_BLOB_STORE"],
+            blob_max_size=values["JOBHOST_BLOB_MAX_SIZE"],
+            s3_endpoint=values["JOBHOST_S3_ENDPOINT"] or None,
+            s3_region=values["JOBHOST_S3_REGION"],
+            s3_access_key_id=values["JOBHOST_S3_ACCESS_KEY_ID"] or None,
+            s3_secret_access_key=values["JOBHOST_S3_SECRET_ACCESS_KEY"] or None,
             shutdown_timeout=values["SHUTDOWN_TIMEOUT"],
             secret_key=values["JOBHOST_SECRET_KEY"] or None,
             redis_prefix=values["JOBHOST_REDIS_PREFIX"],

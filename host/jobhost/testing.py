@@ -223,3 +223,38 @@ def forget_keys(redis_url: str, prefix: str) -> int:
         return 0
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server on loopback for the whole session (moto's, in a thread); its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_blobs(s3_server: str) -> dict[str, str]:
+    """A new bucket on `s3_server`: the environment that makes a host keep its blobs there."""
+    bucket = f"jobhost-test-{uuid.uuid4().hex[:12]}"
+    httpx.put(f"{s3_server}/{bucket}").raise_for_status()  # CreateBucket; moto takes it unsigned
+    return {
+        "JOBHOST_BLOB_STORE": f"s3://{bucket}/uploads",
+        "JOBHOST_S3_ENDPOINT": s3_server,
+        "JOBHOST_S3_ACCESS_KEY_ID": "test",
+        "JOBHOST_S3_SECRET_ACCESS_KEY": "test-secret",
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

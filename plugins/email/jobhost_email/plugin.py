@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost import Backoff, CleanupTarget, QueuePolicy, hookimpl
 from jobhost_email import routes
 from jobhost_email.alerts import EVENT, Flyer, alerts
 from jobhost_email.config import SETTINGS, MailConfig
-from jobhost_email.jobs import PRUNE_TASK, QUEUE, prune_ledger, send_email
+from jobhost_email.jobs import QUEUE, prune_ledger, send_email
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
 from jobhost_email.unsubscribe import Unsubscribe, secret
@@ -49,12 +49,12 @@ def register_queues(register):
 @hookimpl
 def register_tasks(register):
     register(send_email)
-    register(prune_ledger)
 
 
 @hookimpl
-def register_schedules(register):
-    register("email.prune-ledger", cron="15 4 * * *", task=PRUNE_TASK)
+def register_cleanup(register):
+    # The cleanup plugin prunes the ledger with its hourly run; without it the ledger is kept.
+    register(CleanupTarget("email delivery ledger", prune=prune_ledger))
 
 
 @hookimpl

@@ -24,11 +24,10 @@ def test_the_plugin_registers_its_queue_settings_service_and_migrations(make_hos
     assert len(host.registry.migrations) == 1
     assert {t["name"]: t["queue"] for t in summary["tasks"]} == {
         "email.send_email": "email-sending",
-        "email.prune_ledger": "email-sending",
     }
-    assert summary["schedules"] == [
-        {"name": "email.prune-ledger", "cron": "15 4 * * *", "task": "email.prune_ledger"}
-    ]
+    assert summary["schedules"] == []
+    [target] = host.cleanup_targets
+    assert (target.name, target.kind) == ("email delivery ledger", "prune")
     assert sorted(set(summary["routes"])) == ["/api/email/unsubscribe", "/api/email/watchlist"]
     assert summary["admin_routes"] == ["/api/admin/email/status", "/api/admin/email/test"]
 
