@@ -17,7 +17,7 @@ import click
 from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, configuration_warnings, effective
+from jobhost.settings import SettingsError, configuration_warnings, describe, effective
 
 if TYPE_CHECKING:
     pass
@@ -112,7 +112,7 @@ def config(ctx: click.Context, as_json: bool) -> None:
         _dump(values)
         return
     for name, value in values.items():
-        click.echo(f"{name}={'' if value is None else value}")
+        click.echo(describe(name, value, host.settings.env))
 
 
 # -- queues, jobs, worker, scheduler ---------------------------------------------------------

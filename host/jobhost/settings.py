@@ -13,8 +13,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import attrs
+import platformdirs
+import redis.connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from jobhost.policy import QueuePolicy, RateLimit
 
@@ -97,31 +102,76 @@ class Setting:
         try:
             return self.parse(raw)
         except ValueError as exc:
-            shown = "***" if self.secret else repr(raw)
+            shown = repr(mask(self, raw)) if self.secret else repr(raw)
             rule = self.allowed or str(exc)
             raise SettingsError(f"{self.name}={shown}: {rule}") from None
 
 
-def _default_data_dir() -> str:
-    return os.path.join(os.getcwd(), ".jobhost")
+def default_data_dir() -> Path:
+    """The platform's per-user data folder (`~/.local/share/jobhost` on Linux): every command
+    finds the same data wherever it is started."""
+    return platformdirs.user_data_path("jobhost")
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL_RULE = "must be a Redis URL such as redis://localhost:6379/0 (schemes redis, rediss, unix)"
+
+
+def parse_redis_url(text: str) -> str:
+    """A URL redis-py can connect to: a known scheme, a numeric port, a database number."""
+    url = text.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
+        raise ValueError(REDIS_URL_RULE)
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+        redis.connection.parse_url(url)
+    except ValueError:
+        raise ValueError(REDIS_URL_RULE) from None
+    return url
+
+
+# Schemes jobhost has a driver for (the store swaps in the async one).
+DATABASE_SCHEMES = ("postgres", "postgresql", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite")
+DATABASE_URL_RULE = (
+    "must be a database URL such as postgresql://user@host/db or sqlite:///path/to/file.db "
+    f"(schemes {', '.join(DATABASE_SCHEMES)})"
+)
+
+
+def parse_database_url(text: str) -> str:
+    url = text.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES:
+        raise ValueError(DATABASE_URL_RULE)
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(DATABASE_URL_RULE) from None
+    return url
 
 
 HOST_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REDIS_URL",
         None,
-        str,
+        parse_redis_url,
         secret=True,
         help="Redis for queues and the job registry; unset = embedded in-process store",
     ),
     Setting(
         "DATABASE_URL",
         None,
-        str,
+        parse_database_url,
         secret=True,
         help="SQLAlchemy URL; unset = SQLite file in JOBHOST_DATA_DIR",
     ),
-    Setting("JOBHOST_DATA_DIR", None, str, help="where embedded-mode data lives (default ./.jobhost)"),
+    Setting(
+        "JOBHOST_DATA_DIR",
+        None,
+        str,
+        help="the SQLite database, uploads and the embedded store (default: the user data folder)",
+    ),
     Setting("UPLOAD_DIR", None, str, help="uploaded files (default JOBHOST_DATA_DIR/uploads)"),
     Setting(
         "SHUTDOWN_TIMEOUT",
@@ -162,7 +212,7 @@ class Settings:
 
     redis_url: str | None = None
     database_url: str | None = None
-    data_dir: Path = attrs.field(factory=lambda: Path(_default_data_dir()), converter=Path)
+    data_dir: Path = attrs.field(factory=default_data_dir, converter=Path)
     upload_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     shutdown_timeout: float = 30.0
     secret_key: str | None = None
@@ -186,7 +236,7 @@ class Settings:
         return cls(
             redis_url=values["REDIS_URL"] or None,
             database_url=values["DATABASE_URL"] or None,
-            data_dir=values["JOBHOST_DATA_DIR"] or _default_data_dir(),
+            data_dir=values["JOBHOST_DATA_DIR"] or default_data_dir(),
             upload_dir=values["UPLOAD_DIR"] or None,
             shutdown_timeout=values["SHUTDOWN_TIMEOUT"],
             secret_key=values["JOBHOST_SECRET_KEY"] or None,
@@ -269,12 +319,29 @@ def mask_url(url: str) -> str:
 
 
 def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
-    """Every setting's effective value, masked for display."""
+    """Every setting's effective value, masked for display: the values the host derives for the
+    unset data settings (the data folder, the SQLite file, the upload folder) included."""
     shown = {}
     for setting in (*HOST_SETTINGS, *extra):
         value = setting.read(settings.env)
         shown[setting.name] = mask(setting, list(value) if isinstance(value, tuple) else value)
+    shown["JOBHOST_DATA_DIR"] = str(settings.data_dir)
+    shown["UPLOAD_DIR"] = str(settings.uploads)
+    shown["DATABASE_URL"] = mask_url(settings.sql_url)
     return shown
+
+
+def describe(name: str, value: Any, env: Mapping[str, str]) -> str:
+    """One setting as `jobhost config` prints it: unset and empty told apart, defaults marked."""
+    if name == "REDIS_URL" and value is None:
+        text = "(unset: embedded, an in-process store)"
+    elif value is None:
+        text = "(unset)"
+    elif isinstance(value, list):
+        text = ",".join(map(str, value)) or "(empty)"
+    else:
+        text = str(value)
+    return f"{name}={text}" + ("" if name in env else "  (default)")
 
 
 def configuration_warnings(settings: Settings) -> list[str]:
