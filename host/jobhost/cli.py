@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from jobhost import logs
 from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
 from jobhost.host import Host
 from jobhost.plugins import PluginError
@@ -134,6 +134,24 @@ def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[Non
     asyncio.run(go())
 
 
+def _welcome(host: Host, bind: str, port: int, *, migrate: bool) -> None:
+    """Migrate (for `jobhost run`), then print the start banner, with a first admin's one-time
+    sign-in link on a database that has no admin (and is migrated: `jobhost api` migrates nothing)."""
+    from jobhost.welcome import banner, base_url, first_admin_link
+
+    base = base_url(bind, port)
+
+    async def prepare() -> str | None:
+        if migrate:
+            await host.migrate()
+        elif not await host.migrated():
+            return None
+        return await first_admin_link(host, base)
+
+    link = run_started(host, prepare, start=False)
+    click.echo(banner(host, base, link))
+
+
 def _queue_names(host: Host, queues: tuple[str, ...]) -> list[str] | None:
     unknown = [q for q in queues if q not in host.registry.queues]
     if unknown:
@@ -173,7 +191,7 @@ def run(ctx: click.Context, queues: tuple[str, ...], bind: str, port: int) -> No
 
     host = host_of(ctx)
     names = _queue_names(host, queues)
-    run_started(host, host.migrate, start=False)
+    _welcome(host, bind, port, migrate=True)
     parts: list[Callable[[asyncio.Event], Awaitable[None]]] = [
         lambda stop: run_worker(host, names, stop),
         lambda stop: run_scheduler(host, stop),
@@ -197,6 +215,7 @@ def api(ctx: click.Context, bind: str, port: int, workers: int) -> None:
             "no REDIS_URL: in embedded mode the queues live inside one process; use `jobhost run`, "
             "or set REDIS_URL to serve the API on its own"
         )
+    _welcome(host, bind, port, migrate=False)
     if workers > 1:
         serve_processes(host, bind, port, workers)
     else:
@@ -470,10 +489,9 @@ def plugin_new(name: str, folder: Path | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     # Before the plugins load, so that a load failure's traceback shows with JOBHOST_LOG_LEVEL=DEBUG
     # (a bad value is reported by the settings check below).
-    level = os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper()
-    logging.basicConfig(
-        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs.configure(
+        os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper(),
+        os.environ.get("JOBHOST_LOG_FORMAT", "text").strip().lower(),
     )
     try:
         host = Host.load()

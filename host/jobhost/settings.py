@@ -79,6 +79,13 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def parse_log_format(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return value
+
+
 def parse_names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
@@ -125,7 +132,7 @@ def parse_redis_url(text: str) -> str:
         raise ValueError(REDIS_URL_RULE)
     try:
         parts.port  # noqa: B018 (raises for a port that is not a number)
-        redis.connection.parse_url(url)
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]
     except ValueError:
         raise ValueError(REDIS_URL_RULE) from None
     return url
@@ -141,7 +148,7 @@ DATABASE_URL_RULE = (
 
 def parse_database_url(text: str) -> str:
     url = text.strip()
-    scheme, sep, rest = url.partition("://")
+    scheme, sep, _ = url.partition("://")
     if not sep or scheme not in DATABASE_SCHEMES:
         raise ValueError(DATABASE_URL_RULE)
     try:
@@ -203,6 +210,13 @@ HOST_SETTINGS: tuple[Setting, ...] = (
         allowed="must be 1 or 0",
     ),
     Setting("JOBHOST_LOG_LEVEL", "INFO", str.upper, help="DEBUG, INFO, WARNING or ERROR"),
+    Setting(
+        "JOBHOST_LOG_FORMAT",
+        "text",
+        parse_log_format,
+        help="text, or json: one JSON object a line, for log shippers",
+        allowed="must be text or json",
+    ),
 )
 
 
@@ -221,6 +235,7 @@ class Settings:
     disable_plugins: tuple[str, ...] = ()
     strict_plugins: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"
     # The whole environment the settings were read from: plugins' settings and the queues'
     # concurrency variables are read from it too.
     env: Mapping[str, str] = attrs.field(factory=dict, repr=False)
@@ -245,6 +260,7 @@ class Settings:
             disable_plugins=values["JOBHOST_DISABLE_PLUGINS"],
             strict_plugins=values["JOBHOST_STRICT_PLUGINS"],
             log_level=values["JOBHOST_LOG_LEVEL"],
+            log_format=values["JOBHOST_LOG_FORMAT"],
             env=env,
         )
 
