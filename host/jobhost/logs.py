@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -56,14 +56,19 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+def handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing lines in `fmt` (text or json) to `stream` (default stderr)."""
+    found = logging.StreamHandler(stream)
+    found.setFormatter(JSONFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    found.addFilter(_JobFields())
+    return found
+
+
 def configure(level: str, fmt: str) -> None:
     """Set up the root logger for this process (unknown values fall back to INFO and text; the
     settings check reports them)."""
     level = level if level in LEVELS else "INFO"
-    handler = logging.StreamHandler()
-    handler.setFormatter(JSONFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(_JobFields())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.basicConfig(level=level, handlers=[handler(fmt)], force=True)
     # Alembic narrates every migration step at INFO; `jobhost db upgrade` says what it applied.
     logging.getLogger("alembic").setLevel(level if level == "DEBUG" else "WARNING")
 
@@ -71,23 +76,29 @@ def configure(level: str, fmt: str) -> None:
 class Outages:
     """Which services this process finds unreachable, and since when.
 
-    The first failure logs one warning (the traceback only at DEBUG) and every later one is
-    silent until the service answers again, which logs one line with the outage's length. Each
-    failure gets a wait that doubles up to `max_wait`, so an idle process does not spin either.
+    A failure that lasts (`warn_after` and more) logs one warning, the traceback only at DEBUG;
+    later failures are silent until the service answers again, which logs one line with the
+    outage's length. A blip shorter than that (a pooled connection that a restarted server
+    closed) stays at DEBUG. Each failure gets a wait that doubles up to `max_wait`, so an idle
+    process does not spin either.
     """
 
-    def __init__(self, first_wait: float = 0.5, max_wait: float = 10.0) -> None:
+    def __init__(self, first_wait: float = 0.5, max_wait: float = 5.0, warn_after: float = 1.0) -> None:
         self.first_wait = first_wait
         self.max_wait = max_wait
-        self._down: dict[str, tuple[float, int]] = {}
+        self.warn_after = warn_after
+        # service → (down since, failures so far, warned)
+        self._down: dict[str, tuple[float, int, bool]] = {}
         self._lock = threading.Lock()  # the worker's heartbeat thread reports too
 
     def failed(self, service: str, exc: BaseException, log: logging.Logger, doing: str) -> float:
         """Record a failure reaching `service` while `doing`; the seconds to wait before retrying."""
+        now = time.monotonic()
         with self._lock:
-            since, failures = self._down.get(service, (time.monotonic(), 0))
-            self._down[service] = (since, failures + 1)
-        if failures == 0:
+            since, failures, warned = self._down.get(service, (now, 0, False))
+            warn = not warned and now - since >= self.warn_after
+            self._down[service] = (since, failures + 1, warned or warn)
+        if warn:
             log.warning(
                 "%s is unreachable (%s: %s) while %s; retrying with a backoff up to %gs",
                 service,
@@ -113,7 +124,13 @@ class Outages:
         with self._lock:
             found = self._down.pop(service, None)
         if found is not None:
-            log.warning("%s is back after %.1fs", service, time.monotonic() - found[0])
+            since, _, warned = found
+            log.log(
+                logging.WARNING if warned else logging.DEBUG,
+                "%s is back after %.1fs",
+                service,
+                time.monotonic() - since,
+            )
 
     def down(self, service: str) -> bool:
         return service in self._down

@@ -254,11 +254,12 @@ class Worker:
         waiting = asyncio.ensure_future(aw)
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            done, _ = await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (waiting, stopping):
                 task.cancel()
-        failure = waiting.exception() if waiting in done else None
+        # Read a failure even when the stop won the race, or asyncio logs it as never retrieved.
+        failure = waiting.exception() if waiting.done() and not waiting.cancelled() else None
         if failure is not None:
             wait = OUTAGES.trouble("Redis", failure, log, f"worker {self.id}: waiting for jobs")
             await sleep_unless(self._stop, wait)
