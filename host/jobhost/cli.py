@@ -17,6 +17,7 @@ from jobhost import logs
 from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
 from jobhost.host import Host
 from jobhost.plugins import PluginError
+from jobhost.queue.connection import embedded_snapshots
 from jobhost.settings import SettingsError, configuration_warnings, describe, effective
 
 if TYPE_CHECKING:
@@ -119,16 +120,25 @@ def config(ctx: click.Context, as_json: bool) -> None:
 
 
 def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
-    """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT."""
+    """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT.
+
+    In embedded mode the in-process store is loaded from its snapshot first, kept saved while
+    the parts run, and saved once more after they stopped (running jobs handed back by then)."""
 
     from jobhost.processes import serve
 
     async def go() -> None:
+        snapshots = embedded_snapshots(host.settings) if host.settings.embedded else None
+        if snapshots is not None:
+            await snapshots.load()
+            parts.append(snapshots.keep_saving)
         await host.start()
         try:
             await serve(*parts)
         finally:
             await host.stop()
+            if snapshots is not None:
+                await snapshots.save()
             await host.engine.close()
 
     asyncio.run(go())
