@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from jobhost import logs
-from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
+from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started, user_errors
 from jobhost.host import Host
 from jobhost.plugins import PluginError
 from jobhost.queue.connection import embedded_snapshots
@@ -141,7 +141,8 @@ def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[Non
                 await snapshots.save()
             await host.engine.close()
 
-    asyncio.run(go())
+    with user_errors(host):
+        asyncio.run(go())
 
 
 def _welcome(host: Host, bind: str, port: int, *, migrate: bool) -> None:
@@ -151,15 +152,15 @@ def _welcome(host: Host, bind: str, port: int, *, migrate: bool) -> None:
 
     base = base_url(bind, port)
 
-    async def prepare() -> str | None:
+    async def prepare() -> tuple[bool, str | None]:
         if migrate:
             await host.migrate()
-        elif not await host.migrated():
-            return None
-        return await first_admin_link(host, base)
+        elif not (await host.migrated()).get("jobhost"):
+            return False, None  # the accounts tables are not there yet
+        return True, await first_admin_link(host, base)
 
-    link = run_started(host, prepare, start=False)
-    click.echo(banner(host, base, link))
+    migrated, link = run_started(host, prepare, start=False)
+    click.echo(banner(host, base, link, migrated=migrated))
 
 
 def _queue_names(host: Host, queues: tuple[str, ...]) -> list[str] | None:

@@ -9,9 +9,10 @@ database unreachable) end as one line saying what to do, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import click
@@ -35,15 +36,6 @@ def host_of(ctx: click.Context) -> Host:
 def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> Any:
     """Run the coroutine function `work` on a fresh event loop with `host` started (or, with
     `start=False`, only connected), translating the errors a user can act on into click errors."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError
-
-    from jobhost.plugins import PluginError
-    from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
-    from jobhost.store.accounts import AccountError
-    from jobhost.store.database import DatabaseURLError
-    from jobhost.store.migrate import MigrationError
 
     async def go() -> Any:
         if start:
@@ -56,8 +48,26 @@ def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> A
             if "database" in host.__dict__:
                 await host.database.dispose()
 
-    try:
+    with user_errors(host):
         return asyncio.run(go())
+
+
+@contextlib.contextmanager
+def user_errors(host: Host) -> Iterator[None]:
+    """Errors a user can act on (bad input, a job that isn't there, Redis or the database
+    unreachable) leave the block as one-line click errors that say what to do."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError
+
+    from jobhost.plugins import PluginError
+    from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+    from jobhost.store.accounts import AccountError
+    from jobhost.store.database import DatabaseURLError
+    from jobhost.store.migrate import MigrationError
+
+    try:
+        yield
     except (
         JobInputError,
         JobNotFound,

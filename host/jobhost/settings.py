@@ -109,7 +109,9 @@ class Setting:
         try:
             return self.parse(raw)
         except ValueError as exc:
-            shown = repr(mask(self, raw)) if self.secret else repr(raw)
+            masked = mask(self, raw)
+            # A URL keeps its shape (its password masked) so the mistake in it can be seen.
+            shown = (repr(masked) if masked != "***" else masked) if self.secret else repr(raw)
             rule = self.allowed or str(exc)
             raise SettingsError(f"{self.name}={shown}: {rule}") from None
 
@@ -130,6 +132,9 @@ def parse_redis_url(text: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
         raise ValueError(REDIS_URL_RULE)
+    database = parts.path.strip("/")
+    if parts.scheme != "unix" and database and not database.isdigit():
+        raise ValueError(REDIS_URL_RULE)  # redis-py would quietly use database 0
     try:
         parts.port  # noqa: B018 (raises for a port that is not a number)
         redis.connection.parse_url(url)  # type: ignore[no-untyped-call]

@@ -51,7 +51,7 @@ async def first_admin_link(host: Host, base: str) -> str | None:
     return await sign_in_link(accounts, user, base)
 
 
-def banner(host: Host, base: str, link: str | None) -> str:
+def banner(host: Host, base: str, link: str | None, *, migrated: bool = True) -> str:
     settings = host.settings
     if settings.embedded:
         mode = "embedded (no REDIS_URL): queues live in this process, kept in the data directory"
@@ -66,7 +66,9 @@ def banner(host: Host, base: str, link: str | None) -> str:
         f"  dashboard:    {base}{BASE}",
         f"  API explorer: {base}/schema",
     ]
-    if link:
+    if not migrated:
+        lines.append("The database has no tables yet: run `jobhost db upgrade`, then start this again.")
+    elif link:
         lines += [
             f"No admin yet. Sign in as the first one ({FIRST_ADMIN}) with this link; it works once",
             f"within {LINK_TTL / 60:.0f} minutes (a new one: `jobhost users link {FIRST_ADMIN}`):",
