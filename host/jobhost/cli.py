@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from jobhost import logs
-from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started, user_errors
+from jobhost.commands import EMBEDDED_REFUSAL, host_of, reach_running, run_started, user_errors
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.queue.connection import embedded_snapshots
+from jobhost.queue.connection import embedded_loopback, embedded_snapshots
 from jobhost.settings import SettingsError, configuration_warnings, describe, effective
 
 if TYPE_CHECKING:
@@ -129,13 +129,17 @@ def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[Non
 
     async def go() -> None:
         snapshots = embedded_snapshots(host.settings) if host.settings.embedded else None
-        if snapshots is not None:
+        loopback = embedded_loopback(host.settings) if host.settings.embedded else None
+        if snapshots is not None and loopback is not None:
             await snapshots.load()
             parts.append(snapshots.keep_saving)
+            loopback.open()
         await host.start()
         try:
             await serve(*parts)
         finally:
+            if loopback is not None:
+                loopback.close()
             await host.stop()
             if snapshots is not None:
                 await snapshots.save()
@@ -270,8 +274,9 @@ def scheduler(ctx: click.Context) -> None:
 
 
 def _engine(host: Host, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run one engine call for an operator command, with errors that say what to do."""
-    if host.settings.embedded:
+    """Run one engine call for an operator command, with errors that say what to do; in embedded
+    mode on the store of the `jobhost run` of the same data directory."""
+    if not reach_running(host):
         raise click.ClickException(EMBEDDED_REFUSAL)
     result: T = run_started(host, lambda: work(host.engine), start=False)
     return result

@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import attrs
 import click
 
 if TYPE_CHECKING:
@@ -23,9 +24,24 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EMBEDDED_REFUSAL = (
-    "no REDIS_URL: in embedded mode the queues live inside the `jobhost run` process; "
-    "set REDIS_URL to the Redis the workers use to reach them from here"
+    "no REDIS_URL, and no `jobhost run` is running on this data directory (JOBHOST_DATA_DIR): in "
+    "embedded mode the queues live inside that process; start it, or set REDIS_URL to the Redis "
+    "the workers use"
 )
+
+
+def reach_running(host: Host) -> bool:
+    """Whether `host` reaches shared queues: REDIS_URL, or in embedded mode the loopback door of
+    the `jobhost run` on the same data directory (then the host's settings point there)."""
+    from jobhost.queue.loopback import running
+
+    if not host.settings.embedded:
+        return True
+    url = running(host.settings.data_dir)
+    if url is None:
+        return False
+    host.settings = attrs.evolve(host.settings, redis_url=url)
+    return True
 
 
 def host_of(ctx: click.Context) -> Host:
@@ -113,7 +129,7 @@ def pass_host(fn: F | None = None, /, *, shared: bool = False) -> F | Callable[[
         @functools.wraps(fn)
         def command(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
             host = host_of(ctx)
-            if shared and host.settings.embedded:
+            if shared and not reach_running(host):
                 raise click.ClickException(EMBEDDED_REFUSAL)
             if inspect.iscoroutinefunction(fn):
                 return run_started(host, lambda: fn(host, *args, **kwargs))

@@ -87,6 +87,7 @@ def stop(server: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # a dozen `jobhost` processes, each loading every plugin
 def test_the_readme_first_section_works_as_written_in_a_fresh_virtualenv(tmp_path):
     install_and_run, _tests, accounts, upload = sh_blocks()
     install, start = (part.strip() for part in install_and_run[0].split("&&"))

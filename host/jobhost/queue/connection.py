@@ -7,6 +7,7 @@ import redis
 import redis.asyncio as aioredis
 from fakeredis import aioredis as fake_aioredis
 
+from jobhost.queue.loopback import Loopback
 from jobhost.queue.snapshot import Snapshots
 from jobhost.settings import Settings
 
@@ -32,6 +33,11 @@ def embedded_snapshots(settings: Settings) -> Snapshots:
         fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True),
         settings.data_dir / "queues.json",
     )
+
+
+def embedded_loopback(settings: Settings) -> Loopback:
+    """The loopback door through which operator commands reach this process's store."""
+    return Loopback(settings.data_dir, embedded_server())
 
 
 def connect(settings: Settings) -> aioredis.Redis:
