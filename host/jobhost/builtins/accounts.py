@@ -15,6 +15,7 @@ from jobhost.store.accounts import AccountError, Accounts
 if TYPE_CHECKING:
     from jobhost.host import Host
     from jobhost.store.accounts import IssuedToken
+    from jobhost.store.user import User
 
 
 @click.group()
@@ -77,6 +78,13 @@ def users_create(ctx: click.Context, email: str, admin: bool, read_only: bool, p
     click.echo(f"created {kind} {user.email} (id {user.id})")
 
 
+async def _existing(accounts: Accounts, email: str) -> User:
+    user = await accounts.find(email)
+    if user is None:
+        raise AccountError(f"no user with email {email!r}; create one with `jobhost users create {email}`")
+    return user
+
+
 @users.command("link")
 @click.argument("email")
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the API is reached.")
@@ -89,12 +97,7 @@ def users_link(ctx: click.Context, email: str, url: str) -> None:
     accounts = Accounts(host.db)
 
     async def make() -> str:
-        user = await accounts.find(email)
-        if user is None:
-            raise AccountError(
-                f"no user with email {email!r}; create one with `jobhost users create {email}`"
-            )
-        return await sign_in_link(accounts, user, url.rstrip("/"))
+        return await sign_in_link(accounts, await _existing(accounts, email), url.rstrip("/"))
 
     click.echo(run_started(host, make, start=False))
 
@@ -120,12 +123,7 @@ def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
     accounts = Accounts(host.db)
 
     async def create() -> IssuedToken:
-        user = await accounts.find(email)
-        if user is None:
-            raise AccountError(
-                f"no user with email {email!r}; create one with `jobhost users create {email}`"
-            )
-        return await accounts.issue_token(user, "api", ttl)
+        return await accounts.issue_token(await _existing(accounts, email), "api", ttl)
 
     issued = run_started(host, create, start=False)
     click.echo(f"API token for {issued.user.email}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC:")
