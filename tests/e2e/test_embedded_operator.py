@@ -55,7 +55,8 @@ def test_operator_commands_work_on_a_running_embedded_host_and_only_with_its_tok
         assert job_id in listed
         counts = {q["name"]: q["counts"] for q in json.loads(jobhost(env, "queues", "--json").stdout)}
         assert counts["email-sending"]["delayed"] == 1
-        assert jobhost(env, "jobs", "retry", job_id).stdout.strip() == f"{job_id} is waiting"
+        retried = jobhost(env, "jobs", "retry", job_id).stdout.strip()
+        assert retried in (f"{job_id} is {state}" for state in ("waiting", "active", "completed"))
         taken = time.monotonic() + 60
         while json.loads(jobhost(env, "jobs", "show", job_id).stdout)["state"] != "completed":
             assert time.monotonic() < taken, "the running host's worker did not take the job"

@@ -113,7 +113,10 @@ def test_every_command_finds_the_same_data_directory_from_any_folder(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "JOBHOST_LOAD_PLUGINS": ""}
     made = run_jobhost("users", "create", "a@example.org", "--password", "a long passphrase", env=env)
     assert made.returncode == 1 and "no such table" in made.stderr  # not migrated yet: says so
-    assert run_jobhost("db", "upgrade", env=env, check=True, cwd=tmp_path).returncode == 0
+    upgraded = run_jobhost("db", "upgrade", env=env, check=True, cwd=tmp_path).stdout
+    assert upgraded == "jobhost: applied jobhost_0001, jobhost_0002\n"
+    again = run_jobhost("db", "upgrade", env=env, check=True, cwd=tmp_path).stdout
+    assert again == "jobhost: nothing to do, at jobhost_0002\n"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     made = run_jobhost(
