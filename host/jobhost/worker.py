@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from jobhost.errors import PermanentError, RetryLater
+from jobhost.logs import OUTAGES, job_context
 from jobhost.policy import QueuePolicy, RateLimit
 
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
@@ -249,10 +250,11 @@ class Worker:
             try:
                 with self.lane.claiming(mode):
                     claim = await self.engine.claim(q.name, self.id, free, q.policy.lease, q.rate, mode)
-            except Exception:
-                log.exception("worker %s: taking jobs from %s failed; trying again", self.id, q.name)
-                await sleep_unless(self._stop, 1.0)
+            except Exception as exc:
+                wait = OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: taking jobs from {q.name}")
+                await sleep_unless(self._stop, wait)
                 continue
+            OUTAGES.recovered("Redis", log)
             suspect = any(job.suspect for job in claim.jobs)
             self.lane.claimed(mode, claim.kind == "drain", suspect)
             if suspect:
@@ -275,19 +277,22 @@ class Worker:
         waiting = asyncio.ensure_future(aw)
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            done, _ = await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (waiting, stopping):
                 task.cancel()
-        if waiting in done and waiting.exception() is not None:
-            log.warning("worker %s: waiting for jobs failed: %s", self.id, waiting.exception())
-            await sleep_unless(self._stop, 1.0)
+        # Read a failure even when the stop won the race, or asyncio logs it as never retrieved.
+        failure = waiting.exception() if waiting.done() and not waiting.cancelled() else None
+        if failure is not None:
+            wait = OUTAGES.trouble("Redis", failure, log, f"worker {self.id}: waiting for jobs")
+            await sleep_unless(self._stop, wait)
 
     def _start(self, q: _Queue, job: Claimed) -> None:
         q.busy += 1
         running = _Running(job)
         q.running[job.id] = running
-        running.task = asyncio.create_task(self._execute(q, running))
+        context = job_context(job.id, q.name, job.task, job.attempt)
+        running.task = asyncio.create_task(self._execute(q, running), context=context)
 
     # -- running one job -------------------------------------------------------------------------
 
@@ -448,8 +453,8 @@ class Worker:
             if progress is not None or lines:
                 try:
                     await self.engine.write_progress(running.job, progress, lines)
-                except Exception:
-                    log.exception("job %s: writing progress failed", running.job.id)
+                except Exception as exc:
+                    OUTAGES.trouble("Redis", exc, log, f"job {running.job.id}: writing progress")
 
     # -- leases and heartbeat --------------------------------------------------------------------
 
@@ -463,8 +468,8 @@ class Worker:
                 held = dict(q.running)
                 try:
                     lost = await self.engine.renew(q.name, [r.job for r in held.values()], q.policy.lease)
-                except Exception:
-                    log.exception("worker %s: renewing leases on %s failed", self.id, q.name)
+                except Exception as exc:
+                    OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: renewing leases on {q.name}")
                     continue
                 for job_id in lost:
                     # A job whose outcome was recorded while this call was on its way (and that
@@ -491,9 +496,10 @@ class Worker:
         running = {q.name: list(q.running) for q in self.queues.values()}  # list(): one atomic copy
         try:
             cancelled = heart.send(self.id, self.info(running), self.heartbeat_every * SILENT_BEATS, running)
-        except Exception:
-            log.exception("worker %s: heartbeat failed", self.id)
+        except Exception as exc:
+            OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: heartbeat")
             return
+        OUTAGES.recovered("Redis", log)
         for job_id in cancelled:
             loop.call_soon_threadsafe(self._cancel, job_id)
 

@@ -7,6 +7,8 @@ import redis
 import redis.asyncio as aioredis
 from fakeredis import aioredis as fake_aioredis
 
+from jobhost.queue.loopback import Loopback
+from jobhost.queue.snapshot import Snapshots
 from jobhost.settings import Settings
 
 # Longest BLOCK any engine read uses; the socket timeout must exceed it (redis-py 8 defaults to 5 s,
@@ -23,6 +25,19 @@ def embedded_server() -> fakeredis.FakeServer:
     if _embedded is None:
         _embedded = fakeredis.FakeServer()
     return _embedded
+
+
+def embedded_snapshots(settings: Settings) -> Snapshots:
+    """The snapshot file that keeps the embedded store across restarts, in the data directory."""
+    return Snapshots(
+        fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True),
+        settings.data_dir / "queues.json",
+    )
+
+
+def embedded_loopback(settings: Settings) -> Loopback:
+    """The loopback door through which operator commands reach this process's store."""
+    return Loopback(settings.data_dir, embedded_server())
 
 
 def connect(settings: Settings) -> aioredis.Redis:

@@ -26,7 +26,9 @@ from jobhost.store.user import User
 API = "api"
 SESSION = "session"
 PASSWORD_RESET = "password-reset"
-PURPOSES = (API, SESSION, PASSWORD_RESET)
+# A one-time link that signs a browser into the dashboard (the first admin's way in).
+SIGN_IN = "sign-in"
+PURPOSES = (API, SESSION, PASSWORD_RESET, SIGN_IN)
 # Purposes a bearer token may have to authenticate a request.
 BEARER = (API, SESSION)
 
@@ -173,6 +175,23 @@ class Accounts:
                 )
             )
             return _user(row) if row else None
+
+    async def has_admin(self) -> bool:
+        async with self.sessions() as session:
+            return await session.scalar(select(UserRow.id).where(UserRow.is_admin).limit(1)) is not None
+
+    async def redeem(self, token: str, purpose: str) -> User | None:
+        """The owner of a live single-use token, which this spends; None for an unknown, used or
+        expired one. Deleting the row is what spends it, so two requests cannot both win."""
+        user = await self.user_for_token(token, (purpose,))
+        if user is None:
+            return None
+        async with self.sessions() as session:
+            spent = await session.execute(
+                delete(TokenRow).where(TokenRow.token_hash == token_hash(token), TokenRow.purpose == purpose)
+            )
+            await session.commit()
+        return user if _count(spent) else None
 
     async def revoke(self, token: str) -> bool:
         async with self.sessions() as session:
