@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from jobhost.errors import PermanentError, RetryLater
+from jobhost.events import OUTBOX, Event
 from jobhost.policy import QueuePolicy, RateLimit
 
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
@@ -100,6 +101,7 @@ class _Running:
     calling: bool = False  # the task function runs (an operator's cancel may interrupt it)
     cancelled: bool = False  # an operator cancelled the job
     outcome: Outcome | None = None  # taskiq's view of the try, for post_save
+    events: list[Event] = attrs.field(factory=list)  # emitted by the try, sent if it completes
 
 
 @attrs.define(eq=False)
@@ -170,6 +172,7 @@ class Worker:
                 keep_ticking(self.engine, self._stop),
                 self._renew_leases(),
                 self._flush_progress(),
+                self.host.events.keep_relaying(self.queues, self._stop),
             )
         ]
         log.info(
@@ -186,6 +189,10 @@ class Worker:
             q.slot_freed.set()
         await asyncio.gather(*consumers, return_exceptions=True)
         await self._drain()
+        try:  # what the last jobs emitted goes out now rather than with the next worker
+            await self.host.events.relay(self.queues)
+        except Exception:
+            log.exception("worker %s: relaying the last events failed; another worker will", self.id)
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
@@ -274,6 +281,7 @@ class Worker:
         error: Exception | None = None
         try:
             running.calling = True
+            OUTBOX.set(running.events)
             try:
                 result = await self._call(q, running)
             except _Stuck as exc:
@@ -293,8 +301,10 @@ class Worker:
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
             elif error is not None:
                 await self._record_failure(q, job, error)
-            elif await self.engine.complete(job, result):
+            elif await self.engine.complete(job, result, [e.as_kwargs() for e in running.events]):
                 self.completed += 1
+                if running.events:
+                    self.host.events.wake.set()
             else:
                 log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
             if running.outcome is not None and self.receiver.saves:

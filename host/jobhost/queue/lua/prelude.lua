@@ -33,6 +33,12 @@ local function state_event(id, state, attempt, now, ttl)
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
 end
 
+-- The events a completed try emitted (JSON list), kept in the queue's slot until the relay
+-- (jobhost/events.py) has queued their deliveries and deletes the entry.
+local function outbox(id, events)
+  if events ~= '' then redis.call('XADD', base .. 'outbox', '*', 'job', id, 'events', events) end
+end
+
 -- Completed/failed/dead counters: totals, and per-minute buckets for rates.
 local function count(kind, now)
   redis.call('HINCRBY', base .. 'totals', kind, 1)
