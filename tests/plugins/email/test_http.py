@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from jobhost.testing import delivered
 from tests.plugins.email.test_alerts import FLYER, counts
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,8 @@ async def test_a_watchlist_drives_alerts_until_its_unsubscribe_link_is_followed(
     assert confirmed.status_code == 200 and "no more deal alerts" in confirmed.text
     assert (await api.get("/api/email/watchlist", headers=ann)).json()["alerts"] is False
 
-    await s.host.emit("flyer.processed", {**FLYER, "flyer_id": "f-1002"}, source="flyer_ocr")
+    event = await s.host.emit("flyer.processed", {**FLYER, "flyer_id": "f-1002"}, source="flyer_ocr")
+    assert [job.state for job in await delivered(s.host, event)] == ["completed"]
     # The event queued nothing: the one job on the queue is the first alert.
     assert sum((await counts(s)).values()) == 1
     assert len(s.smtp.received) == 1
