@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from jobhost.store.database import Database
     from jobhost.store.migrate import History
+    from jobhost.store.secrets import SecretKeys
 
 log = logging.getLogger("jobhost")
 
@@ -218,6 +219,14 @@ class Host:
         from jobhost.store.migrate import current
 
         return await current(self.database, self.migrations())
+
+    async def secret_keys(self) -> SecretKeys:
+        """The keys to sign with (`.signing`) and to check signatures with (`.verifying`):
+        JOBHOST_SECRET_KEY when set, else the deployment's generated keys in the database (the
+        first one made now if there is none), newest first (`jobhost secret rotate`)."""
+        from jobhost.store.secrets import KeyStore
+
+        return await KeyStore(self.db).keys(self.settings.secret_key)
 
     def service(self, name: str) -> Any:
         """A service a plugin offers (e.g. `mail`), or ServiceUnavailable saying why not."""

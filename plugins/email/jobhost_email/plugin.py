@@ -13,7 +13,7 @@ from jobhost_email.config import SETTINGS, MailConfig
 from jobhost_email.jobs import PRUNE_TASK, QUEUE, prune_ledger, send_email
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
-from jobhost_email.unsubscribe import Unsubscribe, secret
+from jobhost_email.unsubscribe import Unsubscribe
 from jobhost_email.watchlist import Watchlists
 
 log = logging.getLogger("jobhost_email")
@@ -93,10 +93,6 @@ def startup(host):
         mail.unavailable(str(exc))
         raise
     mail.configure(config, Ledger(host.db), host.enqueue)
-    if secret(host.settings) is None:
-        log.warning(
-            "email: JOBHOST_SECRET_KEY is unset, so deal alerts cannot be signed: every one is dropped"
-        )
 
 
 @hookimpl
@@ -113,7 +109,7 @@ async def announce(host, data, event_id=""):
     again (its handler is retried until it succeeds) finds the alerts it queued before; the
     ledger sends each alert's Message-ID once whatever happens to its jobs."""
     flyer = Flyer.from_event(data)
-    unsubscribe = Unsubscribe.from_settings(host.settings)
+    unsubscribe = await Unsubscribe.of(host)
     watchlists = await Watchlists(host.db).subscribed()
     found = alerts(flyer, watchlists, unsubscribe, mail.config.sender_domain)
     for watchlist, message in found:
