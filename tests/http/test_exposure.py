@@ -3,8 +3,6 @@ token, an owner's job without the worker's host and pid, and a missing secret ke
 
 from __future__ import annotations
 
-import logging
-
 from tests.conftest import plugins_json
 from tests.http import jobs_demo
 from tests.http.conftest import REDIS_URL
@@ -38,15 +36,6 @@ async def test_an_owner_does_not_see_which_worker_ran_the_job(make_api):
         theirs = (await api.client.get(f"/api/admin/jobs/{job_id}", headers=root)).json()
     assert mine["state"] == "completed" and "worker" not in mine
     assert theirs["worker"]
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 async def test_a_missing_secret_key_leaves_nothing_broken_to_warn_of(make_api):
