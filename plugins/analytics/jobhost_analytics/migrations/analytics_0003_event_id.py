@@ -1,15 +1,15 @@
 """Analytics: each flyer fact keeps the id of the event it came from, once.
 
-Revision ID: analytics_0002
-Revises: analytics_0001
+Revision ID: analytics_0003
+Revises: analytics_0002
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "analytics_0002"
-down_revision = "analytics_0001"
+revision = "analytics_0003"
+down_revision = "analytics_0002"
 branch_labels = None
 depends_on = None
 
