@@ -95,6 +95,18 @@ local function requeue(id, now)
   return 'waiting'
 end
 
+-- A job back from a dead worker waits as a suspect, ahead of the line (`suspects`, by when it
+-- came back): claim.lua hands each to a worker with nothing else running and lets that worker
+-- run it alone, so if it kills its worker again, no batch-mate dies with it or is blamed. A
+-- marker entry in the stream wakes a blocked worker. Returns the state it is in now.
+local function quarantine(id, now)
+  redis.call('HSET', jkey(id), 'state', 'waiting', 'sid', '', 'run_at', now)
+  redis.call('ZADD', base .. 'waiting', now, id)
+  redis.call('ZADD', base .. 'suspects', now, id)
+  redis.call('XADD', stream, '*', 'id', '')
+  return 'waiting'
+end
+
 -- The dependencies part (at the end) answers when a job ends (finish) or goes (remove).
 local settle_dependents
 
@@ -122,11 +134,13 @@ local function leave_active(id, sid)
   redis.call('ZREM', base .. 'leases', id)
 end
 
--- Take a job out of line (cancel, remove): from the stream or the priority set, and its state set.
+-- Take a job out of line (cancel, remove): from the stream, the priority or suspect set, and its
+-- state set.
 local function unqueue(id, state, sid)
   unstream(sid)
   redis.call('ZREM', base .. state, id)
   redis.call('ZREM', base .. 'prio', id)
+  redis.call('ZREM', base .. 'suspects', id)
 end
 
 -- A job holding a deduplication key until it ends lets go of it (unless the key moved on).
