@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
+from jobhost.events import Event
 from jobhost.hookspecs import (
     RegisterCleanup,
     RegisterMiddleware,
@@ -20,7 +21,7 @@ from jobhost.hookspecs import (
     RegisterTask,
     hookimpl,
 )
-from jobhost.host import Event, Host, connect
+from jobhost.host import Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
 from jobhost.queue.errors import JobInputError

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import click
     from taskiq import TaskiqMiddleware
 
-    from jobhost.host import Event, Host
+    from jobhost.events import Event
+    from jobhost.host import Host
     from jobhost.policy import QueuePolicy
     from jobhost.settings import Setting
     from jobhost.sweeps import CleanupTarget
@@ -144,4 +145,8 @@ def shutdown(host: Host) -> MaybeAwaitable:
 
 @hookspec
 def handle_event(event: Event, host: Host) -> MaybeAwaitable:
-    """React to an event another plugin emitted with `host.emit(name, data)`; may return an awaitable."""
+    """React to an event a plugin emitted with `host.emit(name, data)`; may return an awaitable.
+
+    Each event reaches each plugin as a job of its plugin's `events.<plugin>` queue: raising
+    retries it with backoff (then the dead set), so it runs at least once; `event.id` is the same
+    on every try, for the handler to do its work once."""

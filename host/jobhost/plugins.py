@@ -503,14 +503,23 @@ class Plugins:
         for info in self._order(hook):
             error: BaseException | None = None
             try:
-                for call in self._callers(hook, info):
-                    for result in call(**kwargs):
-                        if inspect.isawaitable(result):
-                            await result
+                await self.call_one(hook, info, **kwargs)
             except Exception as exc:
                 error = exc
             outcomes.append((info, error))
         return outcomes
+
+    async def call_one(self, hook: str, info: PluginInfo, **kwargs: Any) -> None:
+        """Call `hook` on one plugin (other plugins' wrappers around it kept), awaiting what it
+        returns; what it raises goes on."""
+        for call in self._callers(hook, info):
+            for result in call(**kwargs):
+                if inspect.isawaitable(result):
+                    await result
+
+    def implements(self, hook: str, info: PluginInfo) -> bool:
+        """Whether the plugin has an implementation of `hook` of its own (not only a wrapper)."""
+        return bool(self._callers(hook, info))
 
     def add_commands(self, cli: Any) -> None:
         """Let each plugin add sub-commands to the `jobhost` click group."""

@@ -230,7 +230,7 @@ HOST_SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         secret=True,
-        help="signs tokens sent by mail; required outside embedded mode",
+        help="signs tokens sent by mail; unset, a key generated once and kept in the database does",
     ),
     Setting("JOBHOST_REDIS_PREFIX", "jobhost", str, help="prefix of every Redis key"),
     Setting(
@@ -412,11 +412,6 @@ def describe(name: str, value: Any, env: Mapping[str, str]) -> str:
 
 def configuration_warnings(settings: Settings) -> list[str]:
     """What the settings leave broken though the host starts: shown in the start-up log,
-    `/readyz` and `jobhost plugins`."""
-    found = []
-    if settings.secret_key is None and not settings.embedded:
-        found.append(
-            "JOBHOST_SECRET_KEY is unset: nothing that needs a signature works (every deal alert is "
-            "dropped, no unsubscribe link can be made); set it to a long random string"
-        )
-    return found
+    `/readyz` and `jobhost plugins`. (A missing JOBHOST_SECRET_KEY no longer is: a key is
+    generated and kept in the database, store/secrets.py.)"""
+    return []

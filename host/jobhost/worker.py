@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from jobhost.errors import PermanentError, RetryLater
+from jobhost.events import OUTBOX, Event
 from jobhost.logs import OUTAGES, job_context
 from jobhost.policy import QueuePolicy, RateLimit
 
@@ -104,6 +105,7 @@ class _Running:
     ending: bool = False  # its outcome is being recorded (a renewal racing it loses nothing)
     cancelled: bool = False  # an operator cancelled the job
     outcome: Outcome | None = None  # taskiq's view of the try, for post_save
+    events: list[Event] = attrs.field(factory=list)  # emitted by the try, sent if it completes
 
 
 @attrs.define(eq=False)
@@ -175,6 +177,7 @@ class Worker:
                 keep_ticking(self.engine, self._stop),
                 self._renew_leases(),
                 self._flush_progress(),
+                self.host.events.keep_relaying(self.queues, self._stop),
             )
         ]
         log.info(
@@ -192,6 +195,10 @@ class Worker:
         self.lane.changed()
         await asyncio.gather(*consumers, return_exceptions=True)
         await self._drain()
+        try:  # what the last jobs emitted goes out now rather than with the next worker
+            await self.host.events.relay(self.queues)
+        except Exception:
+            log.exception("worker %s: relaying the last events failed; another worker will", self.id)
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
@@ -302,6 +309,7 @@ class Worker:
         error: Exception | None = None
         try:
             running.calling = True
+            OUTBOX.set(running.events)
             try:
                 result = await self._call(q, running)
             except _Stuck as exc:
@@ -322,8 +330,10 @@ class Worker:
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
             elif error is not None:
                 await self._record_failure(q, job, error)
-            elif await self.engine.complete(job, result):
+            elif await self.engine.complete(job, result, [e.as_kwargs() for e in running.events]):
                 self.completed += 1
+                if running.events:
+                    self.host.events.wake.set()
             else:
                 log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
             if running.outcome is not None and self.receiver.saves:

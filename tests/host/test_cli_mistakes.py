@@ -114,9 +114,9 @@ def test_every_command_finds_the_same_data_directory_from_any_folder(tmp_path):
     made = run_jobhost("users", "create", "a@example.org", "--password", "a long passphrase", env=env)
     assert made.returncode == 1 and "no such table" in made.stderr  # not migrated yet: says so
     upgraded = run_jobhost("db", "upgrade", env=env, check=True, cwd=tmp_path).stdout
-    assert upgraded == "jobhost: applied jobhost_0001, jobhost_0002\n"
+    assert upgraded == "jobhost: applied jobhost_0001, jobhost_0002, jobhost_0003, jobhost_0004\n"
     again = run_jobhost("db", "upgrade", env=env, check=True, cwd=tmp_path).stdout
-    assert again == "jobhost: nothing to do, at jobhost_0002\n"
+    assert again == "jobhost: nothing to do, at jobhost_0004\n"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     made = run_jobhost(

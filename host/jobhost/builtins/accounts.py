@@ -1,5 +1,6 @@
-"""Built-in plugin `accounts`: users and tokens as the `accounts` service, and the `db`, `users` and
-`tokens` commands. It registers through the same hooks as any plugin (`jobhost plugins --all`)."""
+"""Built-in plugin `accounts`: users and tokens as the `accounts` service, and the `db`, `users`,
+`tokens` and `secret` commands. It registers through the same hooks as any plugin
+(`jobhost plugins --all`)."""
 
 from __future__ import annotations
 
@@ -130,6 +131,27 @@ def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
     click.echo(issued.token)
 
 
+@click.group()
+def secret() -> None:
+    """The secret keys that sign what is mailed out (unsubscribe links)."""
+
+
+@secret.command("rotate")
+@click.pass_context
+def secret_rotate(ctx: click.Context) -> None:
+    """Make a new generated key the one that signs; older keys still verify what they signed."""
+    from jobhost.store.secrets import KeyStore
+
+    host = host_of(ctx)
+    if host.settings.secret_key:
+        raise click.ClickException(
+            "JOBHOST_SECRET_KEY is set, and it signs whatever the database holds: to rotate, unset it "
+            "(links it signed then stop working) or set a new value"
+        )
+    number = run_started(host, KeyStore(host.db).add, start=False)
+    click.echo(f"secret key {number} signs from now on; the {number - 1} older ones still verify")
+
+
 class AccountsService:
     """The `accounts` service other plugins use (`host.service("accounts")`), bound to the host's
     database when the host starts."""
@@ -158,7 +180,7 @@ def register_services(register: Any) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    for group in (db, users, tokens):
+    for group in (db, users, tokens, secret):
         cli.add_command(group)
 
 

@@ -77,3 +77,13 @@ class BlobRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SecretKeyRow(Base):
+    """A generated secret key (store/secrets.py): the highest id signs, every one verifies."""
+
+    __tablename__ = "secret_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -113,7 +113,11 @@ class Stack:
             time.sleep(0.2)
 
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
-        return self._spawn("worker", "--queue", "flyer-processing", **env)
+        # The recorder hears events as jobs of its own queue, which this worker consumes too.
+        heard = (
+            ["--queue", "events.recorder"] if "recorder" in self.env.get("JOBHOST_LOAD_PLUGINS", "") else []
+        )
+        return self._spawn("worker", "--queue", "flyer-processing", *heard, **env)
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:
