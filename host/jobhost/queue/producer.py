@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from jobhost.queue import codec
+from jobhost.queue import codec, search
 from jobhost.queue.catalog import TaskSpec
 from jobhost.queue.errors import JobInputError, JobNotFound
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
@@ -111,20 +111,21 @@ class Producer:
         options.check(task.name, task.queue)
         return task, kwargs, codec.dumps(kwargs)
 
-    def _enqueue_args(self, task: TaskSpec, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
+    def _enqueue_args(
+        self, task: TaskSpec, job_id: str, kwargs: dict[str, Any], payload: str, options: EnqueueOptions
+    ) -> list[Any]:
+        """enqueue.lua's ARGV: the job, its options, then the terms search finds it by."""
         policy = self.store.policy(task.queue)
-        return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
+        args = [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
+        return args + search.terms(policy, task.name, kwargs)
 
     async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
         task, kwargs, payload = self._prepare(task_name, kwargs, options)
         policy = self.store.policy(task.queue)
         job_id = options.job_id or new_job_id(task.queue)
         await self.store.setup([task.queue])
-        pipe = self.store.redis.pipeline(transaction=True)  # the job and its index entries, or neither
-        args = self._enqueue_args(task, job_id, payload, options)
-        await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-        await self.store.index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
-        reply = (await pipe.execute())[0]
+        args = self._enqueue_args(task, job_id, kwargs, payload, options)
+        reply = await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args)
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -167,9 +168,8 @@ class Producer:
             for _, kwargs, payload in prepared[start : start + PIPELINE_CHUNK]:
                 job_id = new_job_id(task.queue)
                 ids.append(job_id)
-                args = self._enqueue_args(task, job_id, payload, options)
+                args = self._enqueue_args(task, job_id, kwargs, payload, options)
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
-                await self.store.index(pipe, task, job_id, kwargs)
             await pipe.execute()
         return ids
 
@@ -200,9 +200,8 @@ class Producer:
         await self.store.setup({task.queue for task, *_ in plan})
         pipe = self.store.redis.pipeline(transaction=True)
         for task, job_id, kwargs, payload, options in plan:
-            args = self._enqueue_args(task, job_id, payload, options)
+            args = self._enqueue_args(task, job_id, kwargs, payload, options)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-            await self.store.index(pipe, task, job_id, kwargs)
         await pipe.execute()
         job = await self.inspector.job(root)
         if job is None:

@@ -15,6 +15,7 @@ local unique, unique_ttl, debounce = ARGV[12], tonumber(ARGV[13]), ARGV[14] == '
 local deps, on_dep_fail, dead_keep, dead_age_s = ARGV[15], ARGV[16], ARGV[17], ARGV[18]
 local labels = ARGV[19] -- the taskiq labels it was kicked with (JSON), or ''
 local origin = ARGV[20] -- the job this one copies, or ''
+local terms = {unpack(ARGV, 21)} -- what search finds it by (`<field>\0<value>` each, queue/search.py)
 
 if redis.call('EXISTS', jkey(id)) == 1 then return {'duplicate', id} end -- a caller-chosen id
 if once_key ~= '' and not redis.call('SET', base .. once_key, '1', 'NX', 'EX', once_ttl) then return {'taken'} end
@@ -32,6 +33,7 @@ if unique ~= '' then
       return {'duplicate', held}
     end
     redis.call('HSET', jkey(held), 'kwargs', kwargs)
+    index(held, redis.call('HGET', jkey(held), 'created'), terms)
     if state == 'delayed' then
       redis.call('HSET', jkey(held), 'run_at', run_at)
       redis.call('ZADD', base .. 'delayed', run_at, held)
@@ -50,6 +52,7 @@ end
 local seq = redis.call('INCR', base .. 'seq')
 redis.call('HSET', jkey(id), 'id', id, 'task', task, 'kwargs', kwargs, 'attempt', 0,
   'attempts', attempts, 'owner', owner, 'created', now)
+index(id, now, terms)
 if labels ~= '' then redis.call('HSET', jkey(id), 'labels', labels) end
 if origin ~= '' then redis.call('HSET', jkey(id), 'origin', origin) end
 if priority > 0 then redis.call('HSET', jkey(id), 'priority', priority, 'order', priority * step + seq) end

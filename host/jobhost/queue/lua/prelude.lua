@@ -126,6 +126,23 @@ local function unindex(id)
   redis.call('HDEL', jkey(id), 'ix')
 end
 
+-- Index job `id` (created at `created` ms) for search under `terms` (`<field>\0<value>` each),
+-- in place of what it was indexed under. Each member adds the job's creation time and id, so one
+-- value's matches sort by age.
+local function index(id, created, terms)
+  unindex(id)
+  if #terms == 0 then return end
+  local suffix = '\0' .. string.format('%013d', tonumber(created)) .. '\0' .. id
+  local members, args = {}, {}
+  for i, term in ipairs(terms) do
+    members[i] = term .. suffix
+    args[2 * i - 1] = 0
+    args[2 * i] = members[i]
+  end
+  redis.call('ZADD', base .. 'search', unpack(args))
+  redis.call('HSET', jkey(id), 'ix', table.concat(members, '\n'))
+end
+
 local function drop(id)
   unindex(id)
   redis.call('DEL', jkey(id), base .. 'log:' .. id, base .. 'events:' .. id)
