@@ -352,14 +352,14 @@ class Worker:
             await self._flush(running)
             await self._record_failure(q, job, JobTimeout(f"{exc} (its thread was left to finish)"))
             raise _Stuck(asyncio.wrap_future(submitted[0])) from None
-        result = running.outcome.result
-        if result.error is not None:
-            raise result.error
+        outcome = running.outcome
+        if outcome.error is not None:
+            raise outcome.error
         try:
-            codec.check(result.return_value, "result")
+            codec.check(outcome.value, "result")
         except codec.NotJSON as exc:
             raise PermanentError(f"task {job.task!r} returned a result that is not JSON: {exc}") from None
-        return result.return_value
+        return outcome.value
 
     async def _record_failure(self, q: _Queue, job: Claimed, exc: BaseException) -> None:
         self.failed += 1

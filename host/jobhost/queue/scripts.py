@@ -7,7 +7,15 @@ from importlib import resources
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
+from jobhost.queue.keys import (
+    DURATION_BUCKETS,
+    EVENTS_KEPT,
+    FEED_KEPT,
+    GROUP,
+    LOG_LINES_KEPT,
+    MINUTE_TTL_S,
+    TOKEN,
+)
 
 NAMES = (
     "enqueue",
@@ -33,6 +41,8 @@ CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
+    f"local EVENTS_KEPT, FEED_KEPT = {EVENTS_KEPT}, {FEED_KEPT}\n"
+    f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, {MINUTE_TTL_S}\n"
 )
 
 

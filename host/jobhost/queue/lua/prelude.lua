@@ -1,6 +1,7 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
--- GROUP, DURATION_BOUNDS_MS and TOKEN are injected from Python (scripts.py) ahead of this file.
+-- GROUP, TOKEN, DURATION_BOUNDS_MS and the *_KEPT / MINUTE_TTL_S limits are injected from Python
+-- (scripts.py, from queue/keys.py) ahead of this file.
 local base = KEYS[1]
 local stream = base .. 'stream'
 
@@ -14,10 +15,10 @@ local function jkey(id) return base .. 'job:' .. id end
 -- Append to the job's event stream (bounded); `ttl` (seconds) makes it expire after the job ends.
 local function event(id, json, ttl)
   local key = base .. 'events:' .. id
-  redis.call('XADD', key, 'MAXLEN', 200, '*', 'e', json)
+  redis.call('XADD', key, 'MAXLEN', EVENTS_KEPT, '*', 'e', json)
   if ttl then redis.call('EXPIRE', key, ttl) end
   -- and to the queue's feed, which the dashboard follows (one XREAD for all of a queue's jobs)
-  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', 10000, '*', 'id', id, 'e', json)
+  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', FEED_KEPT, '*', 'id', id, 'e', json)
 end
 
 -- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
@@ -38,7 +39,7 @@ local function count(kind, now)
   redis.call('HINCRBY', base .. 'totals', kind, 1)
   local minute = base .. 'minute:' .. math.floor(now / 60000)
   redis.call('HINCRBY', minute, kind, 1)
-  redis.call('EXPIRE', minute, 7200)
+  redis.call('EXPIRE', minute, MINUTE_TTL_S)
 end
 
 -- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
