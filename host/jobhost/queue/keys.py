@@ -76,6 +76,10 @@ class Keys:
     def minute(self, queue: str, minute: int) -> str:
         return self.base(queue) + f"minute:{minute}"
 
+    def day(self, queue: str, day: int) -> str:
+        """Hash: one UTC day's counters and try-duration histogram (days since the epoch)."""
+        return self.base(queue) + f"day:{day}"
+
     def job(self, job_id: str) -> str:
         return self.base(queue_of(job_id)) + "job:" + job_id
 
@@ -122,3 +126,8 @@ EVENTS_KEPT = 200
 FEED_KEPT = 10_000
 LOG_LINES_KEPT = 1000
 MINUTE_TTL_S = 7200
+# The per-day histogram's buckets are log-spaced, DURATION_STEPS per doubling (bucket k holds the
+# tries of at most 2^(k/DURATION_STEPS) ms), so a percentile read from it is at most 19% high.
+DURATION_STEPS = 4
+# How long a day's counters are kept: a week's report, run a day late, still finds them all.
+DAY_TTL = 9 * 86400

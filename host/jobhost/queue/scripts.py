@@ -8,7 +8,9 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
 from jobhost.queue.keys import (
+    DAY_TTL,
     DURATION_BUCKETS,
+    DURATION_STEPS,
     EVENTS_KEPT,
     FEED_KEPT,
     GROUP,
@@ -43,6 +45,8 @@ CONSTANTS = (
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
     f"local EVENTS_KEPT, FEED_KEPT = {EVENTS_KEPT}, {FEED_KEPT}\n"
     f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, {MINUTE_TTL_S}\n"
+    f"local DURATION_STEPS = {DURATION_STEPS}\n"
+    f"local DAY_TTL_S = {DAY_TTL}\n"
 )
 
 

@@ -30,7 +30,9 @@ local function take(id, sid, from, rec)
   redis.call('ZADD', base .. 'active', now, id)
   redis.call('ZADD', base .. 'leases', lease_until, id)
   if limit then redis.call('ZADD', rate, now, sid) end
-  state_event(id, 'active', attempt, now)
+  -- the one state event naming a worker: the job page shows who ran each try
+  event(id, '{"type":"state","state":"active","attempt":' .. attempt .. ',"at":' .. now ..
+    ',"worker":' .. cjson.encode(consumer) .. '}')
   for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or ''}) do
     table.insert(out, value)
   end

@@ -1,7 +1,7 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
--- GROUP, TOKEN, DURATION_BOUNDS_MS and the *_KEPT / MINUTE_TTL_S limits are injected from Python
--- (scripts.py, from queue/keys.py) ahead of this file.
+-- GROUP, TOKEN, DURATION_BOUNDS_MS, DURATION_STEPS, DAY_TTL_S and the *_KEPT / MINUTE_TTL_S
+-- limits are injected from Python (scripts.py, from queue/keys.py) ahead of this file.
 local base = KEYS[1]
 local stream = base .. 'stream'
 
@@ -34,12 +34,19 @@ local function state_event(id, state, attempt, now, ttl)
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
 end
 
--- Completed/failed/dead counters: totals, and per-minute buckets for rates.
+-- A UTC day's counters and try durations (queue/history.py reads them), kept DAY_TTL_S: long
+-- enough for last week's report.
+local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end
+
+-- Completed/failed/retried/dead counters: totals, per-minute buckets for rates, the day's.
 local function count(kind, now)
   redis.call('HINCRBY', base .. 'totals', kind, 1)
   local minute = base .. 'minute:' .. math.floor(now / 60000)
   redis.call('HINCRBY', minute, kind, 1)
   redis.call('EXPIRE', minute, MINUTE_TTL_S)
+  local day = day_key(now)
+  redis.call('HINCRBY', day, kind, 1)
+  redis.call('EXPIRE', day, DAY_TTL_S)
 end
 
 -- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
@@ -54,6 +61,13 @@ local function timed(id, now)
   end
   redis.call('HINCRBY', base .. 'durations', bucket, 1)
   redis.call('HINCRBY', base .. 'durations', 'sum_ms', ms)
+  -- and into the day's log-spaced histogram (`d<k>`: ms ≤ 2^(k/DURATION_STEPS)), with the exact max
+  local day = day_key(now)
+  local k = ms > 1 and math.ceil(math.log(ms) / math.log(2) * DURATION_STEPS - 1e-9) or 0
+  redis.call('HINCRBY', day, 'd' .. k, 1)
+  redis.call('HINCRBY', day, 'sum_ms', ms)
+  if ms > (tonumber(redis.call('HGET', day, 'max_ms')) or -1) then redis.call('HSET', day, 'max_ms', ms) end
+  redis.call('EXPIRE', day, DAY_TTL_S)
 end
 
 -- Put a job (back) in line; returns the state it is in now. A job without a priority goes to the

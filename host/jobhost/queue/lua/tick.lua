@@ -24,6 +24,7 @@ local function lost(id, why)
     count('dead', now)
     finish(id, 'dead', now, dead_age_s, dead_keep)
   else
+    count('retried', now)
     state_event(id, requeue(id, now), rec[3], now)
   end
 end
