@@ -52,10 +52,12 @@ class TryTimedOut(Exception):
 
 @attrs.frozen
 class Outcome:
-    """One try's message (as middlewares saw it) and taskiq's result."""
+    """How one try ended: what the task returned or raised, and for `post_save` middlewares the
+    message they saw and taskiq's result (None when the try ran without taskiq's path)."""
 
-    message: TaskiqMessage
-    result: TaskiqResult[Any]
+    value: Any
+    error: BaseException | None
+    taskiq: tuple[TaskiqMessage, TaskiqResult[Any]] | None = None
 
 
 class JobhostReceiver(Receiver):
@@ -78,6 +80,9 @@ class JobhostReceiver(Receiver):
         self._hooks["post_execute"].reverse()
         self._hooks["post_save"].reverse()
         self.saves = bool(self._hooks["post_save"])  # whether `saved` has anything to do
+        # Without a middleware, an async task that injects nothing needs none of taskiq's
+        # machinery (message, dependency graph, result): it is called directly.
+        self._direct = not broker.middlewares
 
     def _prepare_task(self, name: str, handler: Callable[..., Any]) -> None:
         super()._prepare_task(name, handler)
@@ -92,6 +97,8 @@ class JobhostReceiver(Receiver):
         """Run one try; raises TryTimedOut past `timeout`, CancelledError when the worker cancels it.
         `ctx` is None for a task that takes no JobContext and no dependencies."""
         labels = {**task.task.labels, **codec.loads(job.labels)} if job.labels else task.task.labels
+        if self._direct and ctx is None and task.is_async and "timeout" not in labels:
+            return await self._call(task, job, timeout)
         message = TaskiqMessage(
             task_id=job.id, task_name=job.task, labels=labels, args=[], kwargs=codec.loads(job.kwargs)
         )
@@ -122,9 +129,28 @@ class JobhostReceiver(Receiver):
             raise asyncio.CancelledError()
         for middleware in self._hooks["post_execute"]:
             await maybe_awaitable(middleware.post_execute(message, result))
-        return Outcome(message, result)
+        return Outcome(result.return_value, result.error, (message, result))
+
+    async def _call(self, task: TaskDef, job: Claimed, timeout: float | None) -> Outcome:
+        """A try as `run_task` would run it for a task without dependencies or middlewares: any
+        exception is the try's error, a cancellation goes through."""
+        kwargs = codec.loads(job.kwargs)
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                value = await task.fn(**kwargs)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # as run_task does: SystemExit from a task fails its try
+            if deadline.expired():
+                raise TryTimedOut(f"timed out after {timeout:g}s") from None
+            return Outcome(None, exc)
+        return Outcome(value, None)
 
     async def saved(self, outcome: Outcome) -> None:
         """After the engine recorded the try's outcome: taskiq's `post_save` middlewares."""
+        if outcome.taskiq is None:
+            return
+        message, result = outcome.taskiq
         for middleware in self._hooks["post_save"]:
-            await maybe_awaitable(middleware.post_save(outcome.message, outcome.result))
+            await maybe_awaitable(middleware.post_save(message, result))

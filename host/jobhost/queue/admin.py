@@ -53,7 +53,7 @@ class Admin:
             )
         job = await self._after(job_id)
         if kwargs is not None:
-            await self.store.index(self.store.redis, self.store.task(job.task), job_id, kwargs)
+            await self.store.index(self.store.task(job.task), job_id, kwargs)
         return job
 
     async def replay(self, job_id: str, kwargs: dict[str, Any] | None = None) -> Job:

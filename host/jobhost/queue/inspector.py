@@ -273,8 +273,8 @@ class Inspector:
         return last[0][0] if last else "0-0"
 
     async def history(self, job_id: str) -> list[dict[str, Any]]:
-        """The job's recorded events (state changes, progress, log lines; the last 200), oldest
-        first, without waiting for more."""
+        """The job's recorded events (state changes, progress, log lines; the last EVENTS_KEPT),
+        oldest first, without waiting for more."""
         try:
             entries = cast(
                 list[tuple[str, dict[str, str]]], await self.redis.xrange(self.keys.events(job_id))

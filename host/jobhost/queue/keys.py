@@ -124,6 +124,12 @@ class Keys:
 
 # Upper bounds (ms) of the try-duration histogram's buckets (given to the Lua scripts too).
 DURATION_BUCKETS = (10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000)
+# How much history Redis keeps (given to the Lua scripts too): events per job, entries of a
+# queue's feed (about), log lines per job, and how long a per-minute counter lives (seconds).
+EVENTS_KEPT = 200
+FEED_KEPT = 10_000
+LOG_LINES_KEPT = 1000
+MINUTE_TTL_S = 7200
 # The per-day histogram's buckets are log-spaced, DURATION_STEPS per doubling (bucket k holds the
 # tries of at most 2^(k/DURATION_STEPS) ms), so a percentile read from it is at most 19% high.
 DURATION_STEPS = 4

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from jobhost.queue import codec
+from jobhost.queue import codec, search
 from jobhost.queue.catalog import TaskSpec
 from jobhost.queue.errors import JobInputError, JobNotFound
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
@@ -17,7 +17,9 @@ from jobhost.queue.options import EnqueueOptions
 from jobhost.queue.store import Store
 from jobhost.queue.tasks import check_kwargs
 
-# Jobs sent in one pipelined round trip by `enqueue_many`.
+# `enqueue_many` stores this many jobs per script call (a call blocks Redis while it runs), and
+# sends the calls of PIPELINE_CHUNK jobs in one round trip.
+JOBS_PER_CALL = 250
 PIPELINE_CHUNK = 1000
 
 
@@ -111,20 +113,23 @@ class Producer:
         options.check(task.name, task.queue)
         return task, kwargs, codec.dumps(kwargs)
 
-    def _enqueue_args(self, task: TaskSpec, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
+    def _options(self, task: TaskSpec, options: EnqueueOptions) -> list[Any]:
+        """enqueue.lua's first ARGV: what every job of one call shares."""
         policy = self.store.policy(task.queue)
-        return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
+        return [task.name, policy.attempts, options.owner or "", *options.lua_args(policy)]
+
+    def _job(self, task: TaskSpec, job_id: str, kwargs: dict[str, Any], payload: str) -> list[Any]:
+        """enqueue.lua's ARGV for one job: its id, kwargs, and the terms search finds it by."""
+        terms = search.terms(self.store.policy(task.queue), task.name, kwargs)
+        return [job_id, payload, len(terms), *terms]
 
     async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
         task, kwargs, payload = self._prepare(task_name, kwargs, options)
         policy = self.store.policy(task.queue)
         job_id = options.job_id or new_job_id(task.queue)
         await self.store.setup([task.queue])
-        pipe = self.store.redis.pipeline(transaction=True)  # the job and its index entries, or neither
-        args = self._enqueue_args(task, job_id, payload, options)
-        await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-        await self.store.index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
-        reply = (await pipe.execute())[0]
+        args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
+        reply = (await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args))[0]
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -160,16 +165,17 @@ class Producer:
             return []
         task = prepared[0][0]
         await self.store.setup([task.queue])
-        base = self.store.base(task.queue)
-        ids = []
-        for start in range(0, len(prepared), PIPELINE_CHUNK):
+        base, shared = self.store.base(task.queue), self._options(task, options)
+        ids = [new_job_id(task.queue) for _ in prepared]
+        jobs = [
+            self._job(task, job_id, kwargs, payload)
+            for job_id, (_, kwargs, payload) in zip(ids, prepared, strict=True)
+        ]
+        for start in range(0, len(jobs), PIPELINE_CHUNK):
             pipe = self.store.redis.pipeline(transaction=False)
-            for _, kwargs, payload in prepared[start : start + PIPELINE_CHUNK]:
-                job_id = new_job_id(task.queue)
-                ids.append(job_id)
-                args = self._enqueue_args(task, job_id, payload, options)
+            for call in range(start, min(start + PIPELINE_CHUNK, len(jobs)), JOBS_PER_CALL):
+                args = shared + [arg for job in jobs[call : call + JOBS_PER_CALL] for arg in job]
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
-                await self.store.index(pipe, task, job_id, kwargs)
             await pipe.execute()
         return ids
 
@@ -200,9 +206,8 @@ class Producer:
         await self.store.setup({task.queue for task, *_ in plan})
         pipe = self.store.redis.pipeline(transaction=True)
         for task, job_id, kwargs, payload, options in plan:
-            args = self._enqueue_args(task, job_id, payload, options)
+            args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-            await self.store.index(pipe, task, job_id, kwargs)
         await pipe.execute()
         job = await self.inspector.job(root)
         if job is None:

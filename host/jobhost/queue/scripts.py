@@ -7,7 +7,17 @@ from importlib import resources
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from jobhost.queue.keys import DAY_TTL, DURATION_BUCKETS, DURATION_STEPS, GROUP, TOKEN
+from jobhost.queue.keys import (
+    DAY_TTL,
+    DURATION_BUCKETS,
+    DURATION_STEPS,
+    EVENTS_KEPT,
+    FEED_KEPT,
+    GROUP,
+    LOG_LINES_KEPT,
+    MINUTE_TTL_S,
+    TOKEN,
+)
 
 NAMES = (
     "enqueue",
@@ -33,6 +43,8 @@ CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
+    f"local EVENTS_KEPT, FEED_KEPT = {EVENTS_KEPT}, {FEED_KEPT}\n"
+    f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, {MINUTE_TTL_S}\n"
     f"local DURATION_STEPS = {DURATION_STEPS}\n"
     f"local DAY_TTL_S = {DAY_TTL}\n"
 )

@@ -78,8 +78,8 @@ class Store:
         self._grouped.discard(queue)
         await self.setup([queue])
 
-    async def index(self, client: Any, task: TaskSpec, job_id: str, kwargs: dict[str, Any]) -> None:
-        """(Re)index a job's task name and searchable kwargs (on `client`: a pipeline, or the
-        connection)."""
+    async def index(self, task: TaskSpec, job_id: str, kwargs: dict[str, Any]) -> None:
+        """Index a job again under its task name and searchable kwargs (enqueue.lua indexes a new
+        one itself)."""
         terms = search.terms(self.policy(task.queue), task.name, kwargs)
-        await self.scripts.index(keys=self.base(task.queue), args=[job_id, *terms], client=client)
+        await self.scripts.index(keys=self.base(task.queue), args=[job_id, *terms])

@@ -7,10 +7,13 @@
 -- retry and cancel answer the previous state, 'refused:<state>' when not allowed, 0 if no job.
 -- clean:  remove up to ARGV[4] jobs that entered state ARGV[2] over ARGV[3] ms ago → how many
 local action, id = ARGV[1], ARGV[2]
+local kwargs = ARGV[3] -- retry
+local keep_count, keep_age_s = tonumber(ARGV[3]), ARGV[4] -- cancel
+local clean_state, older_ms, clean_max = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]) -- clean
 if action == 'remove' then return remove(id) end
 if action == 'clean' then
-  local ids = redis.call('ZRANGEBYSCORE', base .. ARGV[2], '-inf', now_ms() - tonumber(ARGV[3]),
-    'LIMIT', 0, tonumber(ARGV[4]))
+  local ids = redis.call('ZRANGEBYSCORE', base .. clean_state, '-inf', now_ms() - older_ms,
+    'LIMIT', 0, clean_max)
   for _, old in ipairs(ids) do remove(old) end
   return #ids
 end
@@ -31,7 +34,7 @@ if action == 'retry' then
     redis.call('HDEL', jk, 'result', 'finished', 'progress', 'cancel')
     new_run(id)
   end
-  if ARGV[3] ~= '' then redis.call('HSET', jk, 'kwargs', ARGV[3]) end
+  if kwargs ~= '' then redis.call('HSET', jk, 'kwargs', kwargs) end
   state_event(id, requeue(id, now), attempt, now)
   return state
 end
@@ -42,7 +45,7 @@ if action == 'cancel' then
   end
   if state == 'completed' or state == 'dead' or state == 'cancelled' then return 'refused:' .. state end
   unqueue(id, state, rec[2])
-  finish(id, 'cancelled', now, ARGV[4], tonumber(ARGV[3]))
+  finish(id, 'cancelled', now, keep_age_s, keep_count)
   return state
 end
 return redis.error_reply('unknown action ' .. action)

@@ -1,7 +1,7 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
--- GROUP, DURATION_BOUNDS_MS, DURATION_STEPS, DAY_TTL_S and TOKEN are injected from Python
--- (scripts.py) ahead of this file.
+-- GROUP, TOKEN, DURATION_BOUNDS_MS, DURATION_STEPS, DAY_TTL_S and the *_KEPT / MINUTE_TTL_S
+-- limits are injected from Python (scripts.py, from queue/keys.py) ahead of this file.
 local base = KEYS[1]
 local stream = base .. 'stream'
 
@@ -15,10 +15,10 @@ local function jkey(id) return base .. 'job:' .. id end
 -- Append to the job's event stream (bounded); `ttl` (seconds) makes it expire after the job ends.
 local function event(id, json, ttl)
   local key = base .. 'events:' .. id
-  redis.call('XADD', key, 'MAXLEN', 200, '*', 'e', json)
+  redis.call('XADD', key, 'MAXLEN', EVENTS_KEPT, '*', 'e', json)
   if ttl then redis.call('EXPIRE', key, ttl) end
   -- and to the queue's feed, which the dashboard follows (one XREAD for all of a queue's jobs)
-  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', 10000, '*', 'id', id, 'e', json)
+  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', FEED_KEPT, '*', 'id', id, 'e', json)
 end
 
 -- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
@@ -49,7 +49,7 @@ local function count(kind, now)
   redis.call('HINCRBY', base .. 'totals', kind, 1)
   local minute = base .. 'minute:' .. math.floor(now / 60000)
   redis.call('HINCRBY', minute, kind, 1)
-  redis.call('EXPIRE', minute, 7200)
+  redis.call('EXPIRE', minute, MINUTE_TTL_S)
   local day = day_key(now)
   redis.call('HINCRBY', day, kind, 1)
   redis.call('EXPIRE', day, DAY_TTL_S)
@@ -159,6 +159,23 @@ local function unindex(id)
   for member in string.gmatch(ix, '[^\n]+') do members[#members + 1] = member end
   if #members > 0 then redis.call('ZREM', base .. 'search', unpack(members)) end
   redis.call('HDEL', jkey(id), 'ix')
+end
+
+-- Index job `id` (created at `created` ms) for search under `terms` (`<field>\0<value>` each),
+-- in place of what it was indexed under. Each member adds the job's creation time and id, so one
+-- value's matches sort by age.
+local function index(id, created, terms)
+  unindex(id)
+  if #terms == 0 then return end
+  local suffix = '\0' .. string.format('%013d', tonumber(created)) .. '\0' .. id
+  local members, args = {}, {}
+  for i, term in ipairs(terms) do
+    members[i] = term .. suffix
+    args[2 * i - 1] = 0
+    args[2 * i] = members[i]
+  end
+  redis.call('ZADD', base .. 'search', unpack(args))
+  redis.call('HSET', jkey(id), 'ix', table.concat(members, '\n'))
 end
 
 local function drop(id)

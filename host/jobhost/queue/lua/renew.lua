@@ -1,7 +1,8 @@
 -- One call renews every lease a worker holds on this queue. ARGV: lease_ms, id1, sid1, id2, sid2, ...
 -- Returns the ids another worker holds now (their lease ran out, or their worker was taken for
 -- dead, and they went elsewhere); a job that just ended (its outcome racing this call) is not one.
-local until_ms = now_ms() + tonumber(ARGV[1])
+local lease_ms = tonumber(ARGV[1])
+local until_ms = now_ms() + lease_ms
 local lost = {}
 for i = 2, #ARGV, 2 do
   local id = ARGV[i]

@@ -10,8 +10,13 @@ timeout, its try is recorded as failed at once (the job retries on schedule, may
 its late outcome is ignored, and its slot stays busy until the thread returns, so the worker
 never runs more threads than its concurrency. Async tasks are cancelled at their timeout.
 A job an operator cancels while it runs: an async task is cancelled, a sync one sees
-`ctx.cancelled`; either way the job ends cancelled. The heartbeat thread (queue/heartbeat.py)
-keeps the worker alive in Redis and hears of those cancels.
+`ctx.cancelled`; either way the job ends cancelled. The heartbeat thread keeps the worker alive
+in Redis and hears of those cancels.
+
+The worker's roles: taking and running jobs (here), the threads sync tasks run in
+(worker/threads.py), writing what tasks report through their JobContext (worker/progress.py), and
+leases and heartbeat (worker/liveness.py), over what it keeps of queues and tries
+(worker/state.py).
 """
 
 from __future__ import annotations
@@ -21,31 +26,28 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-import queue as stdqueue
 import socket
 import threading
-import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any
 
-import attrs
-
 from jobhost.errors import PermanentError, RetryLater
-from jobhost.events import OUTBOX, Event
+from jobhost.events import OUTBOX
 from jobhost.logs import OUTAGES, job_context
-from jobhost.policy import QueuePolicy, RateLimit
 
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
 from jobhost.processes import serve  # noqa: F401
 from jobhost.queue import codec
 from jobhost.queue.consumer import Claimed
-from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Engine
-from jobhost.queue.heartbeat import Heartbeat
 from jobhost.queue.lane import Lane
 from jobhost.queue.ticker import keep_ticking, sleep_unless
-from jobhost.receiver import SUBMITTED, JobhostReceiver, Outcome, TryTimedOut
+from jobhost.receiver import SUBMITTED, JobhostReceiver, TryTimedOut
+from jobhost.worker.liveness import HEARTBEAT_EVERY, Liveness
+from jobhost.worker.progress import ProgressWriter
+from jobhost.worker.state import QueueSlots, Running
+from jobhost.worker.threads import Threads
 
 log = logging.getLogger("jobhost.worker")
 
@@ -54,72 +56,10 @@ PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
 # process exits by force: together under the second the process may take beyond the timeout.
 CANCEL_GRACE = 0.3
 EXIT_GRACE = 0.8
-# A worker beats every second; after this many beats missed it counts as gone (SIGKILLed, its
-# machine lost) and its jobs run elsewhere, long before their leases would run out.
-HEARTBEAT_EVERY = 1.0
-SILENT_BEATS = 4
-
-
-class _Threads(concurrent.futures.Executor):
-    """Daemon threads for sync tasks (a stuck task must not keep the process from exiting)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._started = 0
-        self._work: stdqueue.SimpleQueue[Any] = stdqueue.SimpleQueue()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._work.put((future, fn, args, kwargs))
-        if (submitted := SUBMITTED.get(None)) is not None:
-            submitted.append(future)
-        # Busy slots never exceed the concurrency (a stuck thread keeps its slot), so `size`
-        # threads always suffice.
-        if self._started < self._size:
-            self._started += 1
-            threading.Thread(target=self._serve, name=f"jobhost-task-{self._started}", daemon=True).start()
-        return future
-
-    def _serve(self) -> None:
-        while True:
-            future, fn, args, kwargs = self._work.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:
-                future.set_exception(exc)
 
 
 class JobTimeout(Exception):
     """A try ran longer than its queue's timeout."""
-
-
-@attrs.define(eq=False)
-class _Running:
-    job: Claimed
-    ctx: JobContext | None = None
-    task: asyncio.Task[None] | None = None
-    flushing: asyncio.Lock | None = None
-    calling: bool = False  # the task function runs (an operator's cancel may interrupt it)
-    ending: bool = False  # its outcome is being recorded (a renewal racing it loses nothing)
-    cancelled: bool = False  # an operator cancelled the job
-    outcome: Outcome | None = None  # taskiq's view of the try, for post_save
-    events: list[Event] = attrs.field(factory=list)  # emitted by the try, sent if it completes
-
-
-@attrs.define(eq=False)
-class _Queue:
-    policy: QueuePolicy
-    concurrency: int
-    rate: RateLimit | None
-    busy: int = 0
-    running: dict[str, _Running] = attrs.field(factory=dict)
-    slot_freed: asyncio.Event = attrs.field(factory=asyncio.Event)
-
-    @property
-    def name(self) -> str:
-        return self.policy.name
 
 
 class Worker:
@@ -140,34 +80,27 @@ class Worker:
         self.queues = {}
         for name in names:
             policy = self.engine.policy(name)  # unknown queue → JobInputError naming the known ones
-            self.queues[name] = _Queue(policy, settings.concurrency(policy), settings.rate_limit(policy))
+            self.queues[name] = QueueSlots(policy, settings.concurrency(policy), settings.rate_limit(policy))
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(2).hex()}"
-        self.heartbeat_every = heartbeat_every
         self.started = asyncio.Event()
         self.completed = 0
         self.failed = 0
         self._stop = asyncio.Event()
         concurrency = sum(q.concurrency for q in self.queues.values())
         self.lane = Lane(concurrency)
-        self._threads = _Threads(concurrency)
+        self._threads = Threads(concurrency)
         self.receiver = JobhostReceiver(host.broker, self._threads, concurrency)
-        self._dirty: set[_Running] = set()
-        self._dirty_event = asyncio.Event()
-        self._started_at = time.time()
+        self.progress = ProgressWriter(self.engine, host)
+        self.liveness = Liveness(
+            self.id, self.engine, settings, self.queues, self._counts, self._cancel, heartbeat_every
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then drain for SHUTDOWN_TIMEOUT and hand back the rest."""
         await self.engine.setup(self.queues)
-        loop = asyncio.get_running_loop()
-        heart = Heartbeat(self.host.settings)
-        await asyncio.to_thread(self._beat, heart, loop)  # listed, and alive, before taking jobs
-        beating = threading.Event()
-        heartbeats = threading.Thread(
-            target=self._heartbeats, args=(heart, loop, beating), name="jobhost-heartbeat", daemon=True
-        )
-        heartbeats.start()
+        await self.liveness.start()
         consumers = [
             asyncio.create_task(self._consume(q), name=f"consume {q.name}") for q in self.queues.values()
         ]
@@ -175,8 +108,8 @@ class Worker:
             asyncio.create_task(coro)
             for coro in (
                 keep_ticking(self.engine, self._stop),
-                self._renew_leases(),
-                self._flush_progress(),
+                self.liveness.renew_leases(),
+                self.progress.run(),
                 self.host.events.keep_relaying(self.queues, self._stop),
             )
         ]
@@ -202,11 +135,7 @@ class Worker:
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
-        beating.set()
-        await asyncio.to_thread(heartbeats.join, 1.0)  # its last beat lands before the sign-off
-        heart.close()
-        with contextlib.suppress(Exception):
-            await self.engine.forget_worker(self.id, self.queues)
+        await self.liveness.stop()
         log.info("worker %s stopped", self.id)
         for consumer in consumers:  # a consumer that crashed stops the worker; say why
             if not consumer.cancelled() and consumer.exception() is not None:
@@ -241,7 +170,7 @@ class Worker:
 
     # -- taking jobs -----------------------------------------------------------------------------
 
-    async def _consume(self, q: _Queue) -> None:
+    async def _consume(self, q: QueueSlots) -> None:
         while not self._stop.is_set():
             free = q.concurrency - q.busy
             if free <= 0:
@@ -294,16 +223,16 @@ class Worker:
             wait = OUTAGES.trouble("Redis", failure, log, f"worker {self.id}: waiting for jobs")
             await sleep_unless(self._stop, wait)
 
-    def _start(self, q: _Queue, job: Claimed) -> None:
+    def _start(self, q: QueueSlots, job: Claimed) -> None:
         q.busy += 1
-        running = _Running(job)
+        running = Running(job)
         q.running[job.id] = running
         context = job_context(job.id, q.name, job.task, job.attempt)
         running.task = asyncio.create_task(self._execute(q, running), context=context)
 
     # -- running one job -------------------------------------------------------------------------
 
-    async def _execute(self, q: _Queue, running: _Running) -> None:
+    async def _execute(self, q: QueueSlots, running: Running) -> None:
         job = running.job
         stuck: asyncio.Future[Any] | None = None
         error: Exception | None = None
@@ -323,7 +252,7 @@ class Worker:
                 error = exc
             finally:
                 running.calling = False
-            await self._flush(running)
+            await self.progress.flush(running)
             running.ending = True
             if running.cancelled:
                 if await self.engine.stopped(job):
@@ -344,7 +273,7 @@ class Worker:
             log.exception("job %s: recording its outcome failed; its lease will bring it back", job.id)
         finally:
             q.running.pop(job.id, None)
-            self._dirty.discard(running)
+            self.progress.forget(running)
             if stuck is not None:  # keep the slot until the stuck thread returns
                 with contextlib.suppress(BaseException):
                     await stuck
@@ -354,6 +283,9 @@ class Worker:
                 self.lane.suspect_done()
             else:
                 self.lane.changed()
+
+    def _counts(self) -> dict[str, int]:
+        return {"completed": self.completed, "failed": self.failed}
 
     def _cancel(self, job_id: str) -> None:
         """An operator cancelled a job this worker runs: an async task gets CancelledError at its
@@ -369,7 +301,7 @@ class Worker:
             if running.calling and running.task and task is not None and task.is_async:
                 running.task.cancel()
 
-    async def _call(self, q: _Queue, running: _Running) -> Any:
+    async def _call(self, q: QueueSlots, running: Running) -> Any:
         """Run the task through taskiq's execution path and return its JSON-checked result."""
         job = running.job
         task = self.host.registry.tasks.get(job.task)
@@ -379,8 +311,7 @@ class Worker:
             )
         timeout = q.policy.timeout
         if task.needs_context:
-            running.ctx = self._context(running, timeout)
-            running.flushing = asyncio.Lock()
+            running.ctx = self.progress.context(running, timeout)
         submitted: list[concurrent.futures.Future[Any]] = []
         if not task.is_async:
             SUBMITTED.set(submitted)
@@ -392,19 +323,19 @@ class Worker:
             # The thread cannot be stopped: fail the try now; the caller holds the slot.
             q.running.pop(job.id, None)
             running.ending = True
-            await self._flush(running)
+            await self.progress.flush(running)
             await self._record_failure(q, job, JobTimeout(f"{exc} (its thread was left to finish)"))
             raise _Stuck(asyncio.wrap_future(submitted[0])) from None
-        result = running.outcome.result
-        if result.error is not None:
-            raise result.error
+        outcome = running.outcome
+        if outcome.error is not None:
+            raise outcome.error
         try:
-            codec.check(result.return_value, "result")
+            codec.check(outcome.value, "result")
         except codec.NotJSON as exc:
             raise PermanentError(f"task {job.task!r} returned a result that is not JSON: {exc}") from None
-        return result.return_value
+        return outcome.value
 
-    async def _record_failure(self, q: _Queue, job: Claimed, exc: BaseException) -> None:
+    async def _record_failure(self, q: QueueSlots, job: Claimed, exc: BaseException) -> None:
         self.failed += 1
         retry_in: float | None
         if isinstance(exc, PermanentError) or job.attempt >= job.attempts:
@@ -421,101 +352,6 @@ class Worker:
             log.warning("job %s (%s) is dead after try %d: %s", job.id, job.task, job.attempt, error)
         else:
             log.info("job %s try %d failed (%s); retry in %.3gs", job.id, job.attempt, error, retry_in)
-
-    # -- progress and log lines ------------------------------------------------------------------
-
-    def _context(self, running: _Running, timeout: float | None) -> JobContext:
-        loop = asyncio.get_running_loop()
-        job = running.job
-
-        def notify() -> None:
-            loop.call_soon_threadsafe(self._mark_dirty, running)
-
-        return JobContext(
-            job_id=job.id,
-            queue=job.queue,
-            task=job.task,
-            attempt=job.attempt,
-            attempts=job.attempts,
-            owner=job.owner,
-            host=self.host,
-            notify=notify,
-            deadline=None if timeout is None else time.monotonic() + timeout,
-        )
-
-    def _mark_dirty(self, running: _Running) -> None:
-        self._dirty.add(running)
-        self._dirty_event.set()
-
-    async def _flush_progress(self) -> None:
-        while True:
-            await self._dirty_event.wait()
-            self._dirty_event.clear()
-            while self._dirty:
-                await self._flush(self._dirty.pop())
-
-    async def _flush(self, running: _Running) -> None:
-        """Write what the task's ctx recorded; the lock keeps writes in call order."""
-        if running.ctx is None or running.flushing is None:
-            return
-        async with running.flushing:
-            progress, lines = running.ctx.take()
-            if progress is not None or lines:
-                try:
-                    await self.engine.write_progress(running.job, progress, lines)
-                except Exception as exc:
-                    OUTAGES.trouble("Redis", exc, log, f"job {running.job.id}: writing progress")
-
-    # -- leases and heartbeat --------------------------------------------------------------------
-
-    async def _renew_leases(self) -> None:
-        every = min((q.policy.lease for q in self.queues.values()), default=30.0) / 3
-        while True:
-            await asyncio.sleep(every)
-            for q in self.queues.values():
-                if not q.running:
-                    continue
-                held = dict(q.running)
-                try:
-                    lost = await self.engine.renew(q.name, [r.job for r in held.values()], q.policy.lease)
-                except Exception as exc:
-                    OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: renewing leases on {q.name}")
-                    continue
-                for job_id in lost:
-                    # A job whose outcome was recorded while this call was on its way (and that
-                    # another worker took since: a retry, a put back) was not lost.
-                    if not held[job_id].ending:
-                        log.warning("job %s: lease lost (this worker was too slow to renew it)", job_id)
-
-    def info(self, running: dict[str, list[str]]) -> dict[str, Any]:
-        """What the heartbeat publishes (`running`: the job ids by queue)."""
-        return {
-            "id": self.id,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "queues": {q.name: q.concurrency for q in self.queues.values()},
-            "running": sorted(job_id for ids in running.values() for job_id in ids),
-            "completed": self.completed,
-            "failed": self.failed,
-            "started": self._started_at,
-            "last_seen": time.time(),
-        }
-
-    def _beat(self, heart: Heartbeat, loop: asyncio.AbstractEventLoop) -> None:
-        """Publish the heartbeat (in the heartbeat thread); pass on which jobs were cancelled."""
-        running = {q.name: list(q.running) for q in self.queues.values()}  # list(): one atomic copy
-        try:
-            cancelled = heart.send(self.id, self.info(running), self.heartbeat_every * SILENT_BEATS, running)
-        except Exception as exc:
-            OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: heartbeat")
-            return
-        OUTAGES.recovered("Redis", log)
-        for job_id in cancelled:
-            loop.call_soon_threadsafe(self._cancel, job_id)
-
-    def _heartbeats(self, heart: Heartbeat, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
-        while not stop.wait(self.heartbeat_every):
-            self._beat(heart, loop)
 
 
 class _Stuck(Exception):
