@@ -22,7 +22,7 @@ from jobhost.queue import codec, search
 from jobhost.queue.batch import Batcher
 from jobhost.queue.catalog import Catalog, TaskSpec
 from jobhost.queue.connection import BLOCK_MS, connect
-from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError, NotReplicated
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
 from jobhost.queue.job import TERMINAL, Job
 from jobhost.queue.keys import (
@@ -245,6 +245,7 @@ class Engine:
         await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
         await self._index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
         reply = (await pipe.execute())[0]
+        await self._replicated(task.queue, [job_id])
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -262,6 +263,22 @@ class Engine:
             record["labels"] = codec.dumps(options.labels)
         record["origin"] = options.origin or ""
         return Job.from_hash(record)
+
+    async def _replicated(self, queue: str, job_ids: list[str]) -> None:
+        """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have what was just
+        enqueued (Redis WAIT), else raise NotReplicated naming the jobs."""
+        wanted = self.settings.redis_min_replicas
+        if not wanted:
+            return
+        # WAIT counts the replicas that have its own connection's last write, and the enqueue
+        # ran on another pooled connection: one more write on this one, after the enqueue's,
+        # covers both (replication is one ordered stream).
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.keys.replicated(queue), ms(time.time()), px=60_000)
+        pipe.execute_command("WAIT", wanted, max(1, ms(self.settings.redis_replica_timeout)))
+        acked = (await pipe.execute())[1]
+        if acked < wanted:
+            raise NotReplicated(job_ids, acked, wanted)
 
     async def enqueue_many(
         self,
@@ -291,6 +308,7 @@ class Engine:
                 await self.scripts.enqueue(keys=base, args=args, client=pipe)
                 await self._index(pipe, task, job_id, kwargs)
             await pipe.execute()
+            await self._replicated(task.queue, ids[start:])
         return ids
 
     async def enqueue_flow(self, flow: Flow) -> Job:
@@ -324,6 +342,7 @@ class Engine:
             await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
             await self._index(pipe, task, job_id, kwargs)
         await pipe.execute()
+        await self._replicated(plan[-1][0].queue, [root])
         job = await self.job(root)
         if job is None:
             raise JobNotFound(f"flow root {root!r} was removed as soon as it was enqueued")

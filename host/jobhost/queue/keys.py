@@ -76,6 +76,10 @@ class Keys:
     def minute(self, queue: str, minute: int) -> str:
         return self.base(queue) + f"minute:{minute}"
 
+    def replicated(self, queue: str) -> str:
+        """Written after an enqueue that waits for replicas (engine.py `_replicated`)."""
+        return self.base(queue) + "replicated"
+
     def job(self, job_id: str) -> str:
         return self.base(queue_of(job_id)) + "job:" + job_id
 

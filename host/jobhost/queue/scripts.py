@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
+from redis.asyncio.cluster import ClusterPipeline
+from redis.cluster import ClusterPipeline as SyncClusterPipeline
+from redis.commands.core import AsyncScript, Script
 
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
+
+# A consumer of the group idle this long with nothing pending belongs to a gone worker (a live
+# one reads at least every few seconds: engine.py BLOCK_MS).
+DEAD_CONSUMER_MS = 60_000
 
 NAMES = (
     "enqueue",
@@ -32,6 +39,7 @@ def _source(name: str) -> str:
 CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
+    f"local DEAD_CONSUMER_MS = {DEAD_CONSUMER_MS}\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
 )
 
@@ -41,21 +49,43 @@ def script_source(name: str) -> str:
     return CONSTANTS + _source("prelude") + _source(name)
 
 
+class ClusterSafe:
+    """A registered script that also runs in a Redis Cluster pipeline: redis-py loads a script
+    ahead of a plain pipeline, not of a cluster one (which then fails with NOSCRIPT on a node that
+    never saw it, or lost it in a restart), so there it sends the source (EVAL; Redis caches it)."""
+
+    def __init__(self, script: AsyncScript | Script) -> None:
+        self.script = script
+
+    def __call__(self, keys: list[str], args: list[Any], client: Any = None) -> Any:
+        if isinstance(client, SyncClusterPipeline):
+            return client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
+        if isinstance(client, ClusterPipeline):
+            # queued; not the pipeline to await (awaiting a cluster pipeline starts it afresh)
+            client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
+            return _queued()
+        return self.script(keys=keys, args=args, client=client)
+
+
+async def _queued() -> None:
+    return None
+
+
 class Scripts:
     """Every script registered on one client; call as `await scripts.claim(keys=[base], args=[...])`."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         for name in NAMES:
-            setattr(self, name, client.register_script(script_source(name)))
+            setattr(self, name, ClusterSafe(client.register_script(script_source(name))))
 
-    enqueue: AsyncScript
-    claim: AsyncScript
-    complete: AsyncScript
-    fail: AsyncScript
-    putback: AsyncScript
-    renew: AsyncScript
-    tick: AsyncScript
-    progress: AsyncScript
-    admin: AsyncScript
-    stopped: AsyncScript
-    index: AsyncScript
+    enqueue: ClusterSafe
+    claim: ClusterSafe
+    complete: ClusterSafe
+    fail: ClusterSafe
+    putback: ClusterSafe
+    renew: ClusterSafe
+    tick: ClusterSafe
+    progress: ClusterSafe
+    admin: ClusterSafe
+    stopped: ClusterSafe
+    index: ClusterSafe

@@ -50,6 +50,19 @@ if redis.call('SET', base .. 'reaper', '1', 'NX', 'PX', guard_ms) then
     redis.call('ZREM', base .. 'leases', id)
     lost(id, 'stopped renewing its lease (killed, or hung)')
   end
+  -- Every worker process ever started joined the group as a consumer: drop those with nothing
+  -- pending that have not read for DEAD_CONSUMER_MS (a live worker that reads again is added
+  -- back by XREADGROUP), so restarts and crash loops do not grow the group without end.
+  local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, GROUP)
+  if type(consumers) == 'table' and not consumers.err then
+    for _, c in ipairs(consumers) do
+      local f = {}
+      for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+      if tonumber(f['pending']) == 0 and tonumber(f['idle']) > DEAD_CONSUMER_MS then
+        redis.call('XGROUP', 'DELCONSUMER', stream, GROUP, f['name'])
+      end
+    end
+  end
   for _, pair in ipairs({{'completed', completed_age_ms}, {'cancelled', completed_age_ms}, {'dead', dead_age_ms}}) do
     local set = base .. pair[1]
     local old = redis.call('ZRANGEBYSCORE', set, '-inf', now - tonumber(pair[2]), 'LIMIT', 0, batch)
