@@ -148,13 +148,18 @@ class SentinelGroup:
             for s in self.sentinels
         )
 
-    def current_primary(self) -> int:
-        """The port the Sentinels name as primary now."""
-        _, port = self.sentinels[0].client().sentinel_get_master_addr_by_name(SERVICE)
-        return int(port)
+    def primaries(self) -> set[int]:
+        """The ports the Sentinels name as primary now (one, once they agree)."""
+        return {int(s.client().sentinel_get_master_addr_by_name(SERVICE)[1]) for s in self.sentinels}
 
     def wait_promoted(self, old_port: int, timeout: float = 30) -> None:
-        _until(lambda: self.current_primary() != old_port, timeout, "sentinels did not fail over")
+        """Until every Sentinel names another primary (before that, a restarted old primary
+        would still be taken for the primary by some, and take writes it then drops)."""
+        _until(
+            lambda: old_port not in self.primaries() and len(self.primaries()) == 1,
+            timeout,
+            "sentinels did not fail over",
+        )
 
     def stop(self) -> None:
         for process in (*self.sentinels, self.replica, self.primary):

@@ -245,7 +245,7 @@ class Engine:
         await self.scripts.enqueue(keys=self._base(task.queue), args=args, client=pipe)
         await self._index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
         reply = (await pipe.execute())[0]
-        await self._replicated(task.queue, [job_id])
+        await self._replicated(task.queue, [] if reply[0] == "taken" else [reply[1]])
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -265,19 +265,21 @@ class Engine:
         return Job.from_hash(record)
 
     async def _replicated(self, queue: str, job_ids: list[str]) -> None:
-        """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have what was just
-        enqueued (Redis WAIT), else raise NotReplicated naming the jobs."""
+        """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have these jobs
+        (Redis WAIT), else raise NotReplicated naming them."""
         wanted = self.settings.redis_min_replicas
-        if not wanted:
+        if not wanted or not job_ids:
             return
         # WAIT counts the replicas that have its own connection's last write, and the enqueue
         # ran on another pooled connection: one more write on this one, after the enqueue's,
-        # covers both (replication is one ordered stream).
+        # covers both (replication is one ordered stream). The jobs are looked up in the same
+        # round trip, in case it went to a newly promoted primary (a retry after a failover).
         pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(*(self.keys.job(job_id) for job_id in job_ids))
         pipe.set(self.keys.replicated(queue), ms(time.time()), px=60_000)
         pipe.execute_command("WAIT", wanted, max(1, ms(self.settings.redis_replica_timeout)))
-        acked = (await pipe.execute())[1]
-        if acked < wanted:
+        found, _, acked = await pipe.execute()
+        if found < len(job_ids) or acked < wanted:
             raise NotReplicated(job_ids, acked, wanted)
 
     async def enqueue_many(
