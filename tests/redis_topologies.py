@@ -19,9 +19,10 @@ SERVICE = "jobhost"  # the Sentinels' name for the primary
 
 
 def free_port() -> int:
-    """A free port in 20000-60000 (random, so helpers running side by side rarely meet)."""
+    """A free port in 20000-50000 (random, so helpers running side by side rarely meet; a
+    cluster node also takes the port 10000 above for its bus)."""
     while True:
-        port = random.randint(20000, 60000)
+        port = random.randint(20000, 50000)
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))

@@ -6,7 +6,9 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline
+from redis.client import Pipeline as SyncPipeline
 from redis.cluster import ClusterPipeline as SyncClusterPipeline
 from redis.commands.core import AsyncScript, Script
 
@@ -49,21 +51,24 @@ def script_source(name: str) -> str:
     return CONSTANTS + _source("prelude") + _source(name)
 
 
-class ClusterSafe:
-    """A registered script that also runs in a Redis Cluster pipeline: redis-py loads a script
-    ahead of a plain pipeline, not of a cluster one (which then fails with NOSCRIPT on a node that
-    never saw it, or lost it in a restart), so there it sends the source (EVAL; Redis caches it)."""
+class Resilient:
+    """A registered script that still runs after Redis lost its script cache (a restart, a
+    failover to a replica, a cluster node that never saw it). Called alone, redis-py loads it
+    again on NOSCRIPT. In a pipeline it would not: redis-py checks the cache once before a plain
+    pipeline (not again when a broken connection makes it send the pipeline anew, maybe to a new
+    primary), and never before a cluster one; so a pipeline gets the source (EVAL, which Redis
+    caches by its hash) instead."""
 
     def __init__(self, script: AsyncScript | Script) -> None:
         self.script = script
 
     def __call__(self, keys: list[str], args: list[Any], client: Any = None) -> Any:
-        if isinstance(client, SyncClusterPipeline):
-            return client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
-        if isinstance(client, ClusterPipeline):
+        if isinstance(client, Pipeline | ClusterPipeline):
             # queued; not the pipeline to await (awaiting a cluster pipeline starts it afresh)
             client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
             return _queued()
+        if isinstance(client, SyncPipeline | SyncClusterPipeline):
+            return client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
         return self.script(keys=keys, args=args, client=client)
 
 
@@ -76,16 +81,16 @@ class Scripts:
 
     def __init__(self, client: aioredis.Redis) -> None:
         for name in NAMES:
-            setattr(self, name, ClusterSafe(client.register_script(script_source(name))))
+            setattr(self, name, Resilient(client.register_script(script_source(name))))
 
-    enqueue: ClusterSafe
-    claim: ClusterSafe
-    complete: ClusterSafe
-    fail: ClusterSafe
-    putback: ClusterSafe
-    renew: ClusterSafe
-    tick: ClusterSafe
-    progress: ClusterSafe
-    admin: ClusterSafe
-    stopped: ClusterSafe
-    index: ClusterSafe
+    enqueue: Resilient
+    claim: Resilient
+    complete: Resilient
+    fail: Resilient
+    putback: Resilient
+    renew: Resilient
+    tick: Resilient
+    progress: Resilient
+    admin: Resilient
+    stopped: Resilient
+    index: Resilient
