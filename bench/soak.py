@@ -261,7 +261,8 @@ class Run:
         conn = await asyncpg.connect(f"{PG}/postgres")
         name = self.pg_url.rsplit("/", 1)[1]
         await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
             name,
         )
         await conn.close()

@@ -25,8 +25,8 @@ from taskiq.utils import maybe_awaitable
 from jobhost.broker import JobhostBroker
 from jobhost.plugins import TaskDef
 from jobhost.queue import codec
+from jobhost.queue.consumer import Claimed
 from jobhost.queue.context import JobContext
-from jobhost.queue.engine import Claimed
 from jobhost.task import CTX
 
 # The futures a try submitted to the thread pool, so a sync task that outlives its timeout can

@@ -37,8 +37,9 @@ from jobhost.policy import QueuePolicy, RateLimit
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
 from jobhost.processes import serve  # noqa: F401
 from jobhost.queue import codec
+from jobhost.queue.consumer import Claimed
 from jobhost.queue.context import JobContext
-from jobhost.queue.engine import Claimed, Engine
+from jobhost.queue.engine import Engine
 from jobhost.queue.heartbeat import Heartbeat
 from jobhost.queue.ticker import keep_ticking, sleep_unless
 from jobhost.receiver import SUBMITTED, JobhostReceiver, Outcome, TryTimedOut

@@ -4,10 +4,12 @@ Plugins never import this package; they get `JobContext` from `jobhost` and reac
 `host.enqueue()` / `host.job()`.
 """
 
+from jobhost.queue.consumer import Claim, Claimed
 from jobhost.queue.context import JobContext
-from jobhost.queue.engine import Claim, Claimed, Engine, JobPage
+from jobhost.queue.engine import Engine
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.flow import Flow
+from jobhost.queue.inspector import JobPage
 from jobhost.queue.job import Job, JobFailure
 
 __all__ = [

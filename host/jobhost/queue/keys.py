@@ -77,7 +77,7 @@ class Keys:
         return self.base(queue) + f"minute:{minute}"
 
     def replicated(self, queue: str) -> str:
-        """Written after an enqueue that waits for replicas (engine.py `_replicated`)."""
+        """Written after an enqueue that waits for replicas (producer.py `_replicated`)."""
         return self.base(queue) + "replicated"
 
     def job(self, job_id: str) -> str:

@@ -15,7 +15,7 @@ from redis.commands.core import AsyncScript, Script
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
 
 # A consumer of the group idle this long with nothing pending belongs to a gone worker (a live
-# one reads at least every few seconds: engine.py BLOCK_MS).
+# one reads at least every few seconds: connection.py BLOCK_MS).
 DEAD_CONSUMER_MS = 60_000
 
 NAMES = (

@@ -1,0 +1,168 @@
+"""The worker's side of the engine: claim jobs, report how their tries ended, keep leases, tick.
+
+Every report carries the try's `sid` (its fencing token): a worker whose lease was reaped and
+whose job went to another worker learns it (False) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import attrs
+from redis.exceptions import ResponseError
+
+from jobhost.policy import RateLimit
+from jobhost.queue import codec
+from jobhost.queue.batch import Batcher
+from jobhost.queue.connection import BLOCK_MS
+from jobhost.queue.options import ms
+from jobhost.queue.store import TICK_BATCH, Store
+
+# The reaper part of a tick runs at most once per this many ms per queue, across all processes.
+REAP_EVERY_MS = 1000
+
+
+@attrs.frozen
+class Claimed:
+    """A job a worker took: what it needs to run it and to report back (`sid` fences stale reports)."""
+
+    id: str
+    sid: str
+    queue: str
+    task: str
+    kwargs: str
+    attempt: int
+    attempts: int
+    owner: str | None
+    labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
+
+
+@attrs.frozen
+class Claim:
+    """What a claim found: jobs, nothing (`last_id` to block on), a paused queue or a rate limit."""
+
+    kind: Literal["jobs", "idle", "paused", "limited"]
+    jobs: tuple[Claimed, ...] = ()
+    last_id: str = "0-0"
+    wait: float = 0.0
+
+
+class Consumer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._completers: dict[str, Batcher[tuple[Claimed, Any], bool]] = {}
+
+    async def claim(
+        self, queue: str, consumer: str, count: int, lease: float, rate: RateLimit | None
+    ) -> Claim:
+        """Take up to `count` jobs and lease them to `consumer` (one round trip)."""
+        aging = "1" if self.store.policy(queue).priority_aging else ""
+        args: list[str | int] = [consumer, count, ms(lease)]
+        args += [rate.count, ms(rate.per)] if rate else ["", ""]
+        args.append(aging)
+        keys = self.store.base(queue)
+        try:
+            reply = await self.store.scripts.claim(keys=keys, args=args)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.store.regroup(queue)
+            reply = await self.store.scripts.claim(keys=keys, args=args)
+        kind = reply[0]
+        if kind == "jobs":
+            fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
+            jobs = tuple(
+                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None, labels)
+                for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
+            )
+            return Claim("jobs", jobs)
+        if kind == "idle":
+            return Claim("idle", last_id=reply[1])
+        if kind == "limited":
+            return Claim("limited", wait=max(int(reply[1]), 1) / 1000)
+        return Claim("paused")
+
+    async def wait_for_jobs(self, queue: str, last_id: str, block_ms: int = BLOCK_MS) -> None:
+        """Block until the queue's stream has an entry after `last_id`, or `block_ms` passed."""
+        await self.store.redis.xread({self.store.keys.stream(queue): last_id}, count=1, block=block_ms)
+
+    async def complete(self, job: Claimed, result: Any) -> bool:
+        """Record success (result already JSON-checked); False when the job was no longer ours.
+
+        Successes of one queue that arrive while one is being recorded are recorded together.
+        """
+        batcher = self._completers.get(job.queue)
+        if batcher is None:
+            batcher = self._completers[job.queue] = Batcher(functools.partial(self._complete, job.queue))
+        return await batcher((job, result))
+
+    async def _complete(self, queue: str, done: Sequence[tuple[Claimed, Any]]) -> list[bool]:
+        keep = self.store.policy(queue).keep_completed
+        args: list[Any] = [keep.count, int(keep.age)]
+        for job, result in done:
+            args += [job.id, job.sid, codec.dumps(result)]
+        return [bool(ok) for ok in await self.store.scripts.complete(keys=self.store.base(queue), args=args)]
+
+    async def fail(self, job: Claimed, error: str, traceback: str | None, retry_in: float | None) -> bool:
+        """Record a failed try: delayed for `retry_in` s, or dead when None."""
+        keep = self.store.policy(job.queue).keep_dead
+        failure = {"attempt": job.attempt, "error": error, "traceback": traceback, "at": ms(time.time())}
+        args = [job.id, job.sid, codec.dumps(failure), "" if retry_in is None else ms(retry_in)]
+        return bool(
+            await self.store.scripts.fail(
+                keys=self.store.base(job.queue), args=[*args, keep.count, int(keep.age)]
+            )
+        )
+
+    async def put_back(self, job: Claimed) -> bool:
+        """Hand a running job back to the queue now, without spending its try (a job asked to
+        cancel ends cancelled instead)."""
+        keep = self.store.policy(job.queue).keep_completed
+        args: list[str | int] = [job.id, job.sid, keep.count, int(keep.age)]
+        return bool(await self.store.scripts.putback(keys=self.store.base(job.queue), args=args))
+
+    async def stopped(self, job: Claimed) -> bool:
+        """Record that a worker stopped a try an operator cancelled: the job ends cancelled."""
+        keep = self.store.policy(job.queue).keep_completed
+        args: list[str | int] = [job.id, job.sid, keep.count, int(keep.age)]
+        return bool(await self.store.scripts.stopped(keys=self.store.base(job.queue), args=args))
+
+    async def renew(self, queue: str, jobs: Iterable[Claimed], lease: float) -> list[str]:
+        """Extend the leases of all these jobs (one call); returns the ids no longer ours."""
+        args: list[Any] = [ms(lease)]
+        for job in jobs:
+            args += [job.id, job.sid]
+        return await self.store.scripts.renew(keys=self.store.base(queue), args=args)
+
+    async def write_progress(self, job: Claimed, progress: dict[str, Any] | None, lines: list[str]) -> bool:
+        args = [job.id, job.sid, codec.dumps(progress) if progress is not None else "", *lines]
+        return bool(await self.store.scripts.progress(keys=self.store.base(job.queue), args=args))
+
+    async def tick(self, queues: Iterable[str] | None = None) -> float | None:
+        """Move due delayed jobs, reap expired leases, trim by age: one pipelined call for all queues.
+
+        Returns seconds until the next delayed job is due (None when none is).
+        """
+        names = list(self.store.registry.queues if queues is None else queues)
+        pipe = self.store.redis.pipeline(transaction=False)
+        for queue in names:
+            policy = self.store.policy(queue)
+            done, dead = policy.keep_completed, policy.keep_dead
+            args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
+            args += [done.count, int(done.age)]
+            await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
+        due = [ms for ms in await pipe.execute() if ms >= 0]
+        return min(due) / 1000 if due else None
+
+    async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:
+        """Drop a stopping worker's heartbeat, so it leaves the live list at once."""
+        keys = self.store.keys
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.delete(keys.worker(worker_id))
+        pipe.zrem(keys.workers, worker_id)
+        for queue in queues:
+            pipe.zrem(keys.alive(queue), worker_id)
+        await pipe.execute()

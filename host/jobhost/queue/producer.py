@@ -1,0 +1,233 @@
+"""Putting jobs in queues: one job, many of one task, a cron fire once, a flow of dependent jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from jobhost.queue import codec
+from jobhost.queue.catalog import TaskSpec
+from jobhost.queue.errors import JobInputError, JobNotFound, NotReplicated
+from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
+from jobhost.queue.inspector import Inspector
+from jobhost.queue.job import Job
+from jobhost.queue.keys import new_job_id
+from jobhost.queue.options import EnqueueOptions, ms
+from jobhost.queue.store import Store
+from jobhost.queue.tasks import check_kwargs
+
+# Jobs sent in one pipelined round trip by `enqueue_many`.
+PIPELINE_CHUNK = 1000
+
+
+class Producer:
+    def __init__(self, store: Store, inspector: Inspector) -> None:
+        self.store = store
+        self.inspector = inspector  # to return the job a deduplicated enqueue found
+
+    async def enqueue(
+        self,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        owner: str | None = None,
+        priority: int = 0,
+        unique_key: str | None = None,
+        unique_ttl: float | None = None,
+        debounce: bool = False,
+        job_id: str | None = None,
+        depends_on: Sequence[str] | None = None,
+        on_dependency_failure: str = "fail",
+        labels: dict[str, Any] | None = None,
+        origin: str | None = None,
+    ) -> Job:
+        """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
+
+        `priority`: 0 (none) runs first, then 1, 2, ... (lowest first, FIFO within one; see the
+        queue's `priority_aging`). `unique_key`: while a job enqueued with the same key is alive
+        (until it ends, or for `unique_ttl` s), this returns that job instead of a new one; with
+        `debounce`, a still waiting or delayed one takes these kwargs (and delay) instead.
+        `job_id`: the caller's own id for it (`<queue>:<hex>`, as taskiq's kicker makes before the
+        call); an existing job with it is returned instead. `labels`: the taskiq labels a worker
+        hands back to the task's middlewares; `origin` names the job this one copies (a
+        duplicate, or an edited replay).
+        `depends_on`: job ids (any queue) it waits for in `waiting-deps` until all completed;
+        the task reads their results with `ctx.dependency_results()`. If one dies, is cancelled
+        or removed, the job dies too, unless `on_dependency_failure` is "run" (start at once) or
+        "ignore" (wait for the others only).
+        """
+        options = EnqueueOptions(
+            delay,
+            run_at,
+            owner,
+            priority,
+            unique_key,
+            unique_ttl,
+            debounce,
+            job_id,
+            None if depends_on is None else tuple(depends_on),
+            on_dependency_failure,
+            labels,
+            origin,
+        )
+        if options.depends_on:
+            await self._check_exist(task_name, options.depends_on)
+        job = await self._enqueue(task_name, kwargs, options)
+        assert job is not None  # only a `once` enqueue can be refused
+        return job
+
+    async def enqueue_once(
+        self,
+        key: str,
+        ttl: int,
+        task_name: str,
+        kwargs: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        labels: dict[str, Any] | None = None,
+    ) -> Job | None:
+        """Enqueue unless another caller already did with the same `key` in the last `ttl` s (cron)."""
+        options = EnqueueOptions(owner=owner, labels=labels, once_key=f"once:{key}", once_ttl=ttl)
+        return await self._enqueue(task_name, kwargs, options)
+
+    async def _check_exist(self, task_name: str, job_ids: Sequence[str]) -> None:
+        pipe = self.store.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self.store.keys.job(job_id))
+        found = await pipe.execute()
+        missing = [job_id for job_id, there in zip(job_ids, found, strict=True) if not there]
+        if missing:
+            raise JobInputError(f"task {task_name!r}: depends_on names no job {missing[0]!r}")
+
+    def _prepare(
+        self, task_name: str, kwargs: Any, options: EnqueueOptions
+    ) -> tuple[TaskSpec, dict[str, Any], str]:
+        task = self.store.task(task_name)
+        kwargs = {} if kwargs is None else kwargs
+        check_kwargs(task, kwargs)
+        options.check(task.name, task.queue)
+        return task, kwargs, codec.dumps(kwargs)
+
+    def _enqueue_args(self, task: TaskSpec, job_id: str, payload: str, options: EnqueueOptions) -> list[Any]:
+        policy = self.store.policy(task.queue)
+        return [job_id, task.name, payload, policy.attempts, options.owner or "", *options.lua_args(policy)]
+
+    async def _enqueue(self, task_name: str, kwargs: Any, options: EnqueueOptions) -> Job | None:
+        task, kwargs, payload = self._prepare(task_name, kwargs, options)
+        policy = self.store.policy(task.queue)
+        job_id = options.job_id or new_job_id(task.queue)
+        await self.store.setup([task.queue])
+        pipe = self.store.redis.pipeline(transaction=True)  # the job and its index entries, or neither
+        args = self._enqueue_args(task, job_id, payload, options)
+        await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
+        await self.store.index(pipe, task, job_id, kwargs)  # indexes nothing for a job not created
+        reply = (await pipe.execute())[0]
+        await self._replicated(task.queue, [] if reply[0] == "taken" else [reply[1]])
+        if reply[0] == "taken":
+            return None
+        if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
+            job = await self.inspector.job(reply[1])
+            if job is None:
+                raise JobNotFound(f"job {reply[1]!r} was removed as soon as it was found")
+            return job
+        _, _, created, state, due = reply
+        record = {"id": job_id, "task": task.name, "kwargs": payload, "state": state, "attempt": "0"}
+        record |= {"attempts": str(policy.attempts), "owner": options.owner or "", "created": str(created)}
+        record |= {"run_at": str(due), "priority": str(options.priority)}
+        if options.depends_on:
+            record["deps"] = codec.dumps(list(options.depends_on))
+        if options.labels:
+            record["labels"] = codec.dumps(options.labels)
+        record["origin"] = options.origin or ""
+        return Job.from_hash(record)
+
+    async def _replicated(self, queue: str, job_ids: list[str]) -> None:
+        """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have these jobs
+        (Redis WAIT), else raise NotReplicated naming them."""
+        wanted = self.store.settings.redis_min_replicas
+        if not wanted or not job_ids:
+            return
+        # WAIT counts the replicas that have its own connection's last write, and the enqueue
+        # ran on another pooled connection: one more write on this one, after the enqueue's,
+        # covers both (replication is one ordered stream). The jobs are looked up in the same
+        # round trip, in case it went to a newly promoted primary (a retry after a failover).
+        keys = self.store.keys
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.exists(*(keys.job(job_id) for job_id in job_ids))
+        pipe.set(keys.replicated(queue), ms(time.time()), px=60_000)
+        pipe.execute_command("WAIT", wanted, max(1, ms(self.store.settings.redis_replica_timeout)))
+        found, _, acked = await pipe.execute()
+        if found < len(job_ids) or acked < wanted:
+            raise NotReplicated(job_ids, acked, wanted)
+
+    async def enqueue_many(
+        self,
+        task_name: str,
+        kwargs_list: Sequence[dict[str, Any]],
+        *,
+        owner: str | None = None,
+        priority: int = 0,
+    ) -> list[str]:
+        """Enqueue many jobs of one task in pipelined round trips; returns their ids in order.
+
+        Every kwargs is checked before the first job is stored."""
+        options = EnqueueOptions(owner=owner, priority=priority)
+        prepared = [self._prepare(task_name, kwargs, options) for kwargs in kwargs_list]
+        if not prepared:
+            return []
+        task = prepared[0][0]
+        await self.store.setup([task.queue])
+        base = self.store.base(task.queue)
+        ids = []
+        for start in range(0, len(prepared), PIPELINE_CHUNK):
+            pipe = self.store.redis.pipeline(transaction=False)
+            for _, kwargs, payload in prepared[start : start + PIPELINE_CHUNK]:
+                job_id = new_job_id(task.queue)
+                ids.append(job_id)
+                args = self._enqueue_args(task, job_id, payload, options)
+                await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
+                await self.store.index(pipe, task, job_id, kwargs)
+            await pipe.execute()
+            await self._replicated(task.queue, ids[start:])
+        return ids
+
+    async def enqueue_flow(self, flow: Flow) -> Job:
+        """Enqueue a tree of jobs, across queues, in one atomic step (a Redis transaction): each
+        job depends on its children, so children run first and their parent once all of them
+        completed. Nothing is stored if any job is refused. Returns the root job."""
+        if flow.size() > MAX_FLOW_JOBS:
+            raise JobInputError(f"a flow holds at most {MAX_FLOW_JOBS} jobs, this one {flow.size()}")
+        # children before their parent: task, id, kwargs, payload, options
+        plan: list[tuple[TaskSpec, str, dict[str, Any], str, EnqueueOptions]] = []
+
+        def add(node: Flow) -> str:
+            deps = tuple(add(child) for child in node.children)
+            task = self.store.task(node.task)
+            job_id = new_job_id(task.queue)
+            options = EnqueueOptions(
+                owner=node.owner,
+                priority=node.priority,
+                depends_on=deps or None,
+                on_dependency_failure=node.on_dependency_failure,
+            )
+            _, kwargs, payload = self._prepare(node.task, node.kwargs, options)
+            plan.append((task, job_id, kwargs, payload, options))
+            return job_id
+
+        root = add(flow)
+        await self.store.setup({task.queue for task, *_ in plan})
+        pipe = self.store.redis.pipeline(transaction=True)
+        for task, job_id, kwargs, payload, options in plan:
+            args = self._enqueue_args(task, job_id, payload, options)
+            await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
+            await self.store.index(pipe, task, job_id, kwargs)
+        await pipe.execute()
+        await self._replicated(plan[-1][0].queue, [root])
+        job = await self.inspector.job(root)
+        if job is None:
+            raise JobNotFound(f"flow root {root!r} was removed as soon as it was enqueued")
+        return job
