@@ -14,10 +14,6 @@ from redis.commands.core import AsyncScript, Script
 
 from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
 
-# A consumer of the group idle this long with nothing pending belongs to a gone worker (a live
-# one reads at least every few seconds: connection.py BLOCK_MS).
-DEAD_CONSUMER_MS = 60_000
-
 NAMES = (
     "enqueue",
     "claim",
@@ -41,7 +37,6 @@ def _source(name: str) -> str:
 CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
-    f"local DEAD_CONSUMER_MS = {DEAD_CONSUMER_MS}\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
 )
 
