@@ -44,8 +44,9 @@ def _until(check, timeout: float, what: str) -> None:
 class RedisProcess:
     """One redis-server (or Sentinel) with its own port and directory; `kill()` is a crash."""
 
-    def __init__(self, workdir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, *args: str, port: int | None = None, config: str = "") -> None:
         self.port = port or free_port()
+        self.config = config  # more lines for its config file (which Sentinel may rewrite)
         self.dir = workdir / str(self.port)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.args = args
@@ -61,7 +62,7 @@ class RedisProcess:
     def start(self) -> RedisProcess:
         conf = self.dir / "redis.conf"
         if not conf.exists():  # a Sentinel rewrites its config file: it must be one of its own
-            conf.write_text(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n")
+            conf.write_text(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n{self.config}")
         log = open(self.dir / "log", "ab")  # noqa: SIM115 - the child holds it
         self.proc = subprocess.Popen(["redis-server", str(conf), *self.args], stdout=log, stderr=log)
         log.close()
@@ -115,7 +116,9 @@ class SentinelGroup:
     def __init__(self, workdir: Path, *persistence: str) -> None:
         keep = persistence or ("--save", "", "--appendonly", "no")
         self.primary = RedisProcess(workdir, *keep)
-        self.replica = RedisProcess(workdir, *keep, "--replicaof", "127.0.0.1", str(self.primary.port))
+        # `replicaof` in the file, not on the command line: Sentinel rewrites the file when it
+        # turns a node into a primary or a replica, so a restart keeps the node's current role.
+        self.replica = RedisProcess(workdir, *keep, config=f"replicaof 127.0.0.1 {self.primary.port}\n")
         self.sentinels = [RedisProcess(workdir, "--sentinel") for _ in range(3)]
 
     @property

@@ -14,6 +14,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -135,6 +136,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     JobStateError: _status(409),
     ServiceUnavailable: _service,
     RedisConnectionError: _redis,
+    ReadOnlyError: _redis,  # a replica, until the client finds the new primary
     NotReplicated: _not_replicated,
     RedisTimeoutError: _redis,
     OperationalError: _database,

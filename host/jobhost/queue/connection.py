@@ -14,7 +14,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import ClusterNode as SyncClusterNode
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -49,7 +49,8 @@ def _options(target: redis_url.RedisTarget, retry: Any) -> dict[str, Any]:
         "socket_timeout": SOCKET_TIMEOUT,
         "socket_connect_timeout": 5.0,
         "retry": retry,
-        "retry_on_error": [ConnectionError, TimeoutError, OSError],
+        # ReadOnlyError: still connected to a primary Sentinel has turned into a replica
+        "retry_on_error": [ConnectionError, TimeoutError, OSError, ReadOnlyError],
     }
     if target.username:
         options["username"] = target.username
