@@ -24,6 +24,7 @@ from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retenti
 from jobhost.queue.context import JobContext
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.flow import Flow
+from jobhost.queue.history import QueueDay
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
 from jobhost.store.user import User
 from jobhost.task import JobhostTask, NoHostRunning, task
@@ -41,6 +42,7 @@ __all__ = [
     "NoHostRunning",
     "PermanentError",
     "PolicyError",
+    "QueueDay",
     "QueuePolicy",
     "RateLimit",
     "RegisterMiddleware",

@@ -206,10 +206,17 @@ def api(ctx: click.Context, bind: str, port: int, workers: int) -> None:
 @cli.command()
 @_QUEUE_OPTION
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
+@click.option(
+    "--no-supervisor",
+    is_flag=True,
+    help="Run the worker in this process, unsupervised (when systemd, Kubernetes or the like restarts it).",
+)
 @click.pass_context
-def worker(ctx: click.Context, queues: tuple[str, ...], processes: int) -> None:
-    """Run jobs; SIGTERM drains running jobs for SHUTDOWN_TIMEOUT, then hands the rest back."""
-    from jobhost.processes import supervise, worker_command
+def worker(ctx: click.Context, queues: tuple[str, ...], processes: int, no_supervisor: bool) -> None:
+    """Run jobs; SIGTERM drains running jobs for SHUTDOWN_TIMEOUT, then hands the rest back.
+
+    The worker processes run under a supervisor that starts again any that dies."""
+    from jobhost.processes import bind_to_supervisor, supervise, worker_command
     from jobhost.worker import run_worker
 
     host = host_of(ctx)
@@ -219,8 +226,17 @@ def worker(ctx: click.Context, queues: tuple[str, ...], processes: int) -> None:
             "no REDIS_URL: in embedded mode the queues live inside `jobhost run`; "
             "set REDIS_URL to run separate workers"
         )
+    if not no_supervisor:
+        code = supervise(worker_command(names or []), processes)
+        # Nothing is left to clean up once the workers are gone: skip the interpreter's teardown
+        # (of every plugin's modules, slow on a busy machine), so the stop stays in its bound.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if processes > 1:
-        sys.exit(supervise(worker_command(names or []), processes))
+        raise click.UsageError("--processes needs the supervisor; leave out --no-supervisor")
+    bind_to_supervisor()
     _serve_parts(host, [lambda stop: run_worker(host, names, stop)])
 
 

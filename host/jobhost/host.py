@@ -6,7 +6,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -17,9 +17,11 @@ from jobhost.errors import ServiceUnavailable
 from jobhost.plugins import Plugins, Registry
 from jobhost.queue.engine import Engine
 from jobhost.queue.flow import Flow
+from jobhost.queue.history import QueueDay
 from jobhost.queue.job import Job
 from jobhost.schedule_source import HostScheduleSource
 from jobhost.settings import Settings
+from jobhost.store.user import User
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -163,6 +165,17 @@ class Host:
                 f"job {job_id} did not end within {timeout:g}s: it is {job.state} "
                 f"after try {job.attempt} of {job.attempts}{last}"
             ) from None
+
+    async def admins(self) -> list[User]:
+        """The host's admin users (for reports and alerts meant for the people running it)."""
+        from jobhost.store.accounts import Accounts
+
+        return await Accounts(self.db).admins()
+
+    async def queue_history(self, queue: str, first: date, days: int = 1) -> list[QueueDay]:
+        """What queue `queue`'s jobs did on each UTC day from `first` (`days` of them): completed,
+        failed tries, retried, dead, and try durations. Days are kept for 9 days."""
+        return await self.engine.days(queue, first, days)
 
     @contextlib.asynccontextmanager
     async def worker(self, queues: Iterable[str] | None = None) -> AsyncIterator[Any]:

@@ -1,5 +1,5 @@
 """Running processes: the parts of one process (worker, scheduler, API) under SIGTERM/SIGINT
-handling, and a supervisor for `jobhost worker --processes N`."""
+handling, and the supervisor `jobhost worker` runs its worker processes under."""
 
 from __future__ import annotations
 
@@ -49,27 +49,41 @@ async def serve(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> None:
             loop.remove_signal_handler(signum)
 
 
+# A child that dies is started again after RESTART_FIRST s, doubling for each quick death in a
+# row up to RESTART_MOST s; one that ran RESTART_RESET s or more starts the count over.
+RESTART_FIRST = 1.0
+RESTART_MOST = 30.0
+RESTART_RESET = 60.0
+POLL = 0.05
+# Set in a child's environment: the pid of the supervisor it must not outlive.
+SUPERVISOR_ENV = "JOBHOST_SUPERVISOR_PID"
+
+
 def supervise(argv: Sequence[str], processes: int) -> int:
     """Run `processes` copies of a command (a worker), restart any that dies, stop all on a signal.
 
     SIGTERM/SIGINT is passed to every child once (each drains gracefully); a second signal kills
-    them. Returns 0 when all children exited after a stop.
+    them. A child dies with the supervisor, even a SIGKILLed one (`bind_to_supervisor`). Returns 0
+    when all children exited after a stop.
     """
     stopping = threading.Event()
-    children: dict[int, subprocess.Popen[bytes]] = {}
+    children: dict[int, tuple[subprocess.Popen[bytes], float]] = {}  # pid → child, start time
+    restarts: list[float] = []  # when each dead child's replacement is due
+    quick_deaths = 0
+    env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
 
     def start() -> None:
         # Own process group: a terminal's Ctrl-C reaches the children only through us, once.
-        child = subprocess.Popen(list(argv), process_group=0)
-        children[child.pid] = child
+        child = subprocess.Popen(list(argv), process_group=0, env=env)
+        children[child.pid] = (child, time.monotonic())
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stopping.is_set():
-            for child in children.values():
+            for child, _ in children.values():
                 child.kill()
             return
         stopping.set()
-        for child in children.values():
+        for child, _ in children.values():
             child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -77,8 +91,9 @@ def supervise(argv: Sequence[str], processes: int) -> int:
     for _ in range(processes):
         start()
     code = 0
-    while children:
-        for pid, child in list(children.items()):
+    while children or (restarts and not stopping.is_set()):
+        now = time.monotonic()
+        for pid, (child, started) in list(children.items()):
             status = child.poll()
             if status is None:
                 continue
@@ -87,14 +102,34 @@ def supervise(argv: Sequence[str], processes: int) -> int:
                 # A child still starting up when the stop came dies of the forwarded signal itself,
                 # before its handler exists: it ran no job, so that is a clean stop too.
                 code = code or (0 if status in (-signal.SIGTERM, -signal.SIGINT) else status)
-            else:
-                log.error("worker process %d exited with %s; starting another", pid, status)
-                time.sleep(1.0)
+                continue
+            quick_deaths = quick_deaths + 1 if now - started < RESTART_RESET else 1
+            delay = min(RESTART_FIRST * 2 ** (quick_deaths - 1), RESTART_MOST)
+            log.error("worker process %d exited with %s; starting another in %gs", pid, status, delay)
+            restarts.append(now + delay)
+        if not stopping.is_set():
+            for due in [due for due in restarts if due <= now]:
+                restarts.remove(due)
                 start()
-        time.sleep(0.1)
+        time.sleep(POLL)
     return code
+
+
+def bind_to_supervisor() -> None:
+    """In a child of `supervise`: die with the supervisor, even a SIGKILLed one (Linux), rather
+    than run on unsupervised; elsewhere a child outlives a SIGKILLed supervisor."""
+    supervisor = os.environ.pop(SUPERVISOR_ENV, None)
+    if supervisor is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != int(supervisor):  # it died before the line above
+        os._exit(1)
 
 
 def worker_command(queues: Sequence[str]) -> list[str]:
     """The command line of one worker process (what `--processes N` runs N times)."""
-    return [sys.executable, "-m", "jobhost.cli", "worker", *(arg for q in queues for arg in ("--queue", q))]
+    queue_args = (arg for q in queues for arg in ("--queue", q))
+    return [sys.executable, "-m", "jobhost.cli", "worker", "--no-supervisor", *queue_args]

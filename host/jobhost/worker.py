@@ -41,6 +41,7 @@ from jobhost.queue.consumer import Claimed
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Engine
 from jobhost.queue.heartbeat import Heartbeat
+from jobhost.queue.lane import Lane
 from jobhost.queue.ticker import keep_ticking, sleep_unless
 from jobhost.receiver import SUBMITTED, JobhostReceiver, Outcome, TryTimedOut
 
@@ -99,6 +100,7 @@ class _Running:
     task: asyncio.Task[None] | None = None
     flushing: asyncio.Lock | None = None
     calling: bool = False  # the task function runs (an operator's cancel may interrupt it)
+    ending: bool = False  # its outcome is being recorded (a renewal racing it loses nothing)
     cancelled: bool = False  # an operator cancelled the job
     outcome: Outcome | None = None  # taskiq's view of the try, for post_save
 
@@ -143,6 +145,7 @@ class Worker:
         self.failed = 0
         self._stop = asyncio.Event()
         concurrency = sum(q.concurrency for q in self.queues.values())
+        self.lane = Lane(concurrency)
         self._threads = _Threads(concurrency)
         self.receiver = JobhostReceiver(host.broker, self._threads, concurrency)
         self._dirty: set[_Running] = set()
@@ -185,6 +188,7 @@ class Worker:
         self._stop.set()
         for q in self.queues.values():
             q.slot_freed.set()
+        self.lane.changed()
         await asyncio.gather(*consumers, return_exceptions=True)
         await self._drain()
         for helper in helpers:
@@ -209,6 +213,7 @@ class Worker:
         for q in self.queues.values():
             for running in list(q.running.values()):
                 # Hand it back first, so the cancelled task's outcome no longer counts.
+                running.ending = True
                 try:
                     if await self.engine.put_back(running.job):
                         log.warning(
@@ -235,15 +240,32 @@ class Worker:
                 await q.slot_freed.wait()
                 q.slot_freed.clear()
                 continue
+            # Jobs, not slots: a thread left behind by a timed-out sync task (its try is over)
+            # must not keep a suspect waiting for ever.
+            mode = self.lane.mode(sum(len(each.running) for each in self.queues.values()))
+            if mode is None:  # a suspect runs alone, or waits for the running jobs to end
+                await self.lane.wait()
+                continue
             try:
-                claim = await self.engine.claim(q.name, self.id, free, q.policy.lease, q.rate)
+                with self.lane.claiming(mode):
+                    claim = await self.engine.claim(q.name, self.id, free, q.policy.lease, q.rate, mode)
             except Exception:
                 log.exception("worker %s: taking jobs from %s failed; trying again", self.id, q.name)
                 await sleep_unless(self._stop, 1.0)
                 continue
+            suspect = any(job.suspect for job in claim.jobs)
+            self.lane.claimed(mode, claim.kind == "drain", suspect)
+            if suspect:
+                log.info(
+                    "worker %s: job %s is back from a dead worker; running it alone",
+                    self.id,
+                    claim.jobs[0].id,
+                )
             if claim.kind == "jobs":
                 for job in claim.jobs:
                     self._start(q, job)
+            elif claim.kind == "drain":
+                continue  # the lane holds the next claim until the running jobs are done
             elif claim.kind == "idle":
                 await self._until_stopped(self.engine.wait_for_jobs(q.name, claim.last_id))
             else:
@@ -289,6 +311,7 @@ class Worker:
             finally:
                 running.calling = False
             await self._flush(running)
+            running.ending = True
             if running.cancelled:
                 if await self.engine.stopped(job):
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
@@ -312,6 +335,10 @@ class Worker:
                     await stuck
             q.busy -= 1
             q.slot_freed.set()
+            if job.suspect:
+                self.lane.suspect_done()
+            else:
+                self.lane.changed()
 
     def _cancel(self, job_id: str) -> None:
         """An operator cancelled a job this worker runs: an async task gets CancelledError at its
@@ -349,6 +376,7 @@ class Worker:
                 raise JobTimeout(str(exc)) from None
             # The thread cannot be stopped: fail the try now; the caller holds the slot.
             q.running.pop(job.id, None)
+            running.ending = True
             await self._flush(running)
             await self._record_failure(q, job, JobTimeout(f"{exc} (its thread was left to finish)"))
             raise _Stuck(asyncio.wrap_future(submitted[0])) from None
@@ -432,15 +460,17 @@ class Worker:
             for q in self.queues.values():
                 if not q.running:
                     continue
+                held = dict(q.running)
                 try:
-                    lost = await self.engine.renew(
-                        q.name, [r.job for r in q.running.values()], q.policy.lease
-                    )
+                    lost = await self.engine.renew(q.name, [r.job for r in held.values()], q.policy.lease)
                 except Exception:
                     log.exception("worker %s: renewing leases on %s failed", self.id, q.name)
                     continue
                 for job_id in lost:
-                    log.warning("job %s: lease lost (this worker was too slow to renew it)", job_id)
+                    # A job whose outcome was recorded while this call was on its way (and that
+                    # another worker took since: a retry, a put back) was not lost.
+                    if not held[job_id].ending:
+                        log.warning("job %s: lease lost (this worker was too slow to renew it)", job_id)
 
     def info(self, running: dict[str, list[str]]) -> dict[str, Any]:
         """What the heartbeat publishes (`running`: the job ids by queue)."""

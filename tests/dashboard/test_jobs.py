@@ -50,20 +50,27 @@ async def test_retry_a_dead_job_and_see_it_complete(dashboard: Dashboard):
     engine = dashboard.host.engine
     demo_plugin.BROKEN.add(-3)
     try:
-        async with dashboard.host.worker(["demo"]):
+        async with dashboard.host.worker(["demo"]) as first:
             job = await engine.enqueue("demo.process", {"flyer_id": -3})
             assert (await engine.wait(job.id)).state == "dead"
-            page = await admin_page(dashboard)
-            await page.goto(f"{dashboard.url}/queue/demo/{job.id}")
-            await expect(page.locator("[data-job-state]")).to_have_text("dead")
-            await expect(page.locator("details summary")).to_contain_text("flyer -3 cannot be read")
-            demo_plugin.BROKEN.discard(-3)  # the fault is fixed
-            await page.click("#job-actions button:has-text('Retry')")
+        page = await admin_page(dashboard)
+        await page.goto(f"{dashboard.url}/queue/demo/{job.id}")
+        await expect(page.locator("[data-job-state]")).to_have_text("dead")
+        await expect(page.locator("details summary")).to_contain_text("flyer -3 cannot be read")
+        demo_plugin.BROKEN.discard(-3)  # the fault is fixed
+        await page.click("#job-actions button:has-text('Retry')")
+        await expect(page.locator("[data-job-state]")).to_have_text("waiting")
+        async with dashboard.host.worker(["demo"]) as second:  # another worker takes the retry
             await expect(page.locator("[data-job-state]")).to_have_text("completed", timeout=20_000)
         tries = page.locator("#tries-h + .table-wrap tbody tr")
         await expect(tries).to_have_count(2)
         await expect(tries.nth(0)).to_contain_text("dead")
         await expect(tries.nth(1)).to_contain_text("completed")
+        # each try names the worker that ran it
+        assert first.id != second.id
+        await page.reload()
+        await expect(tries.nth(0).locator("td").nth(1)).to_have_text(first.id)
+        await expect(tries.nth(1).locator("td").nth(1)).to_have_text(second.id)
     finally:
         demo_plugin.BROKEN.discard(-3)
 

@@ -38,6 +38,10 @@ QUEUES = [
     QueuePolicy(
         "t-failover", attempts=5, concurrency=8, lease=2, keep_completed=Retention(age=3600, count=100_000)
     ),
+    # a poison job among healthy ones, all claimed in one batch
+    QueuePolicy("t-poison", attempts=2, concurrency=10, lease=30),
+    # a sync task that outlives its timeout leaves its thread behind, holding its slot
+    QueuePolicy("t-stuck", attempts=1, concurrency=2, timeout=0.3),
 ]
 
 
@@ -147,6 +151,18 @@ def crash() -> None:
     os._exit(3)
 
 
+async def hold(key: str, fail_first: bool, ctx) -> str:
+    """Each try runs until the test sets Redis key `<key>:<try>` (under its prefix); then the first
+    fails if `fail_first`."""
+    await _record(ctx)
+    redis = ctx.host.engine.redis
+    while not await redis.exists(f"{ctx.host.settings.redis_prefix}:{key}:{ctx.attempt}"):
+        await asyncio.sleep(0.01)
+    if fail_first and ctx.attempt == 1:
+        raise RuntimeError("the first try fails on purpose")
+    return "held"
+
+
 def not_json() -> object:
     return {1, 2}
 
@@ -172,9 +188,14 @@ def register_tasks(register):
         (sleep_sync, "t-lease"),
         (stubborn, "t-lease"),
         (crash, "t-lease"),
+        (hold, "t-lease"),
+        (sleep, "t-poison"),
+        (crash, "t-poison"),
+        (sleep_sync, "t-stuck"),
         (sleep, "t-slow"),
         (gather, "t-slow"),
         (gather, "t-basic"),
+        (sleep, "t-basic"),
         (sleep_noting_cancel, "t-slow"),
         (until_cancelled, "t-slow"),
         (sleep_sync, "t-timeout"),

@@ -58,6 +58,8 @@ def test_bad_input_says_what_is_wrong(invoke):
     assert code == 1 and "unknown queue 'nope'; registered queues:" in out
     code, out = invoke("jobs", "remove")
     assert code == 2 and "give a JOB_ID, or --queue and --state" in out
+    code, out = invoke("worker", "--no-supervisor", "--processes", "2")
+    assert code == 2 and "--processes needs the supervisor; leave out --no-supervisor" in out
 
 
 def test_retry_replay_pause_resume(invoke):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobhost.queue import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.history import day_number
 from jobhost.scheduler import Scheduler
 from jobhost.worker import running_worker
 from tests.queue.queue_support import runs
@@ -206,6 +207,32 @@ async def test_heartbeat_lists_the_worker_and_stats_count_outcomes(host):
     assert worker.id not in {w["id"] for w in await host.engine.workers()}
     assert await host.engine.totals("t-basic") == {"completed": 1, "failed": 1, "dead": 1}
     assert (await host.engine.rates("t-basic", minutes=1))["completed"] == 1.0
+
+
+async def test_each_utc_day_keeps_its_counts_and_a_duration_histogram(host):
+    """The per-day history reports read: completed, failed tries, retried, dead, durations."""
+    async with running_worker(host, ["t-basic", "t-lease"]):
+        jobs = [
+            await host.enqueue("t-basic.noop"),
+            await host.enqueue("t-basic.fail", {"times": 1}),  # a failed try, retried, then completed
+            await host.enqueue("t-basic.permanent"),  # a failed try, dead
+            await host.enqueue("t-lease.sleep", {"seconds": 0.3}),
+        ]
+        done = [await host.engine.wait(job.id, timeout=20) for job in jobs]
+    today = datetime.now(UTC).date()
+    [day] = await host.engine.days("t-basic", today, 1)
+    assert (day.first, day.completed, day.failed, day.retried, day.dead) == (today, 2, 2, 1, 1)
+    assert day.tries == 4  # every try is timed, failed ones too
+    [slow] = await host.engine.days("t-lease", today, 1)
+    took = (done[3].finished_at - done[3].started_at).total_seconds() * 1000
+    assert slow.max_ms == round(took) and 300 <= slow.max_ms < 5000
+    assert slow.percentile_ms(0.5) == slow.percentile_ms(0.95) == slow.max_ms  # one try: its own bucket
+    # the days around it are empty, and a week adds up to the same
+    before, same, after = await host.engine.days("t-basic", today - timedelta(days=1), 3)
+    assert (before.completed, before.tries, before.max_ms, after.completed) == (0, 0, None, 0)
+    assert same == day
+    ttl = await host.engine.redis.ttl(host.engine.keys.day("t-basic", day_number(today)))
+    assert 8 * 86400 < ttl <= 9 * 86400  # kept long enough for last week's report
 
 
 async def test_long_job_outliving_its_lease_runs_once(host):

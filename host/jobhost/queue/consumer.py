@@ -42,13 +42,20 @@ class Claimed:
     attempts: int
     owner: str | None
     labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
+    suspect: bool = False  # back from a dead worker: its worker runs it alone (claim.lua)
+
+
+# What else runs in a claiming worker's process (claim.lua): other jobs, nothing, or it runs one
+# job at a time. Only an idle or solo worker is handed a suspect.
+ClaimMode = Literal["busy", "idle", "solo"]
 
 
 @attrs.frozen
 class Claim:
-    """What a claim found: jobs, nothing (`last_id` to block on), a paused queue or a rate limit."""
+    """What a claim found: jobs, nothing (`last_id` to block on), suspects waiting for a worker
+    with nothing else running (`drain`), a paused queue or a rate limit."""
 
-    kind: Literal["jobs", "idle", "paused", "limited"]
+    kind: Literal["jobs", "idle", "drain", "paused", "limited"]
     jobs: tuple[Claimed, ...] = ()
     last_id: str = "0-0"
     wait: float = 0.0
@@ -60,13 +67,20 @@ class Consumer:
         self._completers: dict[str, Batcher[tuple[Claimed, Any], bool]] = {}
 
     async def claim(
-        self, queue: str, consumer: str, count: int, lease: float, rate: RateLimit | None
+        self,
+        queue: str,
+        consumer: str,
+        count: int,
+        lease: float,
+        rate: RateLimit | None,
+        mode: ClaimMode = "idle",
     ) -> Claim:
-        """Take up to `count` jobs and lease them to `consumer` (one round trip)."""
+        """Take up to `count` jobs and lease them to `consumer` (one round trip); `mode` says what
+        else runs beside them. An idle consumer may be handed one suspect instead, to run alone."""
         aging = "1" if self.store.policy(queue).priority_aging else ""
         args: list[str | int] = [consumer, count, ms(lease)]
         args += [rate.count, ms(rate.per)] if rate else ["", ""]
-        args.append(aging)
+        args += [aging, mode]
         keys = self.store.base(queue)
         try:
             reply = await self.store.scripts.claim(keys=keys, args=args)
@@ -76,13 +90,27 @@ class Consumer:
             await self.store.regroup(queue)
             reply = await self.store.scripts.claim(keys=keys, args=args)
         kind = reply[0]
-        if kind == "jobs":
+        if kind in ("jobs", "suspect"):
             fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
+            suspect = kind == "suspect"
             jobs = tuple(
-                Claimed(job_id, sid, queue, task, kwargs, int(attempt), int(attempts), owner or None, labels)
+                Claimed(
+                    job_id,
+                    sid,
+                    queue,
+                    task,
+                    kwargs,
+                    int(attempt),
+                    int(attempts),
+                    owner or None,
+                    labels,
+                    suspect,
+                )
                 for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
             )
             return Claim("jobs", jobs)
+        if kind == "drain":
+            return Claim("drain")
         if kind == "idle":
             return Claim("idle", last_id=reply[1])
         if kind == "limited":

@@ -49,6 +49,7 @@ class Engine:
         self.throughput = inspector.throughput
         self.totals = inspector.totals
         self.durations = inspector.durations
+        self.days = inspector.days
         self.workers = inspector.workers
         self.last_fires = inspector.last_fires
         self.search = inspector.search

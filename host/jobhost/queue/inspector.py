@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import date, timedelta
 from typing import Any, cast
 
 import attrs
@@ -15,6 +16,7 @@ import attrs
 from jobhost.queue import codec, search
 from jobhost.queue.connection import BLOCK_MS
 from jobhost.queue.errors import JobInputError, JobNotFound
+from jobhost.queue.history import QueueDay, day_number
 from jobhost.queue.job import TERMINAL, Job
 from jobhost.queue.keys import DURATION_BUCKETS, STATES, UnknownJobId, queue_of
 from jobhost.queue.store import Store
@@ -172,6 +174,17 @@ class Inspector:
             seen += int(raw.get(str(bound), 0))
             buckets.append((float(bound) / 1000 if bound != "inf" else float("inf"), seen))
         return buckets, int(raw.get("sum_ms", 0)) / 1000
+
+    async def days(self, queue: str, first: date, days: int) -> list[QueueDay]:
+        """The queue's figures of each UTC day from `first`, `days` of them (zeros for a day
+        before its history, which is kept `DAY_TTL`)."""
+        self.store.policy(queue)
+        dates = [first + timedelta(days=n) for n in range(days)]
+        pipe = self.redis.pipeline(transaction=False)
+        for day in dates:
+            pipe.hgetall(self.keys.day(queue, day_number(day)))
+        found = await pipe.execute()
+        return [QueueDay.from_hash(queue, day, raw) for day, raw in zip(dates, found, strict=True)]
 
     async def workers(self) -> list[dict[str, Any]]:
         """Live workers' heartbeats; the ids of workers whose heartbeat expired are dropped."""

@@ -80,6 +80,10 @@ class Keys:
         """Written after an enqueue that waits for replicas (producer.py `_replicated`)."""
         return self.base(queue) + "replicated"
 
+    def day(self, queue: str, day: int) -> str:
+        """Hash: one UTC day's counters and try-duration histogram (days since the epoch)."""
+        return self.base(queue) + f"day:{day}"
+
     def job(self, job_id: str) -> str:
         return self.base(queue_of(job_id)) + "job:" + job_id
 
@@ -120,3 +124,8 @@ class Keys:
 
 # Upper bounds (ms) of the try-duration histogram's buckets (given to the Lua scripts too).
 DURATION_BUCKETS = (10, 50, 100, 500, 1000, 5000, 10000, 30000, 60000, 300000, 900000)
+# The per-day histogram's buckets are log-spaced, DURATION_STEPS per doubling (bucket k holds the
+# tries of at most 2^(k/DURATION_STEPS) ms), so a percentile read from it is at most 19% high.
+DURATION_STEPS = 4
+# How long a day's counters are kept: a week's report, run a day late, still finds them all.
+DAY_TTL = 9 * 86400

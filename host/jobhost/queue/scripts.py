@@ -12,7 +12,7 @@ from redis.client import Pipeline as SyncPipeline
 from redis.cluster import ClusterPipeline as SyncClusterPipeline
 from redis.commands.core import AsyncScript, Script
 
-from jobhost.queue.keys import DURATION_BUCKETS, GROUP, TOKEN
+from jobhost.queue.keys import DAY_TTL, DURATION_BUCKETS, DURATION_STEPS, GROUP, TOKEN
 
 NAMES = (
     "enqueue",
@@ -38,6 +38,8 @@ CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
+    f"local DURATION_STEPS = {DURATION_STEPS}\n"
+    f"local DAY_TTL_S = {DAY_TTL}\n"
 )
 
 

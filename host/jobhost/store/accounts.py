@@ -92,6 +92,12 @@ class Accounts:
                 raise AccountError(f"a user with email {email!r} already exists") from None
             return _user(row)
 
+    async def admins(self) -> list[User]:
+        """Every admin, by id (not the read-only viewers)."""
+        async with self.sessions() as session:
+            rows = await session.scalars(select(UserRow).where(UserRow.is_admin).order_by(UserRow.id))
+            return [_user(row) for row in rows]
+
     async def find(self, email: str) -> User | None:
         try:
             email = normalize_email(email)

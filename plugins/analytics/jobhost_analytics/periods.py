@@ -30,6 +30,10 @@ class Period:
     start: datetime
     end: datetime
 
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
@@ -75,12 +79,14 @@ def previous(kind: str, now: datetime) -> Period:
 def to_report(kind: str, key: str | None, now: datetime) -> Period:
     """The period a report job covers: `key`, or by default the previous whole one.
 
-    A period that has not ended is refused: a report of half a day would read as a slow day.
+    A period that has not begun is refused; one still in progress is reported so far, and the
+    report says it is not complete (see `Report.complete`).
     """
+    if kind not in KINDS:
+        raise PeriodError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     period = previous(kind, now) if key is None else parse(kind, key)
-    if period.end > now:
+    if period.start > now:
         raise PeriodError(
-            f"{period.kind} period {period.key} has not ended yet (it ends {period.end.isoformat()}); "
-            "reports cover whole periods"
+            f"{period.kind} period {period.key} has not begun yet (it starts {period.start.isoformat()})"
         )
     return period

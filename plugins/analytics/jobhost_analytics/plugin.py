@@ -9,7 +9,8 @@ from typing import Any
 
 from jobhost import Backoff, QueuePolicy, hookimpl
 from jobhost_analytics import routes
-from jobhost_analytics.facts import EVENT, FlyerFact
+from jobhost_analytics.cli import analytics
+from jobhost_analytics.facts import EVENT, MAX_OWNER, UPLOADED, FlyerFact, flyer_id_of
 from jobhost_analytics.jobs import (
     DAILY_QUEUE,
     DAILY_TASK,
@@ -57,15 +58,21 @@ def register_tasks(register):
 
 @hookimpl
 def register_schedules(register):
-    # Cron times are UTC: yesterday's report shortly after midnight, last week's on Monday.
-    register("analytics.daily-report", cron="5 0 * * *", task=DAILY_TASK)
-    register("analytics.weekly-report", cron="20 0 * * 1", task=WEEKLY_TASK)
+    # Cron times are UTC: yesterday's report at 00:15, last week's on Monday at 01:00.
+    register("analytics.daily-report", cron="15 0 * * *", task=DAILY_TASK)
+    register("analytics.weekly-report", cron="0 1 * * 1", task=WEEKLY_TASK)
 
 
 @hookimpl
 def register_admin_routes(register):
     register(routes.list_reports)
     register(routes.show_report)
+    register(routes.make_report)
+
+
+@hookimpl
+def register_commands(cli):
+    cli.add_command(analytics)
 
 
 @hookimpl
@@ -77,6 +84,8 @@ def register_migrations(register):
 def handle_event(event, host):
     if event.name == EVENT:
         return record_flyer(host, event.data)
+    if event.name == UPLOADED:
+        return record_upload(host, event.data)
     return None
 
 
@@ -88,3 +97,19 @@ async def record_flyer(host: Any, data: Any) -> None:
         log.warning("analytics: event ignored: %s", exc)
         return
     await Records(host.db).record(fact, datetime.now(UTC))
+
+
+async def record_upload(host: Any, data: Any) -> None:
+    """Count an uploaded flyer; a malformed event is logged and left."""
+    try:
+        flyer_id = flyer_id_of(UPLOADED, data)
+    except ValueError as exc:
+        log.warning("analytics: event ignored: %s", exc)
+        return
+    owner, pages = data.get("owner"), data.get("pages")
+    await Records(host.db).record_upload(
+        flyer_id,
+        str(owner)[:MAX_OWNER] if isinstance(owner, str | int) and not isinstance(owner, bool) else None,
+        pages if isinstance(pages, int) and not isinstance(pages, bool) and pages >= 0 else None,
+        datetime.now(UTC),
+    )

@@ -16,10 +16,9 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobhost_analytics.facts import FlyerFact
+from jobhost_analytics.facts import Deal, FlyerFact
 from jobhost_analytics.periods import Period
-from jobhost_analytics.summary import Summary
-from jobhost_analytics.tables import flyers, reports
+from jobhost_analytics.tables import flyers, reports, uploads
 
 
 def _aware(moment: datetime) -> datetime:
@@ -29,7 +28,7 @@ def _aware(moment: datetime) -> datetime:
 
 @attrs.frozen
 class Report:
-    """A stored report: its period and its figures (`Summary.as_dict()`)."""
+    """A stored report: its period and its figures (see `figures.figures`; `version` in them)."""
 
     kind: str
     period: str
@@ -39,16 +38,23 @@ class Report:
     summary: dict[str, Any]
 
     @classmethod
-    def of(cls, period: Period, summary: Summary, generated_at: datetime) -> Report:
-        return cls(period.kind, period.key, period.start, period.end, generated_at, summary.as_dict())
+    def of(cls, period: Period, figures: dict[str, Any], generated_at: datetime) -> Report:
+        return cls(period.kind, period.key, period.start, period.end, generated_at, figures)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the period had ended when the report was made."""
+        return self.generated_at >= self.ends_at
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "version": 1,  # reports made before the field existed; later ones carry their own
             "kind": self.kind,
             "period": self.period,
             "starts_at": self.starts_at.isoformat(),
             "ends_at": self.ends_at.isoformat(),
             "generated_at": self.generated_at.isoformat(),
+            "complete": self.complete,
             **self.summary,
         }
 
@@ -96,6 +102,8 @@ class Records:
                     "store": fact.store,
                     "items": fact.items,
                     "prices": [str(price) for price in fact.prices],
+                    "pages": fact.pages,
+                    "deals": [deal.as_dict() for deal in fact.deals],
                     "seen_at": at,
                     "updated_at": at,
                 },
@@ -110,9 +118,33 @@ class Records:
                 select(flyers).where(flyers.c.seen_at >= start, flyers.c.seen_at < end)
             )
             return [
-                FlyerFact(row.flyer_id, row.owner, row.store, row.items, tuple(map(Decimal, row.prices)))
+                FlyerFact(
+                    row.flyer_id,
+                    row.owner,
+                    row.store,
+                    row.items,
+                    tuple(map(Decimal, row.prices)),
+                    row.pages,
+                    tuple(Deal.from_dict(deal) for deal in row.deals or ()),
+                )
                 for row in rows
             ]
+
+    async def record_upload(self, flyer_id: str, owner: str | None, pages: int | None, at: datetime) -> None:
+        """Keep an upload; announced again, it keeps its first time."""
+        async with self._sessions() as session, session.begin():
+            values = {"flyer_id": flyer_id, "owner": owner, "pages": pages, "seen_at": at}
+            await _upsert(session, uploads, values, keys=("flyer_id",), keep=("seen_at",))
+
+    async def uploads(self, start: datetime, end: datetime) -> int:
+        """How many flyers were uploaded in `[start, end)`."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(func.count())
+                .select_from(uploads)
+                .where(uploads.c.seen_at >= start, uploads.c.seen_at < end)
+            )
+            return found or 0
 
     async def save(self, report: Report) -> None:
         """Store the report, replacing any earlier one of the same kind and period."""

@@ -1,17 +1,19 @@
-"""Admin routes (mounted under `/api/admin/`): the stored reports."""
+"""Admin routes (mounted under `/api/admin/`): the stored reports, and making one on demand."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import get
+import attrs
+from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from jobhost import Host
-from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
-from jobhost_analytics.periods import DAILY, KINDS, PeriodError, parse
+from jobhost_analytics.jobs import TASKS, request
+from jobhost_analytics.periods import KINDS, PeriodError, parse
 from jobhost_analytics.records import Records
 
 MAX_LIMIT = 500
@@ -49,8 +51,33 @@ async def show_report(
         raise _bad(exc) from None
     report = await Records(host.db).get(kind, key)
     if report is None:
-        task, field = (DAILY_TASK, "day") if kind == DAILY else (WEEKLY_TASK, "week")
+        task, field = TASKS[kind]
         raise NotFoundException(
             detail=f"no {kind} report for {key}; it is made by the task {task} ({field}={key!r})"
         )
     return report.as_dict()
+
+
+@attrs.frozen
+class ReportRequest:
+    kind: str
+    period: str | None = None
+
+
+@post(
+    "/analytics/reports",
+    status_code=202,
+    summary="Make a report now: 202 with its job (period default: the previous whole one)",
+    description='`{"kind": "daily", "period": "2026-11-27"}` or `{"kind": "weekly", "period": "2026-W47"}`. '
+    "A period still in progress is reported so far (`complete` false); making a report again replaces it.",
+)
+async def make_report(host: NamedDependency[Host], data: JSONBody[ReportRequest]) -> Response[dict[str, Any]]:
+    try:
+        period, job = await request(host, data.kind, data.period, datetime.now(UTC))
+    except PeriodError as exc:
+        raise _bad(exc) from None
+    return Response(
+        {"kind": period.kind, "period": period.key, "job": job},
+        status_code=202,
+        headers={"Location": f"/api/admin/jobs/{job['id']}"},
+    )

@@ -9,7 +9,11 @@ from typing import Any
 
 import attrs
 
-from jobhost_analytics.facts import FlyerFact, money
+from jobhost_analytics.facts import UNIT_KINDS, Deal, FlyerFact, money
+
+# How many of the biggest discounts and the most frequent products a report lists.
+TOP_DISCOUNTS = 5
+TOP_PRODUCTS = 10
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -40,6 +44,16 @@ class StoreFigures:
 
 
 @attrs.frozen
+class Discount:
+    deal: Deal
+    store: str | None
+    flyer_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.deal.as_dict(), "store": self.store, "flyer_id": self.flyer_id}
+
+
+@attrs.frozen
 class Summary:
     """A period's figures. Prices are per item (see `facts.item_price`), rounded to cents."""
 
@@ -52,6 +66,10 @@ class Summary:
     min_price: Decimal | None
     max_price: Decimal | None
     stores: tuple[StoreFigures, ...]
+    pages: int = 0
+    by_unit: tuple[tuple[str, int], ...] = tuple((kind, 0) for kind in UNIT_KINDS)
+    discounts: tuple[Discount, ...] = ()
+    products: tuple[tuple[str, int], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +82,13 @@ class Summary:
             "min_price": _text(self.min_price),
             "max_price": _text(self.max_price),
             "stores": [store.as_dict() for store in self.stores],
+        }
+
+    def deals_dict(self) -> dict[str, Any]:
+        return {
+            "by_unit": dict(self.by_unit),
+            "biggest_discounts": [d.as_dict() for d in self.discounts],
+            "top_products": [{"name": name, "count": n} for name, n in self.products],
         }
 
 
@@ -83,6 +108,17 @@ def summarize(facts: Iterable[FlyerFact]) -> Summary:
         (_store(name, group) for name, group in by_store.items()),
         key=lambda s: (-s.flyers, s.store is None, (s.store or "").casefold()),
     )
+    deals = [(deal, fact) for fact in facts for deal in fact.deals]
+    by_unit = {kind: 0 for kind in UNIT_KINDS}
+    products: dict[str, tuple[str, int]] = {}  # case-folded name → (first spelling seen, count)
+    for deal, _ in deals:
+        by_unit[deal.kind] = by_unit.get(deal.kind, 0) + 1
+        shown, seen = products.get(deal.name.casefold(), (deal.name, 0))
+        products[deal.name.casefold()] = (shown, seen + 1)
+    discounted = sorted(
+        (Discount(deal, fact.store, fact.flyer_id) for deal, fact in deals if deal.percent_off),
+        key=lambda d: (-(d.deal.percent_off or 0), d.deal.name.casefold(), d.flyer_id),
+    )
     return Summary(
         flyers=len(facts),
         items=sum(fact.items for fact in facts),
@@ -93,4 +129,8 @@ def summarize(facts: Iterable[FlyerFact]) -> Summary:
         min_price=prices[0] if prices else None,
         max_price=prices[-1] if prices else None,
         stores=tuple(stores),
+        pages=sum(fact.pages or 0 for fact in facts),
+        by_unit=tuple(by_unit.items()),
+        discounts=tuple(discounted[:TOP_DISCOUNTS]),
+        products=tuple(sorted(products.values(), key=lambda p: (-p[1], p[0].casefold()))[:TOP_PRODUCTS]),
     )

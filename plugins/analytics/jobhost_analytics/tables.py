@@ -17,9 +17,22 @@ flyers = Table(
     Column("items", Integer, nullable=False),
     # Each priced item's price per item, as decimal strings.
     Column("prices", JSON, nullable=False),
+    # Pages and deals (`Deal.as_dict()` each); NULL for flyers recorded before events carried them.
+    Column("pages", Integer, nullable=True),
+    Column("deals", JSON, nullable=True),
     # When the flyer was first announced: the period it counts in, even if announced again.
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per uploaded flyer, from its `flyer.uploaded` event.
+uploads = Table(
+    "analytics_uploads",
+    metadata,
+    Column("flyer_id", String(255), primary_key=True),
+    Column("owner", String(64), nullable=True),
+    Column("pages", Integer, nullable=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 # One row per report kind and period; re-running a report replaces its row.

@@ -163,6 +163,24 @@ class Ledger:
             ],
         }
 
+    async def counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """What happened to mail in `[start, end)`: messages the server accepted (`sent`), given up
+        after their tries (`failed`), and refused for good by the server, a 5xx (`bounced`)."""
+        at, given_up = failures.c.failed_at, failures.c.final
+        async with self._sessions() as session:
+            sent = await session.scalar(
+                select(func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.accepted_at >= start, deliveries.c.accepted_at < end)
+            )
+            found = await session.execute(
+                select(failures.c.permanent, func.count())
+                .where(given_up, at >= start, at < end)
+                .group_by(failures.c.permanent)
+            )
+            given = {bool(permanent): n for permanent, n in found}
+        return {"sent": sent or 0, "failed": given.get(False, 0), "bounced": given.get(True, 0)}
+
     async def prune(self, before: datetime) -> int:
         """Forget deliveries and failures older than `before`; how many rows went."""
         async with self._sessions() as session, session.begin():

@@ -87,9 +87,12 @@ class MailService:
         text: str,
         html: str | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        unique: str | None = None,
     ) -> Mail:
-        """A new message from the configured sender's domain; `InvalidMail` names a bad field."""
-        return Mail.compose(to, subject, text, html, headers, domain=self.config.sender_domain)
+        """A new message from the configured sender's domain; `InvalidMail` names a bad field.
+        `unique` fixes its Message-ID (`<unique@domain>`), so composing it again is the same mail."""
+        return Mail.compose(to, subject, text, html, headers, domain=self.config.sender_domain, unique=unique)
 
     async def send(
         self,

@@ -25,6 +25,7 @@ from jobhost_flyer_ocr.validate import Limits, Upload, check_upload
 
 TASK = "flyer_ocr.process_flyer"
 EVENT = "flyer.processed"
+UPLOADED = "flyer.uploaded"
 PLUGIN = "flyer_ocr"
 # A synchronous request gives tesseract this long before it answers 503.
 SYNC_TIMEOUT = 120.0
@@ -112,7 +113,12 @@ async def accept(
         folder.remove(stored)
         raise
     await flyers.set_job(record.id, kicked.task_id)
+    await _uploaded(host, record)
     return Accepted(kicked.task_id, record.id)
+
+
+async def _uploaded(host: Host, record: FlyerRecord) -> None:
+    await host.emit(UPLOADED, {"flyer_id": record.id, "owner": record.owner, "pages": record.pages}, PLUGIN)
 
 
 def result_of(record: FlyerRecord) -> dict[str, Any]:
@@ -127,13 +133,21 @@ def result_of(record: FlyerRecord) -> dict[str, Any]:
 async def finish(host: Host, record: FlyerRecord, flyer: Flyer) -> FlyerRecord:
     """Store the deals, mark the flyer processed, and announce it (`flyer.processed`)."""
     saved = await Flyers(host.db).processed(record.id, flyer, record.store)
-    deals = [
-        {k: item.as_dict()[k] for k in ("name", "price", "quantity", "unit", "unit_price", "page")}
-        for item in saved.items
-    ]
-    await host.emit(
-        EVENT, {"flyer_id": saved.id, "owner": saved.owner, "store": saved.store, "items": deals}, PLUGIN
+    shown = (
+        "name",
+        "price",
+        "quantity",
+        "unit",
+        "unit_price",
+        "page",
+        "save",
+        "percent_off",
+        "regular_price",
+        "bogo",
     )
+    deals = [{k: item.as_dict()[k] for k in shown} for item in saved.items]
+    announced = {"flyer_id": saved.id, "owner": saved.owner, "store": saved.store, "pages": saved.pages}
+    await host.emit(EVENT, {**announced, "items": deals}, PLUGIN)
     return saved
 
 
@@ -161,4 +175,5 @@ async def process_now(
         pages=upload.pages,
         store=store,
     )
+    await _uploaded(host, record)
     return await finish(host, record, flyer)

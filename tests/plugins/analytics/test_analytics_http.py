@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from jobhost_analytics.facts import FlyerFact
+from jobhost_analytics.figures import figures
 from jobhost_analytics.periods import DAILY, WEEKLY, parse
 from jobhost_analytics.records import Records, Report
 from jobhost_analytics.summary import summarize
@@ -19,7 +20,7 @@ async def save_reports(host) -> None:
     now = datetime.now(UTC)
     acme = FlyerFact("a", "1", "Acme", 2, ())
     for kind, key in [(DAILY, "2026-01-04"), (DAILY, "2026-01-05"), (WEEKLY, "2026-W01")]:
-        await records.save(Report.of(parse(kind, key), summarize([acme]), now))
+        await records.save(Report.of(parse(kind, key), figures(summarize([acme]), 1, {}, None), now))
 
 
 async def test_only_admins_read_reports(make_api):
@@ -44,7 +45,7 @@ async def test_reports_are_listed_latest_first_paginated_and_by_kind(make_api):
             ("daily", "2026-01-04"),
             ("weekly", "2026-W01"),
         ]
-        assert everything["reports"][0]["flyers"] == 1
+        assert everything["reports"][0]["flyers"]["processed"] == 1
         assert everything["reports"][0]["stores"][0]["store"] == "Acme"
 
         page = await api.client.get(REPORTS, params={"kind": "daily", "offset": 1, "limit": 1}, headers=admin)
@@ -62,15 +63,16 @@ async def test_one_report_by_kind_and_period(make_api):
         daily = await api.client.get(f"{REPORTS}/daily/2026-01-05", headers=admin)
         assert daily.status_code == 200, daily.text
         assert {
-            k: daily.json()[k] for k in ("kind", "period", "starts_at", "ends_at", "flyers", "items")
+            k: daily.json()[k] for k in ("version", "kind", "period", "starts_at", "ends_at", "complete")
         } == {
+            "version": 2,
             "kind": "daily",
             "period": "2026-01-05",
             "starts_at": "2026-01-05T00:00:00+00:00",
             "ends_at": "2026-01-06T00:00:00+00:00",
-            "flyers": 1,
-            "items": 2,
+            "complete": True,
         }
+        assert (daily.json()["flyers"]["uploaded"], daily.json()["flyers"]["items"]) == (1, 2)
         weekly = await api.client.get(f"{REPORTS}/weekly/2026-W01", headers=admin)
         assert (weekly.status_code, weekly.json()["starts_at"]) == (200, "2025-12-29T00:00:00+00:00")
 
@@ -106,3 +108,46 @@ async def test_a_bad_page_is_a_400_naming_the_parameter(make_api):
         assert answer.json()["extra"] == [
             {"message": "Expected `int` >= 1", "key": "limit", "source": "query"}
         ]
+
+
+async def test_an_admin_asks_for_a_report_and_gets_its_job(make_api):
+    async with make_api(installed=("analytics",)) as api:
+        _, admin = await api.user("root@example.com", admin=True)
+        _, user = await api.user("ann@example.com")
+        body = {"kind": "daily", "period": "2026-11-27"}
+        assert (await api.client.post(REPORTS, json=body, headers=user)).status_code == 403
+        answer = await api.client.post(REPORTS, json=body, headers=admin)
+        assert answer.status_code == 202, answer.text
+        made = answer.json()
+        assert (made["kind"], made["period"]) == ("daily", "2026-11-27")
+        assert answer.headers["location"] == f"/api/admin/jobs/{made['job']['id']}"
+        job = await api.host.job(made["job"]["id"])
+        assert (job.task, job.queue, job.kwargs) == (
+            "analytics.daily_report",
+            "analytics-reporting",
+            {"day": "2026-11-27"},
+        )
+        # by default, the previous whole period
+        weekly = (await api.client.post(REPORTS, json={"kind": "weekly"}, headers=admin)).json()
+        assert weekly["job"]["kwargs"] == {"week": weekly["period"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"kind": "monthly"}, "kind must be one of daily, weekly, got 'monthly'"),
+        (
+            {"kind": "daily", "period": "2026-W47"},
+            "day must be an ISO date such as 2026-01-05, got '2026-W47'",
+        ),
+        ({"kind": "weekly", "period": "2999-W01"}, "weekly period 2999-W01 has not begun yet"),
+    ],
+)
+async def test_a_bad_report_request_is_a_400_saying_what_is_wrong(make_api, body, detail):
+    async with make_api(installed=("analytics",)) as api:
+        _, admin = await api.user("root@example.com", admin=True)
+        answer = await api.client.post(REPORTS, json=body, headers=admin)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["detail"].startswith(detail)
+        for queue in ("analytics-reporting", "weekly-analytics-reporting"):  # nothing was queued
+            assert (await api.host.engine.counts(queue))["waiting"] == 0

@@ -1,6 +1,8 @@
 """The analytics plugin in a real host: `flyer.processed` events through `host.emit`, report jobs
 run by a real worker on the shared Redis, rows in a real migrated database."""
 
+import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,8 @@ from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
 from jobhost_analytics.periods import DAILY, WEEKLY, parse, previous
 from jobhost_analytics.records import Records
+from tests.plugins.analytics.conftest import REDIS_URL
+from tests.plugins.email.conftest import jobhost
 
 QUEUES = ["analytics-reporting", "weekly-analytics-reporting"]
 
@@ -44,6 +48,7 @@ def test_the_plugin_registers_queues_tasks_schedules_routes_and_migrations(make_
         WEEKLY_TASK: "weekly-analytics-reporting",
     }
     assert info.as_dict()["admin_routes"] == [
+        "/api/admin/analytics/reports",  # GET the list, POST to make one
         "/api/admin/analytics/reports",
         "/api/admin/analytics/reports/{kind:str}/{period:str}",
     ]
@@ -51,15 +56,15 @@ def test_the_plugin_registers_queues_tasks_schedules_routes_and_migrations(make_
     crons = {s.task: s.cron for s in host.registry.schedules.values()}
     sunday_night = datetime(2026, 1, 11, 23, 0, tzinfo=UTC).timestamp()
     daily = croniter(crons[DAILY_TASK], sunday_night)
-    # Shortly after midnight UTC, every day; the weekly one on Monday.
+    # 00:15 UTC every day; the weekly one on Monday at 01:00 UTC.
     assert [datetime.fromtimestamp(daily.get_next(float), UTC).isoformat() for _ in range(2)] == [
-        "2026-01-12T00:05:00+00:00",
-        "2026-01-13T00:05:00+00:00",
+        "2026-01-12T00:15:00+00:00",
+        "2026-01-13T00:15:00+00:00",
     ]
     weekly = croniter(crons[WEEKLY_TASK], sunday_night)
     assert [datetime.fromtimestamp(weekly.get_next(float), UTC).isoformat() for _ in range(2)] == [
-        "2026-01-12T00:20:00+00:00",
-        "2026-01-19T00:20:00+00:00",
+        "2026-01-12T01:00:00+00:00",
+        "2026-01-19T01:00:00+00:00",
     ]
 
 
@@ -91,13 +96,14 @@ async def test_the_daily_report_of_yesterday_by_default_and_rerunning_replaces_i
 
     done = await run(host, DAILY_TASK)
     assert done.state == "completed", done.errors
-    assert {k: done.result[k] for k in ("kind", "period", "flyers", "items", "average_price")} == {
+    assert {k: done.result[k] for k in ("version", "kind", "period", "complete")} == {
+        "version": 2,
         "kind": "daily",
         "period": yesterday.key,
-        "flyers": 2,
-        "items": 3,
-        "average_price": "2.00",
+        "complete": True,
     }
+    assert (done.result["flyers"]["processed"], done.result["flyers"]["items"]) == (2, 3)
+    assert done.result["prices"]["average"] == "2.00"
     assert [s["store"] for s in done.result["stores"]] == ["Acme", "Zed"]
     assert f"daily report {yesterday.key}: 2 flyers" in done.logs
 
@@ -105,7 +111,7 @@ async def test_the_daily_report_of_yesterday_by_default_and_rerunning_replaces_i
     again = await run(host, DAILY_TASK, {"day": yesterday.key})
     assert again.state == "completed", again.errors
     stored = await records.get(DAILY, yesterday.key)
-    assert stored.summary["flyers"] == again.result["flyers"] == 3
+    assert stored.summary["flyers"]["processed"] == again.result["flyers"]["processed"] == 3
     assert (await records.page(None, 0, 10))[1] == 1
 
 
@@ -123,11 +129,12 @@ async def test_the_weekly_report_counts_monday_to_sunday(analytics_host):
         "2025-12-29T00:00:00+00:00",
         "2026-01-05T00:00:00+00:00",
     )
-    assert (done.result["flyers"], done.result["max_price"]) == (2, "3.00")
+    assert (done.result["flyers"]["processed"], done.result["prices"]["max"]) == (2, "3.00")
+    assert [d["day"] for d in done.result["days"]][::6] == ["2025-12-29", "2026-01-04"]
     assert (await records.get(WEEKLY, "2026-W01")).summary == {
         k: v
         for k, v in done.result.items()
-        if k not in ("kind", "period", "starts_at", "ends_at", "generated_at")
+        if k not in ("kind", "period", "starts_at", "ends_at", "generated_at", "complete")
     }
 
 
@@ -136,7 +143,7 @@ async def test_the_weekly_report_counts_monday_to_sunday(analytics_host):
     [
         (DAILY_TASK, {"day": "2026-02-30"}, "day must be an ISO date such as 2026-01-05, got '2026-02-30'"),
         (WEEKLY_TASK, {"week": "2026-02"}, "week must be an ISO week such as 2026-W02, got '2026-02'"),
-        (DAILY_TASK, {"day": "2999-01-01"}, r"daily period 2999-01-01 has not ended yet"),
+        (DAILY_TASK, {"day": "2999-01-01"}, r"daily period 2999-01-01 has not begun yet"),
     ],
 )
 async def test_a_period_that_cannot_be_reported_fails_at_once_naming_the_field(
@@ -148,3 +155,42 @@ async def test_a_period_that_cannot_be_reported_fails_at_once_naming_the_field(
     [failure] = done.errors
     assert re.match(f"PermanentError: {task}: {message}", failure.error), failure.error
     assert (await Records(host.db).page(None, 0, 10))[1] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # four `jobhost` processes: each starts in seconds, more on a busy machine
+async def test_the_cli_queues_a_report_on_demand_and_says_what_is_wrong(analytics_host):
+    host = await analytics_host()
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "JOBHOST_REDIS_PREFIX": host.settings.redis_prefix,
+        "DATABASE_URL": str(host.settings.database_url),
+        "JOBHOST_DATA_DIR": str(host.settings.data_dir),
+        "JOBHOST_LOAD_PLUGINS": "analytics",
+    }
+    queued = await asyncio.to_thread(jobhost, "analytics", "report", "--daily", "2026-11-27", env=env)
+    assert queued.returncode == 0, queued.stderr
+    job_id = re.search(r"^daily report 2026-11-27: job (\S+) queued", queued.stdout)[1]
+    job = await host.job(job_id)
+    assert (job.task, job.kwargs, job.state) == (DAILY_TASK, {"day": "2026-11-27"}, "waiting")
+
+    # with --wait, a worker makes it while the command waits, and it prints the report
+    async with running_worker(host, QUEUES):
+        waited = await asyncio.to_thread(
+            jobhost, "analytics", "report", "--weekly", "2026-W47", "--wait", "60", env=env
+        )
+    assert waited.returncode == 0, waited.stderr
+    report = json.loads(waited.stdout[waited.stdout.index("{") :])
+    assert (report["kind"], report["period"], report["complete"]) == ("weekly", "2026-W47", True)
+    assert (await Records(host.db).get(WEEKLY, "2026-W47")).summary["version"] == 2
+
+    for args, message in [
+        (["--weekly", "2999-W01"], "Invalid value for --weekly: weekly period 2999-W01 has not begun yet"),
+        (
+            ["--daily", "2026-11-27", "--weekly", "2026-W47"],
+            "give exactly one of --daily YYYY-MM-DD or --weekly",
+        ),
+    ]:
+        refused = await asyncio.to_thread(jobhost, "analytics", "report", *args, env=env)
+        assert refused.returncode == 2, refused.stdout
+        assert message in refused.stderr and "Traceback" not in refused.stderr

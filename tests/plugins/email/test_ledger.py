@@ -69,6 +69,26 @@ async def test_status_counts_sent_failed_and_retried_with_the_latest_failures_fi
 
 
 @both_databases
+async def test_counts_of_a_period_sent_given_up_and_bounced(ledger):
+    now = datetime.now(UTC)
+    await ledger.record_accepted(accepted("<in@example.com>", at=now))
+    await ledger.record_accepted(accepted("<before@example.com>", at=now - timedelta(days=2)))
+    busy, gone, dropped = mail(), mail(), mail()
+    await ledger.record_failure(busy, TemporaryFailure("smtp:25", "451 4.3.0 busy", 451), final=False)
+    await ledger.record_failure(busy, TemporaryFailure("smtp:25", "451 4.3.0 busy", 451), final=True)
+    await ledger.record_failure(gone, PermanentFailure("smtp:25", "550 5.1.1 user unknown", 550), final=True)
+    await ledger.record_failure(dropped, PermanentFailure("smtp:25", "554 5.7.1 spam", 554), final=True)
+    today = (now - timedelta(hours=1), now + timedelta(hours=1))
+    # a try that is retried is no failure yet; a 5xx is a bounce
+    assert await ledger.counts(*today) == {"sent": 1, "failed": 1, "bounced": 2}
+    assert await ledger.counts(now - timedelta(days=3), now - timedelta(days=1)) == {
+        "sent": 1,
+        "failed": 0,
+        "bounced": 0,
+    }
+
+
+@both_databases
 async def test_prune_forgets_only_what_is_older_than_the_cutoff(ledger):
     now = datetime.now(UTC)
     await ledger.record_accepted(accepted("<old@example.com>", at=now - timedelta(days=40)))

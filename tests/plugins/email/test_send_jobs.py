@@ -79,8 +79,9 @@ async def test_a_connection_dropped_after_data_is_retried_and_delivered_once(sta
 
 
 async def test_no_duplicate_when_the_worker_dies_after_the_server_accepted(stack):
-    # The server takes the message and then hangs on QUIT; the worker is killed right there.
-    # Its lease runs out, a second worker retries the job, finds the acceptance, sends nothing.
+    # The server takes the message and then hangs on QUIT; the worker is killed right there
+    # (`jobhost worker`, its supervisor, and with it the worker process). Its heartbeat stops, a
+    # second worker retries the job, finds the acceptance, sends nothing.
     s = await stack(quit_delay=120)
     first = s.start_worker()
     mail = message(s)
@@ -92,7 +93,8 @@ async def test_no_duplicate_when_the_worker_dies_after_the_server_accepted(stack
     done = await s.wait(job.id, timeout=120)
 
     assert done.state == "completed"
-    assert done.attempt == 2 and "WorkerLost" in done.errors[0].error
+    # the killed try is not counted (its worker might have run other mails beside it)
+    assert done.attempt == 1 and "WorkerLost" in done.errors[0].error
     assert done.result["already_sent"] is True
     assert len(s.smtp.received) == 1
 

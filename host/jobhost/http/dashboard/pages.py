@@ -11,6 +11,7 @@ import asyncio
 import math
 import time
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from croniter import croniter
@@ -214,9 +215,22 @@ async def _admin_json(host: Host, path: str, **params: Any) -> dict[str, Any] | 
     """What a plugin's admin JSON route at `path` answers (called in-process, the viewer already
     checked); None when no enabled plugin registered it."""
     for route in host.registry.admin_routes:
-        if path in route.paths:
+        if path in route.paths and "GET" in route.handler.http_methods:
             return await route.handler.fn(host=host, **params)
     return None
+
+
+def _processed(report: dict[str, Any]) -> int:
+    flyers = report["flyers"]  # a number in reports made before version 2
+    return int(flyers["processed"] if isinstance(flyers, dict) else flyers)
+
+
+def _jobs_chart(categories: list[str], per_category: list[dict[str, int]], label: str) -> Any:
+    """Stacked columns of completed jobs per queue; queues that did nothing are left out, and
+    None when no queue did anything."""
+    queues = sorted({q for row in per_category for q, n in row.items() if n})
+    series = [(q, [float(row.get(q, 0)) for row in per_category]) for q in queues]
+    return charts.columns(categories, series, label=label) if series else None
 
 
 @get("/reports", name="dashboard:reports", include_in_schema=False)
@@ -228,12 +242,19 @@ async def reports(request: Request[Any, Any, Any]) -> Response[str]:
         kind = "daily"
     listed = await _admin_json(host, "/analytics/reports", kind=kind, offset=0, limit=REPORTS_SHOWN)
     found = list(reversed(listed["reports"])) if listed else []  # oldest first, as charts read
-    flyers = charts.bars([(r["period"], r["flyers"]) for r in found], label=f"Flyers per {kind} period")
-    deals = charts.bars([(r["period"], r["priced_items"]) for r in found], label="Priced items (deals)")
-    names = sorted(host.engine.registry.queues)
+    current = [r for r in found if r.get("version", 1) >= 2]
+    flyers = charts.bars([(r["period"], _processed(r)) for r in found], label=f"Flyers per {kind} period")
+    deals = charts.bars(
+        [(r["period"], r["flyers"]["items"]) for r in current], label=f"Deals (items) per {kind} period"
+    )
+    unit = "day" if kind == "daily" else "week"
+    jobs = _jobs_chart(
+        [r["period"] for r in current],
+        [{q["queue"]: q["completed"] for q in r["queues"]} for r in current],
+        f"Jobs completed per queue per {unit}",
+    )
     durations: list[dict[str, Any]] = []
-    per_queue: list[tuple[str, float]] = []
-    for name in names:
+    for name in sorted(host.engine.registry.queues):
         buckets, total_s = await host.engine.durations(name)
         tries = buckets[-1][1]
         durations.append(
@@ -244,7 +265,6 @@ async def reports(request: Request[Any, Any, Any]) -> Response[str]:
                 **{f"p{p}": _percentile(buckets, p / 100) for p in (50, 95, 99)},
             }
         )
-        per_queue.append((name, float(sum(m["completed"] for m in await host.engine.throughput(name)))))
     return page(
         "reports.html",
         viewer,
@@ -254,7 +274,50 @@ async def reports(request: Request[Any, Any, Any]) -> Response[str]:
         flyers_chart=flyers,
         deals_chart=deals,
         durations=durations,
-        per_queue_chart=charts.bars(per_queue, label="Jobs completed per queue, last hour"),
+        jobs_chart=jobs,
+    )
+
+
+@get("/reports/{kind:str}/{period:str}", name="dashboard:report", include_in_schema=False)
+async def report_page(
+    request: Request[Any, Any, Any], kind: FromPath[str], period: FromPath[str]
+) -> Response[str]:
+    viewer = await session.viewer(request)
+    host = _host(request)
+    report = await _admin_json(host, "/analytics/reports/{kind:str}/{period:str}", kind=kind, period=period)
+    if report is None:
+        raise NotFoundException(detail="the analytics plugin is not enabled, so there are no reports")
+    if report.get("version", 1) < 2:
+        raise NotFoundException(
+            detail=f"the {kind} report {period} was made by an older analytics plugin; make it again "
+            f"(jobhost analytics report --{kind} {period}) to see it here"
+        )
+    days = report["days"]
+    queues = report["queues"]
+    busy = [q for q in queues if q["tries"]]
+    deals = report["deals"]
+    return page(
+        "report.html",
+        viewer,
+        r=report,
+        moments={k: datetime.fromisoformat(report[k]) for k in ("starts_at", "ends_at", "generated_at")},
+        jobs_chart=_jobs_chart(
+            [d["day"] for d in days],
+            [{q: n["completed"] for q, n in d["queues"].items()} for d in days],
+            "Jobs completed per queue per day",
+        ),
+        durations_chart=charts.bars(
+            [(f"{q['queue']} p{p}", q[f"p{p}_ms"] or 0) for q in busy for p in (50, 95)],
+            label="Try duration percentiles (ms)",
+            unit=" ms",
+        ),
+        units_chart=charts.bars(list(deals["by_unit"].items()), label="Deals by unit"),
+        products_chart=charts.bars(
+            [(p["name"], p["count"]) for p in deals["top_products"]], label="Most frequent products"
+        ),
+        stores_chart=charts.bars(
+            [(s["store"] or "unknown", s["flyers"]) for s in report["stores"]], label="Flyers per store"
+        ),
     )
 
 
@@ -267,4 +330,4 @@ async def bulk_page(request: Request[Any, Any, Any], run_id: FromPath[str]) -> R
     return page("bulk.html", viewer, run=run)
 
 
-PAGES = [overview, queue, job_page, schedules, workers, reports, bulk_page]
+PAGES = [overview, queue, job_page, schedules, workers, reports, report_page, bulk_page]

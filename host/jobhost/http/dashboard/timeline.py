@@ -19,6 +19,7 @@ class Change:
     state: str
     attempt: int
     at: datetime
+    worker: str | None = None  # the worker that took the job, on an `active` change
 
 
 @attrs.frozen
@@ -36,13 +37,18 @@ class Try:
 
 
 def changes(events: list[dict[str, Any]]) -> list[Change]:
-    return [Change(e["state"], int(e["attempt"]), _at(e["at"])) for e in events if e["type"] == "state"]
+    return [
+        Change(e["state"], int(e["attempt"]), _at(e["at"]), e.get("worker"))
+        for e in events
+        if e["type"] == "state"
+    ]
 
 
 def tries(job: Job, events: list[dict[str, Any]]) -> list[Try]:
-    """The tries the job's recorded events show, oldest first. The worker is known for the latest
-    try only (the job record keeps the last one). A failed try's error is the one with its number
-    recorded while it ran (a retried job numbers its tries from 1 again)."""
+    """The tries the job's recorded events show, oldest first, each with the worker its `active`
+    event names (events recorded before they named it: the job record's worker, for the latest
+    try only). A failed try's error is the one with its number recorded while it ran (a retried
+    job numbers its tries from 1 again)."""
 
     def failure(attempt: int, started: datetime, ended: datetime) -> JobFailure | None:
         slack = timedelta(seconds=1)
@@ -64,7 +70,7 @@ def tries(job: Job, events: list[dict[str, Any]]) -> list[Try]:
                 started=change.at,
                 ended=after.at if after else None,
                 outcome=after.state if after else "running",
-                worker=job.worker if i == last else None,
+                worker=change.worker or (job.worker if i == last else None),
                 failure=failure(change.attempt, change.at, after.at) if after else None,
             )
         )

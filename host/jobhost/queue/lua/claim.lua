@@ -2,12 +2,17 @@
 -- priority come first, in stream order; then prioritized ones, lowest `order` first. With aging
 -- on (`step`: later enqueues per priority level), a prioritized job that has aged to level 0
 -- (order <= the queue's enqueue sequence) runs before both.
+-- Suspects (jobs back from a dead worker, prelude's quarantine) come before all, one at a time and
+-- only to a worker with nothing else running, which then runs it alone: `mode` says what else
+-- runs in the consumer's process: 'busy' (other jobs), 'idle' (nothing), 'solo' (it runs one job
+-- at a time). A busy one is told to drain while suspects wait.
 -- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, labels, ...}
---       | {'idle', last stream id}
+--       | {'suspect', <the same fields, of one job>}
+--       | {'idle', last stream id} | {'drain'}
 --       | {'paused'} | {'limited', ms until a start is allowed}.
 local consumer, n, lease_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, per = tonumber(ARGV[4]), tonumber(ARGV[5]) -- rate limit: `limit` starts per `per` ms
-local aging = ARGV[6] == '1'
+local aging, mode = ARGV[6] == '1', ARGV[7]
 if redis.call('EXISTS', base .. 'paused') == 1 then return {'paused'} end
 local now = now_ms()
 local rate = base .. 'rate'
@@ -22,27 +27,46 @@ if limit then
 end
 local out = {'jobs'}
 local lease_until = now + lease_ms
+-- How the tries run, for the reaper (tick.lua): alone ('solo', 'suspect') or beside others ('').
+local run = mode == 'solo' and 'solo' or ''
 local function take(id, sid, from, rec)
   local attempt = tonumber(rec[4]) + 1
   redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', attempt, 'started', now,
-    'worker', consumer)
+    'worker', consumer, 'run', run)
   redis.call('ZREM', base .. from, id)
   redis.call('ZADD', base .. 'active', now, id)
   redis.call('ZADD', base .. 'leases', lease_until, id)
   if limit then redis.call('ZADD', rate, now, sid) end
-  state_event(id, 'active', attempt, now)
+  -- the one state event naming a worker: the job page shows who ran each try
+  event(id, '{"type":"state","state":"active","attempt":' .. attempt .. ',"at":' .. now ..
+    ',"worker":' .. cjson.encode(consumer) .. '}')
   for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or ''}) do
     table.insert(out, value)
   end
   n = n - 1
 end
 local FIELDS = {'state', 'task', 'kwargs', 'attempt', 'attempts', 'owner', 'sid', 'labels'}
+local function token() return TOKEN .. redis.call('INCR', base .. 'tokens') end
+
+local suspects = base .. 'suspects'
+if redis.call('EXISTS', suspects) == 1 then
+  if mode == 'busy' then return {'drain'} end
+  for _, id in ipairs(redis.call('ZRANGE', suspects, 0, 9)) do
+    redis.call('ZREM', suspects, id)
+    local rec = redis.call('HMGET', jkey(id), unpack(FIELDS))
+    if rec[1] == 'waiting' then
+      run = 'suspect'
+      take(id, token(), 'waiting', rec)
+      out[1] = 'suspect'
+      return out
+    end
+  end
+end
 local function take_prioritized(max_order)
   if n <= 0 then return end
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'prio', '-inf', max_order, 'LIMIT', 0, n)) do
     redis.call('ZREM', base .. 'prio', id)
-    local token = TOKEN .. redis.call('INCR', base .. 'tokens')
-    take(id, token, 'prioritized', redis.call('HMGET', jkey(id), unpack(FIELDS)))
+    take(id, token(), 'prioritized', redis.call('HMGET', jkey(id), unpack(FIELDS)))
   end
 end
 

@@ -12,6 +12,7 @@ redis.call('HSET', jk, 'e' .. n, failure)
 timed(id, now)
 count('failed', now)
 if retry_ms then
+  count('retried', now)
   local at = now + retry_ms
   redis.call('HSET', jk, 'state', 'delayed', 'run_at', at, 'sid', '')
   redis.call('ZADD', base .. 'delayed', at, id)

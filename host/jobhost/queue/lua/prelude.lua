@@ -1,6 +1,7 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
--- GROUP, DURATION_BOUNDS_MS and TOKEN are injected from Python (scripts.py) ahead of this file.
+-- GROUP, DURATION_BOUNDS_MS, DURATION_STEPS, DAY_TTL_S and TOKEN are injected from Python
+-- (scripts.py) ahead of this file.
 local base = KEYS[1]
 local stream = base .. 'stream'
 
@@ -33,12 +34,19 @@ local function state_event(id, state, attempt, now, ttl)
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
 end
 
--- Completed/failed/dead counters: totals, and per-minute buckets for rates.
+-- A UTC day's counters and try durations (queue/history.py reads them), kept DAY_TTL_S: long
+-- enough for last week's report.
+local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end
+
+-- Completed/failed/retried/dead counters: totals, per-minute buckets for rates, the day's.
 local function count(kind, now)
   redis.call('HINCRBY', base .. 'totals', kind, 1)
   local minute = base .. 'minute:' .. math.floor(now / 60000)
   redis.call('HINCRBY', minute, kind, 1)
   redis.call('EXPIRE', minute, 7200)
+  local day = day_key(now)
+  redis.call('HINCRBY', day, kind, 1)
+  redis.call('EXPIRE', day, DAY_TTL_S)
 end
 
 -- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
@@ -53,6 +61,13 @@ local function timed(id, now)
   end
   redis.call('HINCRBY', base .. 'durations', bucket, 1)
   redis.call('HINCRBY', base .. 'durations', 'sum_ms', ms)
+  -- and into the day's log-spaced histogram (`d<k>`: ms ≤ 2^(k/DURATION_STEPS)), with the exact max
+  local day = day_key(now)
+  local k = ms > 1 and math.ceil(math.log(ms) / math.log(2) * DURATION_STEPS - 1e-9) or 0
+  redis.call('HINCRBY', day, 'd' .. k, 1)
+  redis.call('HINCRBY', day, 'sum_ms', ms)
+  if ms > (tonumber(redis.call('HGET', day, 'max_ms')) or -1) then redis.call('HSET', day, 'max_ms', ms) end
+  redis.call('EXPIRE', day, DAY_TTL_S)
 end
 
 -- Put a job (back) in line; returns the state it is in now. A job without a priority goes to the
@@ -71,6 +86,18 @@ local function requeue(id, now)
   local sid = redis.call('XADD', stream, '*', 'id', id)
   redis.call('HSET', jk, 'state', 'waiting', 'sid', sid, 'run_at', now)
   redis.call('ZADD', base .. 'waiting', now, id)
+  return 'waiting'
+end
+
+-- A job back from a dead worker waits as a suspect, ahead of the line (`suspects`, by when it
+-- came back): claim.lua hands each to a worker with nothing else running and lets that worker
+-- run it alone, so if it kills its worker again, no batch-mate dies with it or is blamed. A
+-- marker entry in the stream wakes a blocked worker. Returns the state it is in now.
+local function quarantine(id, now)
+  redis.call('HSET', jkey(id), 'state', 'waiting', 'sid', '', 'run_at', now)
+  redis.call('ZADD', base .. 'waiting', now, id)
+  redis.call('ZADD', base .. 'suspects', now, id)
+  redis.call('XADD', stream, '*', 'id', '')
   return 'waiting'
 end
 
@@ -101,11 +128,13 @@ local function leave_active(id, sid)
   redis.call('ZREM', base .. 'leases', id)
 end
 
--- Take a job out of line (cancel, remove): from the stream or the priority set, and its state set.
+-- Take a job out of line (cancel, remove): from the stream, the priority or suspect set, and its
+-- state set.
 local function unqueue(id, state, sid)
   unstream(sid)
   redis.call('ZREM', base .. state, id)
   redis.call('ZREM', base .. 'prio', id)
+  redis.call('ZREM', base .. 'suspects', id)
 end
 
 -- A job holding a deduplication key until it ends lets go of it (unless the key moved on).

@@ -1,7 +1,7 @@
 -- Run by every worker and scheduler about twice a second per queue.
 -- 1. Move due delayed jobs to the stream. 2. At most once per `guard_ms` across all processes:
--- hand back the jobs of workers that stopped beating and of expired leases (or send them to the
--- dead set once a job used all its deliveries), and trim finished jobs by age.
+-- hand back the jobs of workers that stopped beating and of expired leases, as suspects (or send
+-- them to the dead set once a job used all its tries), and trim finished jobs by age.
 -- Returns ms until the next delayed job is due, or -1.
 local completed_age_ms, dead_age_ms, guard_ms, batch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local dead_keep, dead_age_s = tonumber(ARGV[5]), ARGV[6]
@@ -9,23 +9,38 @@ local completed_keep, completed_age_s = tonumber(ARGV[7]), ARGV[8]
 local dead_consumer_ms = tonumber(ARGV[9]) -- a consumer idle this long with nothing pending is gone
 local now = now_ms()
 
--- A try whose worker is gone: back to the queue, or dead once the job used all its deliveries
--- (cancelled, if an operator asked for that).
+-- A try whose worker is gone comes back a suspect, to run alone (prelude's quarantine). The try
+-- counts only if the job ran alone (`run`: 'solo', its worker runs one job at a time, or
+-- 'suspect'): then the job is the one that killed its worker, or at worst unlucky. Beside others
+-- it may have died for a batch-mate's crash, so it gets its try back. A job that used all its
+-- tries is dead; one an operator asked to cancel ends cancelled.
 local function lost(id, why)
   local jk = jkey(id)
-  local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker', 'cancel')
+  local rec = redis.call('HMGET', jk, 'state', 'sid', 'attempt', 'attempts', 'worker', 'cancel', 'run')
   if rec[1] ~= 'active' then return end
   leave_active(id, rec[2])
   if rec[6] then return finish(id, 'cancelled', now, completed_age_s, completed_keep) end
+  local attempt = tonumber(rec[3])
+  local error = 'WorkerLost: worker ' .. tostring(rec[5]) .. ' ' .. why
+  local alone = rec[7] == 'solo' or rec[7] == 'suspect'
+  if alone then
+    local crashes = redis.call('HINCRBY', jk, 'crashes', 1)
+    error = error .. ' while it ran this job alone (' .. crashes .. (crashes == 1 and ' time' or ' times') .. ')'
+    count('failed', now)
+  else
+    redis.call('HSET', jk, 'attempt', attempt - 1)
+    error = error .. ' while it ran this job beside others: not counted as a try; the job runs alone next'
+  end
+  local dead = alone and attempt >= tonumber(rec[4])
+  if dead then error = error .. '; no tries left: the job kills its worker' end
   local n = redis.call('HINCRBY', jk, 'nerr', 1)
-  redis.call('HSET', jk, 'e' .. n, cjson.encode({
-    attempt = tonumber(rec[3]), at = now, error = 'WorkerLost: worker ' .. tostring(rec[5]) .. ' ' .. why}))
-  count('failed', now)
-  if tonumber(rec[3]) >= tonumber(rec[4]) then
+  redis.call('HSET', jk, 'e' .. n, cjson.encode({attempt = attempt, at = now, error = error}))
+  if dead then
     count('dead', now)
     finish(id, 'dead', now, dead_age_s, dead_keep)
   else
-    state_event(id, requeue(id, now), rec[3], now)
+    count('retried', now)
+    state_event(id, quarantine(id, now), alone and attempt or attempt - 1, now)
   end
 end
 
