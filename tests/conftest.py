@@ -30,7 +30,11 @@ def write_distribution(
 
 
 def run_jobhost(
-    *args: str, env: dict[str, str] | None = None, path: Path | None = None, check: bool = False
+    *args: str,
+    env: dict[str, str] | None = None,
+    path: Path | None = None,
+    check: bool = False,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("JOBHOST_")}
     environ.update(env or {})
@@ -39,6 +43,7 @@ def run_jobhost(
     proc = subprocess.run(
         [sys.executable, "-m", "jobhost", *args],
         env=environ,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,

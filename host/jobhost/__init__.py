@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from jobhost.commands import pass_host
 from jobhost.errors import JobError, JobFailed, PermanentError, RetryLater, ServiceUnavailable
+from jobhost.events import Event
 from jobhost.hookspecs import (
+    RegisterCleanup,
     RegisterMiddleware,
     RegisterMigrations,
     RegisterQueue,
@@ -19,18 +21,25 @@ from jobhost.hookspecs import (
     RegisterTask,
     hookimpl,
 )
-from jobhost.host import Event, Host, connect
+from jobhost.host import Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.flow import Flow
 from jobhost.queue.history import QueueDay
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
+from jobhost.store.blobs import BlobError, BlobInfo, BlobNotFound, Blobs
 from jobhost.store.user import User
+from jobhost.sweeps import CleanupTarget
 from jobhost.task import JobhostTask, NoHostRunning, task
 
 __all__ = [
     "Backoff",
+    "BlobError",
+    "BlobInfo",
+    "BlobNotFound",
+    "Blobs",
+    "CleanupTarget",
     "Event",
     "Flow",
     "Host",
@@ -45,6 +54,7 @@ __all__ = [
     "QueueDay",
     "QueuePolicy",
     "RateLimit",
+    "RegisterCleanup",
     "RegisterMiddleware",
     "RegisterMigrations",
     "RegisterQueue",

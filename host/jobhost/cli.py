@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jobhost.commands import EMBEDDED_REFUSAL, host_of, run_started
+from jobhost import logs
+from jobhost.commands import EMBEDDED_REFUSAL, host_of, reach_running, run_started, user_errors
 from jobhost.host import Host
 from jobhost.plugins import PluginError
-from jobhost.settings import SettingsError, configuration_warnings, effective
+from jobhost.queue.connection import embedded_loopback, embedded_snapshots
+from jobhost.settings import SettingsError, configuration_warnings, describe, effective
 
 if TYPE_CHECKING:
     pass
@@ -112,26 +114,58 @@ def config(ctx: click.Context, as_json: bool) -> None:
         _dump(values)
         return
     for name, value in values.items():
-        click.echo(f"{name}={'' if value is None else value}")
+        click.echo(describe(name, value, host.settings.env))
 
 
 # -- queues, jobs, worker, scheduler ---------------------------------------------------------
 
 
 def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
-    """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT."""
+    """Run long-lived parts (worker, scheduler, API) in one process until SIGTERM/SIGINT.
+
+    In embedded mode the in-process store is loaded from its snapshot first, kept saved while
+    the parts run, and saved once more after they stopped (running jobs handed back by then)."""
 
     from jobhost.processes import serve
 
     async def go() -> None:
+        snapshots = embedded_snapshots(host.settings) if host.settings.embedded else None
+        loopback = embedded_loopback(host.settings) if host.settings.embedded else None
+        if snapshots is not None and loopback is not None:
+            await snapshots.load()
+            parts.append(snapshots.keep_saving)
+            loopback.open()
         await host.start()
         try:
             await serve(*parts)
         finally:
+            if loopback is not None:
+                loopback.close()
             await host.stop()
+            if snapshots is not None:
+                await snapshots.save()
             await host.engine.close()
 
-    asyncio.run(go())
+    with user_errors(host):
+        asyncio.run(go())
+
+
+def _welcome(host: Host, bind: str, port: int, *, migrate: bool) -> None:
+    """Migrate (for `jobhost run`), then print the start banner, with a first admin's one-time
+    sign-in link on a database that has no admin (and is migrated: `jobhost api` migrates nothing)."""
+    from jobhost.welcome import banner, base_url, first_admin_link
+
+    base = base_url(bind, port)
+
+    async def prepare() -> tuple[bool, str | None]:
+        if migrate:
+            await host.migrate()
+        elif not (await host.migrated()).get("jobhost"):
+            return False, None  # the accounts tables are not there yet
+        return True, await first_admin_link(host, base)
+
+    migrated, link = run_started(host, prepare, start=False)
+    click.echo(banner(host, base, link, migrated=migrated))
 
 
 def _queue_names(host: Host, queues: tuple[str, ...]) -> list[str] | None:
@@ -173,7 +207,7 @@ def run(ctx: click.Context, queues: tuple[str, ...], bind: str, port: int) -> No
 
     host = host_of(ctx)
     names = _queue_names(host, queues)
-    run_started(host, host.migrate, start=False)
+    _welcome(host, bind, port, migrate=True)
     parts: list[Callable[[asyncio.Event], Awaitable[None]]] = [
         lambda stop: run_worker(host, names, stop),
         lambda stop: run_scheduler(host, stop),
@@ -197,6 +231,7 @@ def api(ctx: click.Context, bind: str, port: int, workers: int) -> None:
             "no REDIS_URL: in embedded mode the queues live inside one process; use `jobhost run`, "
             "or set REDIS_URL to serve the API on its own"
         )
+    _welcome(host, bind, port, migrate=False)
     if workers > 1:
         serve_processes(host, bind, port, workers)
     else:
@@ -256,8 +291,9 @@ def scheduler(ctx: click.Context) -> None:
 
 
 def _engine(host: Host, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run one engine call for an operator command, with errors that say what to do."""
-    if host.settings.embedded:
+    """Run one engine call for an operator command, with errors that say what to do; in embedded
+    mode on the store of the `jobhost run` of the same data directory."""
+    if not reach_running(host):
         raise click.ClickException(EMBEDDED_REFUSAL)
     result: T = run_started(host, lambda: work(host.engine), start=False)
     return result
@@ -486,10 +522,9 @@ def plugin_new(name: str, folder: Path | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     # Before the plugins load, so that a load failure's traceback shows with JOBHOST_LOG_LEVEL=DEBUG
     # (a bad value is reported by the settings check below).
-    level = os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper()
-    logging.basicConfig(
-        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs.configure(
+        os.environ.get("JOBHOST_LOG_LEVEL", "INFO").strip().upper(),
+        os.environ.get("JOBHOST_LOG_FORMAT", "text").strip().lower(),
     )
     try:
         host = Host.load()

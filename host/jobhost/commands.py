@@ -9,11 +9,13 @@ database unreachable) end as one line saying what to do, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import attrs
 import click
 
 if TYPE_CHECKING:
@@ -22,9 +24,24 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 EMBEDDED_REFUSAL = (
-    "no REDIS_URL: in embedded mode the queues live inside the `jobhost run` process; "
-    "set REDIS_URL to the Redis the workers use to reach them from here"
+    "no REDIS_URL, and no `jobhost run` is running on this data directory (JOBHOST_DATA_DIR): in "
+    "embedded mode the queues live inside that process; start it, or set REDIS_URL to the Redis "
+    "the workers use"
 )
+
+
+def reach_running(host: Host) -> bool:
+    """Whether `host` reaches shared queues: REDIS_URL, or in embedded mode the loopback door of
+    the `jobhost run` on the same data directory (then the host's settings point there)."""
+    from jobhost.queue.loopback import running
+
+    if not host.settings.embedded:
+        return True
+    url = running(host.settings.data_dir)
+    if url is None:
+        return False
+    host.settings = attrs.evolve(host.settings, redis_url=url)
+    return True
 
 
 def host_of(ctx: click.Context) -> Host:
@@ -35,15 +52,6 @@ def host_of(ctx: click.Context) -> Host:
 def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> Any:
     """Run the coroutine function `work` on a fresh event loop with `host` started (or, with
     `start=False`, only connected), translating the errors a user can act on into click errors."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DBAPIError
-
-    from jobhost.plugins import PluginError
-    from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
-    from jobhost.store.accounts import AccountError
-    from jobhost.store.database import DatabaseURLError
-    from jobhost.store.migrate import MigrationError
 
     async def go() -> Any:
         if start:
@@ -56,8 +64,26 @@ def run_started(host: Host, work: Callable[[], Any], *, start: bool = True) -> A
             if "database" in host.__dict__:
                 await host.database.dispose()
 
-    try:
+    with user_errors(host):
         return asyncio.run(go())
+
+
+@contextlib.contextmanager
+def user_errors(host: Host) -> Iterator[None]:
+    """Errors a user can act on (bad input, a job that isn't there, Redis or the database
+    unreachable) leave the block as one-line click errors that say what to do."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError
+
+    from jobhost.plugins import PluginError
+    from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+    from jobhost.store.accounts import AccountError
+    from jobhost.store.database import DatabaseURLError
+    from jobhost.store.migrate import MigrationError
+
+    try:
+        yield
     except (
         JobInputError,
         JobNotFound,
@@ -103,7 +129,7 @@ def pass_host(fn: F | None = None, /, *, shared: bool = False) -> F | Callable[[
         @functools.wraps(fn)
         def command(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
             host = host_of(ctx)
-            if shared and host.settings.embedded:
+            if shared and not reach_running(host):
                 raise click.ClickException(EMBEDDED_REFUSAL)
             if inspect.iscoroutinefunction(fn):
                 return run_started(host, lambda: fn(host, *args, **kwargs))

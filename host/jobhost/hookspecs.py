@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     import click
     from taskiq import TaskiqMiddleware
 
-    from jobhost.host import Event, Host
+    from jobhost.events import Event
+    from jobhost.host import Host
     from jobhost.policy import QueuePolicy
     from jobhost.settings import Setting
+    from jobhost.sweeps import CleanupTarget
 
 hookspec = pluggy.HookspecMarker("jobhost")
 hookimpl = pluggy.HookimplMarker("jobhost")
@@ -64,6 +66,10 @@ class RegisterService(Protocol):
 class RegisterMigrations(Protocol):
     def __call__(self, folder: str | PathLike[str], /) -> None:
         """The folder of the plugin's Alembic revision scripts."""
+
+
+class RegisterCleanup(Protocol):
+    def __call__(self, target: CleanupTarget, /) -> None: ...
 
 
 # What a lifecycle hook may return: nothing, or an awaitable the host awaits.
@@ -117,6 +123,12 @@ def register_migrations(register: RegisterMigrations) -> None:
 
 
 @hookspec
+def register_cleanup(register: RegisterCleanup) -> None:
+    """Hand the cleanup plugin something to sweep: call `register(CleanupTarget(...))` with a folder
+    under UPLOAD_DIR, uploads in the blob store, or a pruning function."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add `jobhost` sub-commands: decorate functions with `@cli.command()` (a click group)."""
 
@@ -133,4 +145,8 @@ def shutdown(host: Host) -> MaybeAwaitable:
 
 @hookspec
 def handle_event(event: Event, host: Host) -> MaybeAwaitable:
-    """React to an event another plugin emitted with `host.emit(name, data)`; may return an awaitable."""
+    """React to an event a plugin emitted with `host.emit(name, data)`; may return an awaitable.
+
+    Each event reaches each plugin as a job of its plugin's `events.<plugin>` queue: raising
+    retries it with backoff (then the dead set), so it runs at least once; `event.id` is the same
+    on every try, for the handler to do its work once."""

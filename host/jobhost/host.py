@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from taskiq import async_shared_broker
 
 from jobhost.broker import JobhostBroker
 from jobhost.errors import ServiceUnavailable
+from jobhost.events import Event, Events, subscribe
 from jobhost.plugins import Plugins, Registry
 from jobhost.queue.engine import Engine
 from jobhost.queue.flow import Flow
@@ -26,19 +26,13 @@ from jobhost.store.user import User
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from jobhost.store.blobs import Blobs
     from jobhost.store.database import Database
     from jobhost.store.migrate import History
+    from jobhost.store.secrets import SecretKeys
+    from jobhost.sweeps import CleanupTarget
 
 log = logging.getLogger("jobhost")
-
-
-@attrs.frozen
-class Event:
-    """Something a plugin announces to the others, e.g. `flyer.processed`; `data` is JSON-ready."""
-
-    name: str
-    data: dict[str, Any]
-    source: str | None = None
 
 
 class Host:
@@ -57,6 +51,7 @@ class Host:
         settings = settings or Settings.from_env()
         plugins = Plugins(settings, extra_plugins)
         plugins.load()
+        subscribe(plugins)
         host = cls(settings, plugins)
         # A bad plugin setting or queue variable fails at start-up too, naming the variable.
         for setting in host.registry.settings:
@@ -205,6 +200,19 @@ class Host:
 
         return Database(self.settings.sql_url)
 
+    @functools.cached_property
+    def blobs(self) -> Blobs:
+        """The blob store (JOBHOST_BLOB_STORE): `await host.blobs.put(key, data)`, `get`, `delete`,
+        `scan`; every process of a deployment with the same settings reads the same blobs."""
+        from jobhost.store.blobs import open_blobs
+
+        return open_blobs(self.settings, self.database)
+
+    @property
+    def cleanup_targets(self) -> list[CleanupTarget]:
+        """What the loaded plugins handed the cleanup plugin to sweep (`register_cleanup`)."""
+        return list(self.registry.cleanup)
+
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:
         """Database sessions: `async with host.db() as session:`."""
@@ -240,6 +248,14 @@ class Host:
 
         return await current(self.database, self.migrations())
 
+    async def secret_keys(self) -> SecretKeys:
+        """The keys to sign with (`.signing`) and to check signatures with (`.verifying`):
+        JOBHOST_SECRET_KEY when set, else the deployment's generated keys in the database (the
+        first one made now if there is none), newest first (`jobhost secret rotate`)."""
+        from jobhost.store.secrets import KeyStore
+
+        return await KeyStore(self.db).keys(self.settings.secret_key)
+
     def service(self, name: str) -> Any:
         """A service a plugin offers (e.g. `mail`), or ServiceUnavailable saying why not."""
         try:
@@ -250,13 +266,15 @@ class Host:
                 "installed and enabled? (see `jobhost plugins`)"
             ) from None
 
-    async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> None:
-        """Tell every plugin's `handle_event` about an event; one failing handler spares the rest."""
-        for info, error in await self.plugins.call(
-            "handle_event", event=Event(name, data, source), host=self
-        ):
-            if error is not None:
-                log.error("%s: handling event %r failed: %s", info.label, name, error, exc_info=error)
+    @functools.cached_property
+    def events(self) -> Events:
+        return Events(self.plugins, self.engine)
+
+    async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> Event:
+        """Announce an event to every plugin's `handle_event`, each as a job of its own (retried
+        with backoff, dead-lettered, at least once). Emitted inside a job, it is sent when (and
+        only if) that try completes; outside, now. Returns the event, with its `id`."""
+        return await self.events.emit(name, data, source)
 
     async def start(self) -> None:
         """Start the host in this process: tasks kick to it, then the plugins' `startup` runs."""

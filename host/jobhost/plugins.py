@@ -28,6 +28,7 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from jobhost import hookspecs
 from jobhost.policy import QueuePolicy
 from jobhost.settings import Setting, Settings, SettingsError
+from jobhost.sweeps import CleanupTarget
 from jobhost.task import JobhostTask, TaskDefinitionError, adopt, caller_signature
 
 log = logging.getLogger("jobhost.plugins")
@@ -46,6 +47,7 @@ REGISTRATION_HOOKS = (
     "register_schedules",
     "register_services",
     "register_migrations",
+    "register_cleanup",
 )
 
 
@@ -121,6 +123,7 @@ class Contribution:
     schedules: list[ScheduleDef] = attrs.field(factory=list)
     services: dict[str, Any] = attrs.field(factory=dict)
     migrations: list[str] = attrs.field(factory=list)
+    cleanup: list[CleanupTarget] = attrs.field(factory=list)
     commands: list[str] = attrs.field(factory=list)
 
     def names(self) -> list[tuple[str, str]]:
@@ -252,6 +255,11 @@ class _Registrars:
     def register_migrations(self, location: Any) -> None:
         self.into.migrations.append(str(location))
 
+    def register_cleanup(self, target: CleanupTarget) -> None:
+        if not isinstance(target, CleanupTarget):
+            raise InvalidRegistration(f"register_cleanup takes a CleanupTarget, got {target!r}")
+        self.into.cleanup.append(target)
+
 
 @attrs.define
 class Registry:
@@ -267,6 +275,7 @@ class Registry:
     routes: list[RouteDef] = attrs.field(factory=list)
     admin_routes: list[RouteDef] = attrs.field(factory=list)
     migrations: list[str] = attrs.field(factory=list)
+    cleanup: list[CleanupTarget] = attrs.field(factory=list)
 
     @property
     def degraded(self) -> bool:
@@ -298,6 +307,7 @@ class Registry:
         self.routes.extend(contrib.routes)
         self.admin_routes.extend(contrib.admin_routes)
         self.migrations.extend(contrib.migrations)
+        self.cleanup.extend(contrib.cleanup)
 
     def dangling(self) -> tuple[PluginInfo, str] | None:
         """The first loaded plugin whose task or schedule points at something missing."""
@@ -493,14 +503,23 @@ class Plugins:
         for info in self._order(hook):
             error: BaseException | None = None
             try:
-                for call in self._callers(hook, info):
-                    for result in call(**kwargs):
-                        if inspect.isawaitable(result):
-                            await result
+                await self.call_one(hook, info, **kwargs)
             except Exception as exc:
                 error = exc
             outcomes.append((info, error))
         return outcomes
+
+    async def call_one(self, hook: str, info: PluginInfo, **kwargs: Any) -> None:
+        """Call `hook` on one plugin (other plugins' wrappers around it kept), awaiting what it
+        returns; what it raises goes on."""
+        for call in self._callers(hook, info):
+            for result in call(**kwargs):
+                if inspect.isawaitable(result):
+                    await result
+
+    def implements(self, hook: str, info: PluginInfo) -> bool:
+        """Whether the plugin has an implementation of `hook` of its own (not only a wrapper)."""
+        return bool(self._callers(hook, info))
 
     def add_commands(self, cli: Any) -> None:
         """Let each plugin add sub-commands to the `jobhost` click group."""

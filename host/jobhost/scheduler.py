@@ -18,6 +18,7 @@ from typing import Any
 
 from croniter import croniter
 
+from jobhost.logs import OUTAGES
 from jobhost.plugins import ScheduleDef
 from jobhost.queue.ticker import keep_ticking, sleep_unless
 from jobhost.schedule_source import Adhoc
@@ -48,10 +49,9 @@ class Scheduler:
         key = f"{schedule.name}:{int(at)}"
         try:
             job = await self.engine.enqueue_once(key, ONCE_TTL, schedule.task, dict(schedule.kwargs))
-        except Exception:
-            log.exception(
-                "schedule %r (plugin %r): enqueueing %s failed", schedule.name, schedule.plugin, schedule.task
-            )
+        except Exception as exc:
+            doing = f"schedule {schedule.name!r} (plugin {schedule.plugin!r}): enqueueing {schedule.task}"
+            OUTAGES.trouble("Redis", exc, log, doing)
             return False
         await self.engine.schedules.fired(schedule.name, at)
         if job is not None:
@@ -64,9 +64,9 @@ class Scheduler:
         soonest = now + ADHOC_POLL
         try:
             found = await self.host.schedules.adhoc()
-        except Exception:
-            log.exception("reading ad-hoc schedules failed; trying again")
-            return soonest
+        except Exception as exc:
+            return now + OUTAGES.trouble("Redis", exc, log, "reading ad-hoc schedules")
+        OUTAGES.recovered("Redis", log)
         for adhoc in found:
             # A fire missed while no scheduler ran is skipped, as for registered schedules.
             since = self._adhoc_next.get(adhoc.id) or adhoc.next_fire(
@@ -92,8 +92,9 @@ class Scheduler:
             fired = await self.host.broker.enqueue_once(
                 f"adhoc:{adhoc.id}:{at:.3f}", ONCE_TTL, adhoc.schedule
             )
-        except Exception:
-            log.exception("ad-hoc schedule %s: enqueueing %s for %s failed", adhoc.id, task, _when(at))
+        except Exception as exc:
+            doing = f"ad-hoc schedule {adhoc.id}: enqueueing {task} for {_when(at)}"
+            OUTAGES.trouble("Redis", exc, log, doing)
             return
         if fired:
             log.info("ad-hoc schedule %s fired for %s: %s", adhoc.id, _when(at), task)

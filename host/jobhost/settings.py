@@ -13,8 +13,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import attrs
+import platformdirs
+import redis.connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from jobhost import redis_url
 from jobhost.policy import QueuePolicy, RateLimit
@@ -81,9 +86,19 @@ def parse_replicas(text: str) -> int:
     return int(text)
 
 
-def parse_redis_url(text: str) -> str:
-    redis_url.parse(text)  # a URL naming no server, Sentinel or Cluster stops start-up here
-    return text
+def parse_blob_store(text: str) -> str:
+    """`folder`, `database` or `s3://bucket[/prefix]` (the backends of `jobhost.store.blobs`)."""
+    value = text.strip()
+    if value in ("folder", "database") or (value.startswith("s3://") and value[5:].split("/", 1)[0]):
+        return value
+    raise ValueError("must be folder, database or s3://bucket[/prefix]")
+
+
+def parse_log_format(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return value
 
 
 def parse_names(text: str) -> tuple[str, ...]:
@@ -109,13 +124,62 @@ class Setting:
         try:
             return self.parse(raw)
         except ValueError as exc:
-            shown = "***" if self.secret else repr(raw)
+            masked = mask(self, raw)
+            # A URL keeps its shape (its password masked) so the mistake in it can be seen.
+            shown = (repr(masked) if masked != "***" else masked) if self.secret else repr(raw)
             rule = self.allowed or str(exc)
             raise SettingsError(f"{self.name}={shown}: {rule}") from None
 
 
-def _default_data_dir() -> str:
-    return os.path.join(os.getcwd(), ".jobhost")
+def default_data_dir() -> Path:
+    """The platform's per-user data folder (`~/.local/share/jobhost` on Linux): every command
+    finds the same data wherever it is started."""
+    return platformdirs.user_data_path("jobhost")
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_URL_RULE = "must be a Redis URL such as redis://localhost:6379/0 (schemes redis, rediss, unix)"
+
+
+def parse_redis_url(text: str) -> str:
+    """A URL redis-py can connect to: a known scheme, a numeric port, a database number; or a
+    Sentinel or Cluster URL (jobhost/redis_url.py)."""
+    url = text.strip()
+    if "+" in url.partition("://")[0]:
+        redis_url.parse(url)  # redis+sentinel://, redis+cluster://: wrong ones say what is wrong
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
+        raise ValueError(REDIS_URL_RULE)
+    database = parts.path.strip("/")
+    if parts.scheme != "unix" and database and not database.isdigit():
+        raise ValueError(REDIS_URL_RULE)  # redis-py would quietly use database 0
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError:
+        raise ValueError(REDIS_URL_RULE) from None
+    return url
+
+
+# Schemes jobhost has a driver for (the store swaps in the async one).
+DATABASE_SCHEMES = ("postgres", "postgresql", "postgresql+asyncpg", "sqlite", "sqlite+aiosqlite")
+DATABASE_URL_RULE = (
+    "must be a database URL such as postgresql://user@host/db or sqlite:///path/to/file.db "
+    f"(schemes {', '.join(DATABASE_SCHEMES)})"
+)
+
+
+def parse_database_url(text: str) -> str:
+    url = text.strip()
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme not in DATABASE_SCHEMES:
+        raise ValueError(DATABASE_URL_RULE)
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(DATABASE_URL_RULE) from None
+    return url
 
 
 HOST_SETTINGS: tuple[Setting, ...] = (
@@ -130,12 +194,42 @@ HOST_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
         None,
-        str,
+        parse_database_url,
         secret=True,
         help="SQLAlchemy URL; unset = SQLite file in JOBHOST_DATA_DIR",
     ),
-    Setting("JOBHOST_DATA_DIR", None, str, help="where embedded-mode data lives (default ./.jobhost)"),
+    Setting(
+        "JOBHOST_DATA_DIR",
+        None,
+        str,
+        help="the SQLite database, uploads and the embedded store (default: the user data folder)",
+    ),
     Setting("UPLOAD_DIR", None, str, help="uploaded files (default JOBHOST_DATA_DIR/uploads)"),
+    Setting(
+        "JOBHOST_BLOB_STORE",
+        None,
+        parse_blob_store,
+        help="where uploads are kept: folder (UPLOAD_DIR), database or s3://bucket[/prefix]; "
+        "unset = database when DATABASE_URL is set, else folder",
+        allowed="must be folder, database or s3://bucket[/prefix]",
+    ),
+    Setting(
+        "JOBHOST_BLOB_MAX_SIZE",
+        64 * 1024 * 1024,
+        parse_positive_int,
+        help="largest blob in bytes the blob store accepts",
+        allowed="must be a whole number of bytes >= 1",
+    ),
+    Setting("JOBHOST_S3_ENDPOINT", None, str, help="S3-compatible server URL; unset = AWS S3"),
+    Setting("JOBHOST_S3_REGION", "us-east-1", str, help="the bucket's region"),
+    Setting(
+        "JOBHOST_S3_ACCESS_KEY_ID",
+        None,
+        str,
+        secret=True,
+        help="unset = AWS_ACCESS_KEY_ID and the usual chain",
+    ),
+    Setting("JOBHOST_S3_SECRET_ACCESS_KEY", None, str, secret=True, help="unset = AWS_SECRET_ACCESS_KEY"),
     Setting(
         "SHUTDOWN_TIMEOUT",
         30.0,
@@ -148,7 +242,7 @@ HOST_SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         secret=True,
-        help="signs tokens sent by mail; required outside embedded mode",
+        help="signs tokens sent by mail; unset, a key generated once and kept in the database does",
     ),
     Setting("JOBHOST_REDIS_PREFIX", "jobhost", str, help="prefix of every Redis key"),
     Setting(
@@ -179,6 +273,13 @@ HOST_SETTINGS: tuple[Setting, ...] = (
         allowed="must be 1 or 0",
     ),
     Setting("JOBHOST_LOG_LEVEL", "INFO", str.upper, help="DEBUG, INFO, WARNING or ERROR"),
+    Setting(
+        "JOBHOST_LOG_FORMAT",
+        "text",
+        parse_log_format,
+        help="text, or json: one JSON object a line, for log shippers",
+        allowed="must be text or json",
+    ),
 )
 
 
@@ -188,8 +289,14 @@ class Settings:
 
     redis_url: str | None = None
     database_url: str | None = None
-    data_dir: Path = attrs.field(factory=lambda: Path(_default_data_dir()), converter=Path)
+    data_dir: Path = attrs.field(factory=default_data_dir, converter=Path)
     upload_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    blob_store: str | None = None
+    blob_max_size: int = 64 * 1024 * 1024
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = attrs.field(default=None, repr=False)
+    s3_secret_access_key: str | None = attrs.field(default=None, repr=False)
     shutdown_timeout: float = 30.0
     secret_key: str | None = None
     redis_prefix: str = "jobhost"
@@ -199,6 +306,7 @@ class Settings:
     disable_plugins: tuple[str, ...] = ()
     strict_plugins: bool = False
     log_level: str = "INFO"
+    log_format: str = "text"
     # The whole environment the settings were read from: plugins' settings and the queues'
     # concurrency variables are read from it too.
     env: Mapping[str, str] = attrs.field(factory=dict, repr=False)
@@ -214,8 +322,14 @@ class Settings:
         return cls(
             redis_url=values["REDIS_URL"] or None,
             database_url=values["DATABASE_URL"] or None,
-            data_dir=values["JOBHOST_DATA_DIR"] or _default_data_dir(),
+            data_dir=values["JOBHOST_DATA_DIR"] or default_data_dir(),
             upload_dir=values["UPLOAD_DIR"] or None,
+            blob_store=values["JOBHOST_BLOB_STORE"],
+            blob_max_size=values["JOBHOST_BLOB_MAX_SIZE"],
+            s3_endpoint=values["JOBHOST_S3_ENDPOINT"] or None,
+            s3_region=values["JOBHOST_S3_REGION"],
+            s3_access_key_id=values["JOBHOST_S3_ACCESS_KEY_ID"] or None,
+            s3_secret_access_key=values["JOBHOST_S3_SECRET_ACCESS_KEY"] or None,
             shutdown_timeout=values["SHUTDOWN_TIMEOUT"],
             secret_key=values["JOBHOST_SECRET_KEY"] or None,
             redis_prefix=values["JOBHOST_REDIS_PREFIX"],
@@ -225,6 +339,7 @@ class Settings:
             disable_plugins=values["JOBHOST_DISABLE_PLUGINS"],
             strict_plugins=values["JOBHOST_STRICT_PLUGINS"],
             log_level=values["JOBHOST_LOG_LEVEL"],
+            log_format=values["JOBHOST_LOG_FORMAT"],
             env=env,
         )
 
@@ -311,21 +426,33 @@ def mask_url(url: str) -> str:
 
 
 def effective(settings: Settings, extra: Iterable[Setting]) -> dict[str, Any]:
-    """Every setting's effective value, masked for display."""
+    """Every setting's effective value, masked for display: the values the host derives for the
+    unset data settings (the data folder, the SQLite file, the upload folder) included."""
     shown = {}
     for setting in (*HOST_SETTINGS, *extra):
         value = setting.read(settings.env)
         shown[setting.name] = mask(setting, list(value) if isinstance(value, tuple) else value)
+    shown["JOBHOST_DATA_DIR"] = str(settings.data_dir)
+    shown["UPLOAD_DIR"] = str(settings.uploads)
+    shown["DATABASE_URL"] = mask_url(settings.sql_url)
     return shown
+
+
+def describe(name: str, value: Any, env: Mapping[str, str]) -> str:
+    """One setting as `jobhost config` prints it: unset and empty told apart, defaults marked."""
+    if name == "REDIS_URL" and value is None:
+        text = "(unset: embedded, an in-process store)"
+    elif value is None:
+        text = "(unset)"
+    elif isinstance(value, list):
+        text = ",".join(map(str, value)) or "(empty)"
+    else:
+        text = str(value)
+    return f"{name}={text}" + ("" if name in env else "  (default)")
 
 
 def configuration_warnings(settings: Settings) -> list[str]:
     """What the settings leave broken though the host starts: shown in the start-up log,
-    `/readyz` and `jobhost plugins`."""
-    found = []
-    if settings.secret_key is None and not settings.embedded:
-        found.append(
-            "JOBHOST_SECRET_KEY is unset: nothing that needs a signature works (every deal alert is "
-            "dropped, no unsubscribe link can be made); set it to a long random string"
-        )
-    return found
+    `/readyz` and `jobhost plugins`. (A missing JOBHOST_SECRET_KEY no longer is: a key is
+    generated and kept in the database, store/secrets.py.)"""
+    return []

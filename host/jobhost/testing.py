@@ -17,6 +17,14 @@ real jobs with no Redis at all:
             assert (await task.wait_result(timeout=10)).return_value == "Hello, Ada!"
         await discard(host)
 
+A plugin's `handle_event` runs as a job of its events queue: `deliver` emits an event and runs
+its deliveries with a worker in the test, returning each delivery's job:
+
+    async def test_my_handler(make_host):
+        host = make_host(my_plugin)
+        [job] = await deliver(host, "flyer.processed", {"flyer_id": 1})
+        assert job.state == "completed"
+
 Routes are tested through the real app with `client(host)`, signed in as a user or an admin:
 
     async def test_my_route(make_host, database_url):
@@ -41,7 +49,9 @@ from typing import Any
 import httpx
 import pytest
 
+from jobhost.events import Event, delivery_id
 from jobhost.host import Host
+from jobhost.queue.job import Job
 from jobhost.settings import Settings
 from jobhost.store.scratch import scratch_postgres
 from jobhost.store.user import User
@@ -51,6 +61,8 @@ __all__ = [
     "build_host",
     "client",
     "database_url",
+    "deliver",
+    "delivered",
     "discard",
     "forget_keys",
     "make_host",
@@ -151,6 +163,34 @@ async def discard(host: Host) -> None:
         await host.database.dispose()
 
 
+# A delivery in one of these states has ended its try: done, dead, or failed and due again later.
+_TRIED = ("completed", "dead", "cancelled", "delayed")
+
+
+async def delivered(host: Host, event: Event, timeout: float = 10.0) -> list[Job]:
+    """The jobs delivering `event` to each subscribing plugin, once each has ended a try (whichever
+    worker runs them): `completed`, or `delayed` when its handler failed and is to be retried."""
+    ids = [delivery_id(task.queue, event.id) for task in host.events.subscribers()]
+    async with asyncio.timeout(timeout):
+        while True:
+            jobs = [await host.job(job_id) for job_id in ids]
+            if all(job is not None and job.state in _TRIED for job in jobs):
+                return [job for job in jobs if job is not None]
+            await asyncio.sleep(0.02)
+
+
+async def deliver(
+    host: Host, name: str, data: dict[str, Any], source: str | None = None, timeout: float = 10.0
+) -> list[Job]:
+    """Emit an event and run its deliveries on a worker here; the delivery jobs (see `delivered`)."""
+    queues = [task.queue for task in host.events.subscribers()]
+    event = await host.emit(name, data, source)
+    if not queues:
+        return []
+    async with host.worker(queues):
+        return await delivered(host, event, timeout)
+
+
 class HostClient(httpx.AsyncClient):
     """A client of a host's real app (lifespan, guards, plugins' routes) over ASGI, on the test's
     own event loop (so the host's Redis and database connections serve both sides)."""
@@ -223,3 +263,38 @@ def forget_keys(redis_url: str, prefix: str) -> int:
         return 0
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible server on loopback for the whole session (moto's, in a thread); its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_blobs(s3_server: str) -> dict[str, str]:
+    """A new bucket on `s3_server`: the environment that makes a host keep its blobs there."""
+    bucket = f"jobhost-test-{uuid.uuid4().hex[:12]}"
+    httpx.put(f"{s3_server}/{bucket}").raise_for_status()  # CreateBucket; moto takes it unsigned
+    return {
+        "JOBHOST_BLOB_STORE": f"s3://{bucket}/uploads",
+        "JOBHOST_S3_ENDPOINT": s3_server,
+        "JOBHOST_S3_ACCESS_KEY_ID": "test",
+        "JOBHOST_S3_SECRET_ACCESS_KEY": "test-secret",
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

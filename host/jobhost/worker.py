@@ -32,6 +32,8 @@ from typing import Any
 import attrs
 
 from jobhost.errors import PermanentError, RetryLater
+from jobhost.events import OUTBOX, Event
+from jobhost.logs import OUTAGES, job_context
 from jobhost.policy import QueuePolicy, RateLimit
 
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
@@ -103,6 +105,7 @@ class _Running:
     ending: bool = False  # its outcome is being recorded (a renewal racing it loses nothing)
     cancelled: bool = False  # an operator cancelled the job
     outcome: Outcome | None = None  # taskiq's view of the try, for post_save
+    events: list[Event] = attrs.field(factory=list)  # emitted by the try, sent if it completes
 
 
 @attrs.define(eq=False)
@@ -174,6 +177,7 @@ class Worker:
                 keep_ticking(self.engine, self._stop),
                 self._renew_leases(),
                 self._flush_progress(),
+                self.host.events.keep_relaying(self.queues, self._stop),
             )
         ]
         log.info(
@@ -191,6 +195,10 @@ class Worker:
         self.lane.changed()
         await asyncio.gather(*consumers, return_exceptions=True)
         await self._drain()
+        try:  # what the last jobs emitted goes out now rather than with the next worker
+            await self.host.events.relay(self.queues)
+        except Exception:
+            log.exception("worker %s: relaying the last events failed; another worker will", self.id)
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
@@ -249,10 +257,11 @@ class Worker:
             try:
                 with self.lane.claiming(mode):
                     claim = await self.engine.claim(q.name, self.id, free, q.policy.lease, q.rate, mode)
-            except Exception:
-                log.exception("worker %s: taking jobs from %s failed; trying again", self.id, q.name)
-                await sleep_unless(self._stop, 1.0)
+            except Exception as exc:
+                wait = OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: taking jobs from {q.name}")
+                await sleep_unless(self._stop, wait)
                 continue
+            OUTAGES.recovered("Redis", log)
             suspect = any(job.suspect for job in claim.jobs)
             self.lane.claimed(mode, claim.kind == "drain", suspect)
             if suspect:
@@ -275,19 +284,22 @@ class Worker:
         waiting = asyncio.ensure_future(aw)
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            done, _ = await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (waiting, stopping):
                 task.cancel()
-        if waiting in done and waiting.exception() is not None:
-            log.warning("worker %s: waiting for jobs failed: %s", self.id, waiting.exception())
-            await sleep_unless(self._stop, 1.0)
+        # Read a failure even when the stop won the race, or asyncio logs it as never retrieved.
+        failure = waiting.exception() if waiting.done() and not waiting.cancelled() else None
+        if failure is not None:
+            wait = OUTAGES.trouble("Redis", failure, log, f"worker {self.id}: waiting for jobs")
+            await sleep_unless(self._stop, wait)
 
     def _start(self, q: _Queue, job: Claimed) -> None:
         q.busy += 1
         running = _Running(job)
         q.running[job.id] = running
-        running.task = asyncio.create_task(self._execute(q, running))
+        context = job_context(job.id, q.name, job.task, job.attempt)
+        running.task = asyncio.create_task(self._execute(q, running), context=context)
 
     # -- running one job -------------------------------------------------------------------------
 
@@ -297,6 +309,7 @@ class Worker:
         error: Exception | None = None
         try:
             running.calling = True
+            OUTBOX.set(running.events)
             try:
                 result = await self._call(q, running)
             except _Stuck as exc:
@@ -317,8 +330,10 @@ class Worker:
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
             elif error is not None:
                 await self._record_failure(q, job, error)
-            elif await self.engine.complete(job, result):
+            elif await self.engine.complete(job, result, [e.as_kwargs() for e in running.events]):
                 self.completed += 1
+                if running.events:
+                    self.host.events.wake.set()
             else:
                 log.warning("job %s: its lease was lost before it finished; result discarded", job.id)
             if running.outcome is not None and self.receiver.saves:
@@ -448,8 +463,8 @@ class Worker:
             if progress is not None or lines:
                 try:
                     await self.engine.write_progress(running.job, progress, lines)
-                except Exception:
-                    log.exception("job %s: writing progress failed", running.job.id)
+                except Exception as exc:
+                    OUTAGES.trouble("Redis", exc, log, f"job {running.job.id}: writing progress")
 
     # -- leases and heartbeat --------------------------------------------------------------------
 
@@ -463,8 +478,8 @@ class Worker:
                 held = dict(q.running)
                 try:
                     lost = await self.engine.renew(q.name, [r.job for r in held.values()], q.policy.lease)
-                except Exception:
-                    log.exception("worker %s: renewing leases on %s failed", self.id, q.name)
+                except Exception as exc:
+                    OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: renewing leases on {q.name}")
                     continue
                 for job_id in lost:
                     # A job whose outcome was recorded while this call was on its way (and that
@@ -491,9 +506,10 @@ class Worker:
         running = {q.name: list(q.running) for q in self.queues.values()}  # list(): one atomic copy
         try:
             cancelled = heart.send(self.id, self.info(running), self.heartbeat_every * SILENT_BEATS, running)
-        except Exception:
-            log.exception("worker %s: heartbeat failed", self.id)
+        except Exception as exc:
+            OUTAGES.trouble("Redis", exc, log, f"worker {self.id}: heartbeat")
             return
+        OUTAGES.recovered("Redis", log)
         for job_id in cancelled:
             loop.call_soon_threadsafe(self._cancel, job_id)
 

@@ -73,16 +73,16 @@ async def test_schedules_are_listed_and_removed_by_cli_and_admin_route(make_host
     prefix = f"jobhost-test-adhoc-{time.time_ns()}"
     host = make_host(
         ("tq", tq),
-        installed=("email",),
+        installed=("cleanup",),
         REDIS_URL=REDIS,
         JOBHOST_REDIS_PREFIX=prefix,
         DATABASE_URL=database_url,
     )
     created = await tq.add.schedule_by_cron(host.schedules, "*/5 * * * *", 1, 2)
-    env = {"REDIS_URL": REDIS, "JOBHOST_REDIS_PREFIX": prefix, "JOBHOST_LOAD_PLUGINS": "email"}
+    env = {"REDIS_URL": REDIS, "JOBHOST_REDIS_PREFIX": prefix, "JOBHOST_LOAD_PLUGINS": "cleanup"}
     listed = json.loads(run_jobhost("schedules", "--json", env=env, check=True).stdout)
-    assert [s["name"] for s in listed["schedules"]] == ["email.prune-ledger"]
-    assert listed["schedules"][0]["plugin"] == "email"
+    assert [s["name"] for s in listed["schedules"]] == ["cleanup.files-hourly", "cleanup.tokens-daily"]
+    assert {s["plugin"] for s in listed["schedules"]} == {"cleanup"}
     assert [(a["id"], a["task"], a["cron"]) for a in listed["adhoc"]] == [
         (created.schedule_id, "tq.add", "*/5 * * * *")
     ]

@@ -11,6 +11,7 @@ from jobhost import Backoff, QueuePolicy, Setting, hookimpl
 from jobhost.host import Host
 from jobhost.plugins import PluginError
 from jobhost.settings import Settings
+from jobhost.testing import deliver
 from tests.conftest import plugins_json, run_jobhost
 
 SEED_QUEUES = {
@@ -44,7 +45,9 @@ def test_the_six_seed_queues_load_with_their_policies():
     data = plugins_json()
     assert not data["degraded"]
     queues = {q["name"]: (p["name"], q) for p in data["plugins"] for q in p["queues"]}
-    assert set(queues) == set(SEED_QUEUES)
+    events = {name: owner for name, (owner, _) in queues.items() if name.startswith("events.")}
+    assert events == {"events.analytics": "analytics", "events.email": "email"}  # their handle_event
+    assert set(queues) - set(events) == set(SEED_QUEUES)
     for name, (owner, attempts, base, env, default) in SEED_QUEUES.items():
         plugin_name, policy = queues[name]
         assert plugin_name == owner
@@ -354,8 +357,10 @@ async def test_hook_handle_event(make_host):
         raise RuntimeError("boom")
 
     host = make_host(("bad", plugin(handle_event=failing)), ("good", plugin(handle_event=handle_event)))
-    await host.emit("flyer.processed", {"flyer_id": 1}, source="flyer_ocr")
+    jobs = await deliver(host, "flyer.processed", {"flyer_id": 1}, source="flyer_ocr")
     assert seen == [("flyer.processed", {"flyer_id": 1}, "flyer_ocr")]
+    states = {job.queue: job.state for job in jobs}
+    assert states == {"events.bad": "delayed", "events.good": "completed"}  # bad's is retried later
 
 
 def test_backoff_of_a_registered_policy_is_usable(make_host):

@@ -54,7 +54,7 @@ def test_cluster_url():
 def test_a_wrong_url_stops_start_up_saying_why(url, says):
     with pytest.raises(SettingsError) as info:
         Settings.from_env({"REDIS_URL": url.replace("://", "://:hunter2@", 1) if "@" not in url else url})
-    assert str(info.value).startswith("REDIS_URL=***: ") and says in str(info.value)
+    assert str(info.value).startswith("REDIS_URL=") and says in str(info.value)
     assert "hunter2" not in str(info.value)
 
 

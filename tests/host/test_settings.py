@@ -14,14 +14,59 @@ from jobhost.settings import (
 )
 
 
-def test_defaults_are_embedded_mode(tmp_path, monkeypatch):
+def test_defaults_are_embedded_mode_in_the_user_data_folder_wherever_we_stand(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_env({})
     assert settings.embedded
     assert settings.shutdown_timeout == 30
-    assert settings.data_dir == tmp_path / ".jobhost"
-    assert settings.uploads == tmp_path / ".jobhost" / "uploads"
-    assert settings.sql_url == f"sqlite+aiosqlite:///{tmp_path / '.jobhost' / 'jobhost.db'}"
+    data = tmp_path / "xdg" / "jobhost"
+    assert settings.data_dir == data
+    assert settings.uploads == data / "uploads"
+    assert settings.sql_url == f"sqlite+aiosqlite:///{data / 'jobhost.db'}"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Settings.from_env({}).data_dir == data
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REDIS_URL", "localhost:6379"),
+        ("REDIS_URL", "http://localhost:6379"),
+        ("REDIS_URL", "redis://localhost:63x9/0"),
+        ("REDIS_URL", "redis://localhost:6379/db"),
+        ("DATABASE_URL", "mysql://db/app"),
+        ("DATABASE_URL", "jobhost.db"),
+        ("DATABASE_URL", "postgresql://h:port/db"),
+    ],
+)
+def test_a_malformed_url_is_a_settings_error_with_an_example(name, value):
+    with pytest.raises(SettingsError, match=rf"^{name}=.*: must be a .*URL such as "):
+        Settings.from_env({name: value})
+
+
+def test_well_formed_urls_pass():
+    for url in ("redis://localhost:6379/0", "rediss://:pw@h:6380/1", "unix:///run/redis.sock"):
+        assert Settings.from_env({"REDIS_URL": url}).redis_url == url
+    for url in ("postgres://u@h/db", "postgresql+asyncpg://u:p@h:5433/db", "sqlite:////tmp/x.db"):
+        assert Settings.from_env({"DATABASE_URL": url}).database_url == url
+
+
+def test_effective_values_name_the_derived_paths_and_tell_unset_from_empty(tmp_path):
+    from jobhost.settings import describe
+
+    env = {"JOBHOST_DATA_DIR": str(tmp_path), "JOBHOST_DISABLE_PLUGINS": ""}
+    values = effective(Settings.from_env(env), [])
+    assert values["DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path / 'jobhost.db'}"
+    assert values["UPLOAD_DIR"] == str(tmp_path / "uploads")
+    assert values["JOBHOST_LOAD_PLUGINS"] is None and values["JOBHOST_DISABLE_PLUGINS"] == []
+    assert describe("JOBHOST_LOAD_PLUGINS", None, env) == "JOBHOST_LOAD_PLUGINS=(unset)  (default)"
+    assert describe("JOBHOST_DISABLE_PLUGINS", [], env) == "JOBHOST_DISABLE_PLUGINS=(empty)"
+    assert describe("REDIS_URL", None, env).startswith("REDIS_URL=(unset: embedded")
+    assert (
+        describe("UPLOAD_DIR", values["UPLOAD_DIR"], env) == f"UPLOAD_DIR={tmp_path / 'uploads'}  (default)"
+    )
 
 
 def test_values_from_env():

@@ -96,6 +96,8 @@ def test_a_worker_consumes_every_installed_queue_with_its_variable(tmp_path):
         "weekly-analytics-reporting": 1,
         "file-cleanup": 10,
         "token-cleanup": 10,
+        "events.email": 5,  # the deliveries of events to the plugins that handle them
+        "events.analytics": 5,
     }
     assert {name: q.concurrency for name, q in worker.queues.items()} == wanted
 

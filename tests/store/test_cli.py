@@ -33,7 +33,9 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 async def test_operator_creates_users_and_an_api_token(env, tmp_path):
     upgraded = jobhost(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip() == "jobhost: jobhost_0002"
+    assert (
+        upgraded.stdout.strip() == "jobhost: applied jobhost_0001, jobhost_0002, jobhost_0003, jobhost_0004"
+    )
 
     admin = jobhost(env, "users", "create", "Root@Example.org", "--admin", "--password", "admin-pass")
     assert admin.returncode == 0, admin.stderr

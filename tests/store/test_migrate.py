@@ -58,9 +58,9 @@ async def test_host_migrations_create_the_account_tables_once(make_host, databas
     host = make_host(DATABASE_URL=database_url)
     try:
         assert await host.migrated() == {"jobhost": ()}
-        assert await host.migrate() == {"jobhost": ("jobhost_0002",)}
+        assert await host.migrate() == {"jobhost": ("jobhost_0004",)}
         assert {"users", "tokens", "alembic_version"} <= await tables(host)
-        assert await host.migrate() == {"jobhost": ("jobhost_0002",)}  # idempotent
+        assert await host.migrate() == {"jobhost": ("jobhost_0004",)}  # idempotent
     finally:
         await host.database.dispose()
 
@@ -70,7 +70,7 @@ async def test_plugin_branch_is_applied_and_later_revisions_follow(make_host, da
     revision(folder, "notes_0001", None, NOTES)
     host = make_host(("notes", Migrations(folder)), DATABASE_URL=database_url)
     try:
-        assert await host.migrate() == {"jobhost": ("jobhost_0002",), "notes": ("notes_0001",)}
+        assert await host.migrate() == {"jobhost": ("jobhost_0004",), "notes": ("notes_0001",)}
         assert "notes_notes" in await tables(host)
 
         revision(
@@ -91,7 +91,7 @@ async def test_a_broken_history_fails_its_plugin_alone(make_host, tmp_path):
     revision(folder, "notes_0002", "notes_0001", NOTES)  # its parent is missing
     host = make_host(("notes", Migrations(folder)))
     try:
-        assert await host.migrate() == {"jobhost": ("jobhost_0002",)}  # the host runs degraded
+        assert await host.migrate() == {"jobhost": ("jobhost_0004",)}  # the host runs degraded
         notes = host.registry.plugins["notes"]
         assert notes.status == "failed" and host.degraded
         assert "plugin 'notes': its migrations do not form a valid history" in notes.error
@@ -124,7 +124,7 @@ async def test_disabling_a_migrated_plugin_keeps_its_tables_and_later_upgrades_w
         await host.database.dispose()
     without = make_host(DATABASE_URL=database_url)
     try:
-        assert await without.migrate() == {"jobhost": ("jobhost_0002",)}
+        assert await without.migrate() == {"jobhost": ("jobhost_0004",)}
         assert {"notes_notes", "alembic_version_notes"} <= await tables(without)
     finally:
         await without.database.dispose()
@@ -139,7 +139,7 @@ async def test_failing_plugin_migration_names_the_plugin_and_keeps_the_host_tabl
     try:
         with pytest.raises(MigrationError, match=r"plugin 'notes': migration failed.*no_such_table"):
             await host.migrate()
-        assert await host.migrated() == {"jobhost": ("jobhost_0002",), "notes": ()}
+        assert await host.migrated() == {"jobhost": ("jobhost_0004",), "notes": ()}
     finally:
         await host.database.dispose()
 

@@ -1,5 +1,6 @@
-"""Built-in plugin `accounts`: users and tokens as the `accounts` service, and the `db`, `users` and
-`tokens` commands. It registers through the same hooks as any plugin (`jobhost plugins --all`)."""
+"""Built-in plugin `accounts`: users and tokens as the `accounts` service, and the `db`, `users`,
+`tokens` and `secret` commands. It registers through the same hooks as any plugin
+(`jobhost plugins --all`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import click
 from jobhost.commands import host_of, run_started
 from jobhost.hookspecs import hookimpl
 from jobhost.settings import parse_duration
-from jobhost.store.accounts import Accounts
+from jobhost.store.accounts import AccountError, Accounts
 
 if TYPE_CHECKING:
     from jobhost.host import Host
     from jobhost.store.accounts import IssuedToken
+    from jobhost.store.user import User
 
 
 @click.group()
@@ -27,9 +29,20 @@ def db() -> None:
 def db_upgrade(ctx: click.Context) -> None:
     """Apply the host's and every enabled plugin's migrations."""
     host = host_of(ctx)
-    at = run_started(host, host.migrate, start=False)
-    for branch, revisions in at.items():
-        click.echo(f"{branch}: {', '.join(revisions) or '(no migrations)'}")
+
+    async def upgrade() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        return await host.migrated(), await host.migrate()
+
+    from jobhost.store.migrate import applied
+
+    before, after = run_started(host, upgrade, start=False)
+    for history in host.migrations():
+        at = after.get(history.name, ())
+        done = applied(history, before.get(history.name, ()), at)
+        if done:
+            click.echo(f"{history.name}: applied {', '.join(done)}")
+        else:
+            click.echo(f"{history.name}: nothing to do, at {', '.join(at) or '(no migrations)'}")
 
 
 @click.group()
@@ -66,6 +79,30 @@ def users_create(ctx: click.Context, email: str, admin: bool, read_only: bool, p
     click.echo(f"created {kind} {user.email} (id {user.id})")
 
 
+async def _existing(accounts: Accounts, email: str) -> User:
+    user = await accounts.find(email)
+    if user is None:
+        raise AccountError(f"no user with email {email!r}; create one with `jobhost users create {email}`")
+    return user
+
+
+@users.command("link")
+@click.argument("email")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Where the API is reached.")
+@click.pass_context
+def users_link(ctx: click.Context, email: str, url: str) -> None:
+    """Print a one-time link that signs a browser into the dashboard as EMAIL (15 minutes)."""
+    from jobhost.welcome import sign_in_link
+
+    host = host_of(ctx)
+    accounts = Accounts(host.db)
+
+    async def make() -> str:
+        return await sign_in_link(accounts, await _existing(accounts, email), url.rstrip("/"))
+
+    click.echo(run_started(host, make, start=False))
+
+
 @click.group()
 def tokens() -> None:
     """API tokens."""
@@ -77,8 +114,6 @@ def tokens() -> None:
 @click.pass_context
 def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
     """Create an API token for the user EMAIL; the token is the last line printed."""
-    from jobhost.store.accounts import AccountError, Accounts
-
     try:
         ttl = parse_duration(expires)
     except ValueError:
@@ -89,16 +124,32 @@ def tokens_create(ctx: click.Context, email: str, expires: str) -> None:
     accounts = Accounts(host.db)
 
     async def create() -> IssuedToken:
-        user = await accounts.find(email)
-        if user is None:
-            raise AccountError(
-                f"no user with email {email!r}; create one with `jobhost users create {email}`"
-            )
-        return await accounts.issue_token(user, "api", ttl)
+        return await accounts.issue_token(await _existing(accounts, email), "api", ttl)
 
     issued = run_started(host, create, start=False)
     click.echo(f"API token for {issued.user.email}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC:")
     click.echo(issued.token)
+
+
+@click.group()
+def secret() -> None:
+    """The secret keys that sign what is mailed out (unsubscribe links)."""
+
+
+@secret.command("rotate")
+@click.pass_context
+def secret_rotate(ctx: click.Context) -> None:
+    """Make a new generated key the one that signs; older keys still verify what they signed."""
+    from jobhost.store.secrets import KeyStore
+
+    host = host_of(ctx)
+    if host.settings.secret_key:
+        raise click.ClickException(
+            "JOBHOST_SECRET_KEY is set, and it signs whatever the database holds: to rotate, unset it "
+            "(links it signed then stop working) or set a new value"
+        )
+    number = run_started(host, KeyStore(host.db).add, start=False)
+    click.echo(f"secret key {number} signs from now on; the {number - 1} older ones still verify")
 
 
 class AccountsService:
@@ -129,7 +180,7 @@ def register_services(register: Any) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    for group in (db, users, tokens):
+    for group in (db, users, tokens, secret):
         cli.add_command(group)
 
 

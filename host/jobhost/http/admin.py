@@ -1,5 +1,5 @@
-"""The host's admin routes (mounted under `/api/admin/`, admins only): what the seed's monitoring
-offered (queue and worker status) and the job actions an operator needs."""
+"""The host's admin routes (mounted under `/api/admin/`, admins only): what the monitoring of the
+system being replaced offered (queue and worker status) and the job actions an operator needs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from jobhost.queue.engine import Engine
 from jobhost.queue.errors import JobInputError
 from jobhost.queue.keys import STATES
 
-RATE_MINUTES = 60  # the "last hour" the seed's status page averaged over
+RATE_MINUTES = 60  # the "last hour" the replaced system's status page averaged over
 
 
 @get("/plugins", summary="Installed plugins: status and what each registered (as `jobhost plugins --json`)")

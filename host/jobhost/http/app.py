@@ -83,6 +83,7 @@ def create_app(host: Host, *, own_host: bool = True) -> Litestar:
         },
         signature_namespace={"Host": Host, "User": User},
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # the process's own setup (jobhost.logs): one format for every part
         guards=[user_guard, parameter_guard],
         request_class=BoundedRequest,
         middleware=[body_timeout(config.body_timeout), metrics.middleware],

@@ -153,7 +153,7 @@ HTTP_SETTINGS = (
     METRICS_TOKEN,
 )
 
-RESET_TTL = 3600.0  # the issue fixes it: a reset token lasts one hour
+RESET_TTL = 3600.0  # a reset token lasts one hour, as in the system being replaced
 
 
 @attrs.frozen

@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from litestar import Litestar
 
+from jobhost import logs
 from jobhost.host import Host
 from jobhost.http.app import create_app
 from jobhost.http.config import HttpConfig
@@ -73,8 +74,11 @@ async def run_api(host: Host, stop: asyncio.Event, *, bind: str = "127.0.0.1", p
 
 
 def app_from_env() -> Litestar:
-    """The app of a host loaded from the environment (what each `jobhost api --workers N` process runs)."""
-    return create_app(Host.load())
+    """The app of a host loaded from the environment (what each `jobhost api --workers N` process runs),
+    logging as the parent does."""
+    host = Host.load()
+    logs.configure(host.settings.log_level, host.settings.log_format)
+    return create_app(host)
 
 
 def serve_processes(host: Host, bind: str, port: int, workers: int) -> None:

@@ -19,6 +19,8 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from jobhost import redis_url
+from jobhost.queue.loopback import Loopback
+from jobhost.queue.snapshot import Snapshots
 from jobhost.settings import Settings
 
 # Longest BLOCK any engine read uses; the socket timeout must exceed it (redis-py 8 defaults to 5 s,
@@ -68,6 +70,19 @@ def _sentinel_options(target: redis_url.RedisTarget) -> dict[str, Any]:
     if target.tls:
         options["ssl"] = True
     return options
+
+
+def embedded_snapshots(settings: Settings) -> Snapshots:
+    """The snapshot file that keeps the embedded store across restarts, in the data directory."""
+    return Snapshots(
+        fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True),
+        settings.data_dir / "queues.json",
+    )
+
+
+def embedded_loopback(settings: Settings) -> Loopback:
+    """The loopback door through which operator commands reach this process's store."""
+    return Loopback(settings.data_dir, embedded_server())
 
 
 def connect(settings: Settings) -> aioredis.Redis:

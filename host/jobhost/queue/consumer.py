@@ -64,7 +64,7 @@ class Claim:
 class Consumer:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._completers: dict[str, Batcher[tuple[Claimed, Any], bool]] = {}
+        self._completers: dict[str, Batcher[tuple[Claimed, Any, str], bool]] = {}
 
     async def claim(
         self,
@@ -121,22 +121,39 @@ class Consumer:
         """Block until the queue's stream has an entry after `last_id`, or `block_ms` passed."""
         await self.store.redis.xread({self.store.keys.stream(queue): last_id}, count=1, block=block_ms)
 
-    async def complete(self, job: Claimed, result: Any) -> bool:
-        """Record success (result already JSON-checked); False when the job was no longer ours.
+    async def complete(self, job: Claimed, result: Any, events: Sequence[dict[str, Any]] = ()) -> bool:
+        """Record success (result already JSON-checked), with the `events` the try emitted put in
+        the queue's outbox in the same step; False when the job was no longer ours.
 
         Successes of one queue that arrive while one is being recorded are recorded together.
         """
         batcher = self._completers.get(job.queue)
         if batcher is None:
             batcher = self._completers[job.queue] = Batcher(functools.partial(self._complete, job.queue))
-        return await batcher((job, result))
+        return await batcher((job, result, codec.dumps(list(events)) if events else ""))
 
-    async def _complete(self, queue: str, done: Sequence[tuple[Claimed, Any]]) -> list[bool]:
+    async def _complete(self, queue: str, done: Sequence[tuple[Claimed, Any, str]]) -> list[bool]:
         keep = self.store.policy(queue).keep_completed
         args: list[Any] = [keep.count, int(keep.age)]
-        for job, result in done:
-            args += [job.id, job.sid, codec.dumps(result)]
+        for job, result, events in done:
+            args += [job.id, job.sid, codec.dumps(result), events]
         return [bool(ok) for ok in await self.store.scripts.complete(keys=self.store.base(queue), args=args)]
+
+    async def outbox(self, queues: Iterable[str], count: int) -> list[tuple[str, str, str]]:
+        """Up to `count` outbox entries of each queue, oldest first: (queue, entry id, events JSON)."""
+        names = list(queues)
+        pipe = self.store.redis.pipeline(transaction=False)
+        for queue in names:
+            pipe.xrange(self.store.keys.outbox(queue), count=count)
+        return [
+            (queue, entry_id, fields["events"])
+            for queue, entries in zip(names, await pipe.execute(), strict=True)
+            for entry_id, fields in entries
+        ]
+
+    async def outbox_done(self, queue: str, entry_id: str) -> None:
+        """The entry's deliveries are queued: it leaves the outbox."""
+        await self.store.redis.xdel(self.store.keys.outbox(queue), entry_id)
 
     async def fail(self, job: Claimed, error: str, traceback: str | None, retry_in: float | None) -> bool:
         """Record a failed try: delayed for `retry_in` s, or dead when None."""
@@ -190,6 +207,15 @@ class Consumer:
             args += [done.count, int(done.age), dead_consumer_ms]
             await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
         due = [ms for ms in await pipe.execute() if ms >= 0]
+        # `async with`: a pipeline that failed (Redis went away) still gives its connection back.
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for queue in names:
+                policy = self.store.policy(queue)
+                done, dead = policy.keep_completed, policy.keep_dead
+                args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
+                args += [done.count, int(done.age)]
+                await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
+            due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None
 
     async def forget_worker(self, worker_id: str, queues: Iterable[str]) -> None:

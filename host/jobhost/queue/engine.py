@@ -69,6 +69,8 @@ class Engine:
         self.claim = consumer.claim
         self.wait_for_jobs = consumer.wait_for_jobs
         self.complete = consumer.complete
+        self.outbox = consumer.outbox
+        self.outbox_done = consumer.outbox_done
         self.fail = consumer.fail
         self.put_back = consumer.put_back
         self.stopped = consumer.stopped

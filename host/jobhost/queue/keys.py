@@ -97,6 +97,10 @@ class Keys:
         """Stream of every event of the queue's jobs (bounded), which the dashboard follows."""
         return self.base(queue) + "feed"
 
+    def outbox(self, queue: str) -> str:
+        """Stream of the events completed tries emitted, until the relay queued their deliveries."""
+        return self.base(queue) + "outbox"
+
     def search(self, queue: str) -> str:
         """The queue's search index (queue/search.py)."""
         return self.base(queue) + "search"

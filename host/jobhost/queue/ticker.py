@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from jobhost.logs import OUTAGES
 from jobhost.queue.engine import Engine
 
 log = logging.getLogger("jobhost.queue")
@@ -20,9 +21,10 @@ async def keep_ticking(engine: Engine, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             due = await engine.tick()
-        except Exception:
-            log.exception("queue housekeeping failed; trying again in a second")
-            due = 1.0
+        except Exception as exc:
+            due = OUTAGES.trouble("Redis", exc, log, "queue housekeeping")
+        else:
+            OUTAGES.recovered("Redis", log)
         await sleep_unless(stop, TICK_EVERY if due is None else min(TICK_EVERY, due + 0.005))
 
 

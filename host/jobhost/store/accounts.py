@@ -6,7 +6,9 @@ useless to whoever reads it. Every token has a purpose and an expiry and works o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -14,7 +16,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobhost.store import passwords
@@ -24,10 +26,17 @@ from jobhost.store.user import User
 API = "api"
 SESSION = "session"
 PASSWORD_RESET = "password-reset"
-PURPOSES = (API, SESSION, PASSWORD_RESET)
+# A one-time link that signs a browser into the dashboard (the first admin's way in).
+SIGN_IN = "sign-in"
+PURPOSES = (API, SESSION, PASSWORD_RESET, SIGN_IN)
 # Purposes a bearer token may have to authenticate a request.
 BEARER = (API, SESSION)
 
+# Expired tokens deleted per transaction, and the pauses before a refused batch is tried again.
+TOKEN_BATCH = 1000
+RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)
+
+log = logging.getLogger("jobhost.accounts")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -48,6 +57,15 @@ class IssuedToken:
 def _count(result: Any) -> int:
     """Rows a DELETE or UPDATE touched (SQLAlchemy types `execute` results without `rowcount`)."""
     return int(result.rowcount)
+
+
+def _passing(exc: BaseException) -> bool:
+    """A database error that a later try may not meet: the server down, restarting, refusing
+    connections, a connection cut, a lock held elsewhere (not: a missing table, bad SQL)."""
+    if isinstance(exc, OSError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(word in text for word in ("connect", "locked", "terminat", "shutting down", "timeout"))
 
 
 def normalize_email(email: str) -> str:
@@ -158,6 +176,23 @@ class Accounts:
             )
             return _user(row) if row else None
 
+    async def has_admin(self) -> bool:
+        async with self.sessions() as session:
+            return await session.scalar(select(UserRow.id).where(UserRow.is_admin).limit(1)) is not None
+
+    async def redeem(self, token: str, purpose: str) -> User | None:
+        """The owner of a live single-use token, which this spends; None for an unknown, used or
+        expired one. Deleting the row is what spends it, so two requests cannot both win."""
+        user = await self.user_for_token(token, (purpose,))
+        if user is None:
+            return None
+        async with self.sessions() as session:
+            spent = await session.execute(
+                delete(TokenRow).where(TokenRow.token_hash == token_hash(token), TokenRow.purpose == purpose)
+            )
+            await session.commit()
+        return user if _count(spent) else None
+
     async def revoke(self, token: str) -> bool:
         async with self.sessions() as session:
             result = await session.execute(delete(TokenRow).where(TokenRow.token_hash == token_hash(token)))
@@ -196,8 +231,40 @@ class Accounts:
             await session.commit()
         return user
 
-    async def delete_expired_tokens(self) -> int:
-        async with self.sessions() as session:
-            result = await session.execute(delete(TokenRow).where(TokenRow.expires_at <= utcnow()))
-            await session.commit()
-            return _count(result) or 0
+    async def delete_expired_tokens(
+        self, *, batch: int = TOKEN_BATCH, pauses: tuple[float, ...] = RETRY_PAUSES
+    ) -> int:
+        """Delete expired tokens, `batch` rows per transaction, so a table of millions is never
+        locked for long; a batch the database refuses (down, restarting, locked) is tried again
+        after each of `pauses` seconds before the error goes on. How many went.
+
+        Spent tokens (a used reset link, a revoked session) are deleted when they are spent, and
+        an expired token never authenticates (`user_for_token`), whether or not this ran.
+        """
+        now, removed, after = utcnow(), 0, 0
+        while True:
+            # Walk the primary key upwards: each batch starts where the last ended, so it never
+            # rescans the dead index entries the batches before it left (PostgreSQL until VACUUM).
+            ids = (
+                select(TokenRow.id)
+                .where(TokenRow.id > after, TokenRow.expires_at <= now)
+                .order_by(TokenRow.id)
+                .limit(batch)
+            )
+            for pause in (*pauses, None):
+                try:
+                    async with self.sessions() as session, session.begin():
+                        result = await session.execute(
+                            delete(TokenRow).where(TokenRow.id.in_(ids)).returning(TokenRow.id)
+                        )
+                        gone = list(result.scalars())
+                    break
+                except (DBAPIError, OSError) as exc:
+                    if pause is None or not _passing(exc):
+                        raise
+                    log.warning("deleting expired tokens: %s; trying again in %gs", exc, pause)
+                    await asyncio.sleep(pause)
+            removed += len(gone)
+            if len(gone) < batch:
+                return removed
+            after = max(gone)

@@ -106,6 +106,14 @@ async def upgrade(database: Database, histories: Sequence[History]) -> dict[str,
     return await current(database, histories)
 
 
+def applied(history: History, before: Sequence[str], after: Sequence[str]) -> list[str]:
+    """The revisions an upgrade from `before` to `after` applied, oldest first."""
+    if tuple(before) == tuple(after):
+        return []
+    steps = history.scripts().iterate_revisions(tuple(after), tuple(before) or "base")
+    return [script.revision for script in reversed(list(steps))]
+
+
 async def current(database: Database, histories: Sequence[History]) -> dict[str, tuple[str, ...]]:
     """The revisions each history's tables are at (empty: never migrated)."""
     at = {}

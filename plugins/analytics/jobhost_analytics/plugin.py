@@ -83,20 +83,21 @@ def register_migrations(register):
 @hookimpl
 def handle_event(event, host):
     if event.name == EVENT:
-        return record_flyer(host, event.data)
+        return record_flyer(host, event.data, event.id)
     if event.name == UPLOADED:
         return record_upload(host, event.data)
     return None
 
 
-async def record_flyer(host: Any, data: Any) -> None:
-    """Keep the facts of a processed flyer for the reports; a malformed event is logged and left."""
+async def record_flyer(host: Any, data: Any, event_id: str = "") -> None:
+    """Keep the facts of a processed flyer for the reports (once per event id); a malformed
+    event is logged and left."""
     try:
         fact = FlyerFact.from_event(data)
     except ValueError as exc:
         log.warning("analytics: event ignored: %s", exc)
         return
-    await Records(host.db).record(fact, datetime.now(UTC))
+    await Records(host.db).record(fact, datetime.now(UTC), event_id)
 
 
 async def record_upload(host: Any, data: Any) -> None:

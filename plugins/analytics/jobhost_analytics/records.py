@@ -71,9 +71,15 @@ def _report(row: Any) -> Report:
 
 
 async def _upsert(
-    session: AsyncSession, table: Table, values: dict[str, Any], keys: Iterable[str], keep: Iterable[str] = ()
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    keys: Iterable[str],
+    keep: Iterable[str] = (),
+    where: Any = None,
 ) -> None:
-    """Insert the row, or update the existing one with the same `keys` (except the `keep` columns)."""
+    """Insert the row, or update the existing one with the same `keys` (except the `keep`
+    columns; only if `where` holds of it, when given)."""
     dialect = (await session.connection()).dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(**values)
@@ -82,6 +88,7 @@ async def _upsert(
         statement.on_conflict_do_update(
             index_elements=list(keys),
             set_={name: statement.excluded[name] for name in values if name not in fixed},
+            where=where,
         )
     )
 
@@ -90,8 +97,9 @@ class Records:
     def __init__(self, sessions: Callable[[], AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def record(self, fact: FlyerFact, at: datetime) -> None:
-        """Keep the fact; a flyer announced again keeps its first time, so it stays in its period."""
+    async def record(self, fact: FlyerFact, at: datetime, event_id: str | None = None) -> None:
+        """Keep the fact; a flyer announced again keeps its first time, so it stays in its period,
+        and the same event (`event_id`) delivered again changes nothing."""
         async with self._sessions() as session, session.begin():
             await _upsert(
                 session,
@@ -106,9 +114,11 @@ class Records:
                     "deals": [deal.as_dict() for deal in fact.deals],
                     "seen_at": at,
                     "updated_at": at,
+                    "event_id": event_id or None,
                 },
                 keys=("flyer_id",),
                 keep=("seen_at",),
+                where=None if not event_id else flyers.c.event_id.is_distinct_from(event_id),
             )
 
     async def facts(self, start: datetime, end: datetime) -> list[FlyerFact]:

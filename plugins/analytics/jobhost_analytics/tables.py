@@ -23,6 +23,8 @@ flyers = Table(
     # When the flyer was first announced: the period it counts in, even if announced again.
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The event the row was last recorded from: a delivery of it again changes nothing.
+    Column("event_id", String(64), nullable=True, unique=True, index=True),
 )
 
 # One row per uploaded flyer, from its `flyer.uploaded` event.

@@ -1,4 +1,4 @@
-"""The cleanup plugin's setting: how old a temporary file must be before it goes."""
+"""The cleanup plugin's settings: how old a temporary file or an upload must be before it goes."""
 
 from __future__ import annotations
 
@@ -26,3 +26,22 @@ CLEANUP_FILE_MAX_AGE = Setting(
     help="temporary files older than this are deleted by cleanup.files (e.g. 24h, 90m, 2d)",
     allowed=ALLOWED,
 )
+
+
+UPLOAD_RETENTION = Setting(
+    "UPLOAD_RETENTION",
+    7 * 86400.0,
+    parse_max_age,
+    help="uploads of flyers processed longer ago than this are deleted by cleanup.files (e.g. 7d)",
+    allowed=ALLOWED,
+)
+
+UPLOAD_ORPHAN_GRACE = Setting(
+    "UPLOAD_ORPHAN_GRACE",
+    86400.0,
+    parse_max_age,
+    help="uploads no record knows of are deleted once older than this (e.g. 24h)",
+    allowed=ALLOWED,
+)
+
+SETTINGS = (CLEANUP_FILE_MAX_AGE, UPLOAD_RETENTION, UPLOAD_ORPHAN_GRACE)

@@ -1,11 +1,9 @@
-"""The cleanup tasks: old temporary files, expired tokens. Each returns what it removed."""
+"""The cleanup tasks: old files (every registered target), expired tokens. Each returns what it removed."""
 
 from __future__ import annotations
 
-import logging
 import math
-import time
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from taskiq import TaskiqDepends
@@ -13,20 +11,13 @@ from taskiq import TaskiqDepends
 import jobhost
 from jobhost import JobContext, PermanentError
 from jobhost_cleanup.config import CLEANUP_FILE_MAX_AGE
-from jobhost_cleanup.sweep import SweepError, sweep
-
-log = logging.getLogger("jobhost_cleanup")
+from jobhost_cleanup.files import CleanupFailed, clean_files
 
 FILES_QUEUE = "file-cleanup"
 TOKENS_QUEUE = "token-cleanup"
 FILES_TASK = "cleanup.files"
 TOKENS_TASK = "cleanup.tokens"
 Job = Annotated[JobContext, TaskiqDepends()]
-
-
-def scratch_folder(settings: Any) -> Path:
-    """The host's folder for temporary files: `tmp/` under the uploads folder."""
-    return Path(settings.uploads) / "tmp"
 
 
 def _max_age(ctx: JobContext, max_age_hours: Any) -> float:
@@ -41,23 +32,25 @@ def _max_age(ctx: JobContext, max_age_hours: Any) -> float:
 
 
 @jobhost.task(FILES_TASK, queue=FILES_QUEUE)
-def files(ctx: Job, max_age_hours: float | None = None) -> dict[str, Any]:
-    """Delete temporary files older than `max_age_hours` (default: CLEANUP_FILE_MAX_AGE)."""
+async def files(ctx: Job, max_age_hours: float | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Sweep every cleanup target: temporary files older than `max_age_hours` (default
+    CLEANUP_FILE_MAX_AGE), expired and orphaned uploads, the plugins' own; `dry_run` deletes nothing."""
+    if not isinstance(dry_run, bool):
+        raise PermanentError(f"{ctx.task}: dry_run must be true or false, got {dry_run!r}")
     max_age = _max_age(ctx, max_age_hours)
-    folder = scratch_folder(ctx.host.settings)
     try:
-        done = sweep(folder, max_age, time.time())
-    except SweepError as exc:
+        report = await clean_files(ctx.host, max_age=max_age, now=datetime.now(UTC), dry_run=dry_run)
+    except CleanupFailed as exc:
         raise PermanentError(f"{ctx.task}: {exc}") from None
-    ctx.log(f"{folder}: removed {done.files} files, {done.directories} folders, {done.bytes} bytes")
-    for failure in done.failed:
-        log.warning("%s: could not remove %s: %s", ctx.task, failure["path"], failure["error"])
-    return done.as_dict()
+    verb = "would remove" if dry_run else "removed"
+    for target in report["targets"]:
+        ctx.log(f"{target['target']}: {verb} {target.get('files', target.get('rows', 0))}")
+    return report
 
 
 @jobhost.task(TOKENS_TASK, queue=TOKENS_QUEUE)
 async def tokens(ctx: Job) -> dict[str, int]:
-    """Delete expired tokens (sessions, API tokens, password-reset links)."""
+    """Delete expired tokens (sessions, API tokens, password-reset links), in batches."""
     removed = await ctx.host.service("accounts").delete_expired_tokens()
     ctx.log(f"removed {removed} expired tokens")
     return {"removed": removed}

@@ -71,8 +71,9 @@ def _rmdir_if_empty(name: str, dirfd: int) -> bool:
     return True
 
 
-def sweep(folder: Path, max_age: float, now: float) -> Sweep:
-    """Delete what under `folder` is older than `max_age` seconds at time `now`."""
+def sweep(folder: Path, max_age: float, now: float, *, dry_run: bool = False) -> Sweep:
+    """Delete what under `folder` is older than `max_age` seconds at time `now`; a dry run
+    deletes nothing and reports the same."""
     result = Sweep(str(folder), max_age)
     try:
         top = folder.lstat()
@@ -94,28 +95,39 @@ def sweep(folder: Path, max_age: float, now: float) -> Sweep:
 
     # Directories (by device and inode) that were old before anything in them was removed.
     # Bottom-up, a directory is met before anything directly in it changes, its children first.
+    # A dry run removes nothing, so it remembers which directories it would have emptied.
     old_dirs: set[tuple[int, int]] = set()
+    emptied: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames, dirfd in os.fwalk(
         folder, topdown=False, follow_symlinks=False, onerror=walk_error
     ):
         own = os.fstat(dirfd)
         if _age(own, now) > max_age:
             old_dirs.add((own.st_dev, own.st_ino))
+        kept = 0
         for name in [*dirnames, *filenames]:
             path = os.path.relpath(os.path.join(dirpath, name), folder)
+            kept += 1
             try:
                 st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
-                    if (st.st_dev, st.st_ino) in old_dirs and _rmdir_if_empty(name, dirfd):
+                    inode = (st.st_dev, st.st_ino)
+                    if inode in old_dirs and (inode in emptied if dry_run else _rmdir_if_empty(name, dirfd)):
+                        kept -= 1
                         result.directories += 1
                         result._removed(path + "/")
                 elif _age(st, now) > max_age:
-                    os.unlink(name, dir_fd=dirfd)
+                    if not dry_run:
+                        os.unlink(name, dir_fd=dirfd)
+                    kept -= 1
                     result.files += 1
                     result.bytes += st.st_size
                     result._removed(path)
             except FileNotFoundError:
+                kept -= 1
                 continue  # another sweep got there first
             except OSError as exc:
                 failed(path, exc)
+        if not kept:
+            emptied.add((own.st_dev, own.st_ino))
     return result

@@ -6,18 +6,18 @@ Message-ID is fixed there, so every try sends the same message and the ledger re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from taskiq import TaskiqDepends
 
 import jobhost
-from jobhost import JobContext, PermanentError
+from jobhost import Host, JobContext, PermanentError
+from jobhost_email.ledger import Ledger
 from jobhost_email.mail import InvalidMail, Mail
 
 QUEUE = "email-sending"
 SEND_TASK = "email.send_email"
-PRUNE_TASK = "email.prune_ledger"
 # How long the ledger remembers a message: far longer than any job's retries, and a dead
 # job's stay in the dead set (7 days), so a replay of an old job still finds its acceptance.
 KEEP_LEDGER = timedelta(days=30)
@@ -45,8 +45,8 @@ async def send_email(
     return await mailer.deliver(mail, holder=ctx.job_id, last_try=ctx.attempt >= ctx.attempts)
 
 
-@jobhost.task(PRUNE_TASK, queue=QUEUE)
-async def prune_ledger(ctx: Annotated[JobContext, TaskiqDepends()]) -> dict[str, int]:
-    """Forget ledger rows older than KEEP_LEDGER (run daily by the `email.prune-ledger` schedule)."""
-    removed = await ctx.host.service("mail").ledger.prune(datetime.now(UTC) - KEEP_LEDGER)
-    return {"removed": removed}
+async def prune_ledger(host: Host, now: datetime, dry_run: bool) -> int:
+    """Forget ledger rows older than KEEP_LEDGER: the cleanup plugin's `email delivery ledger`
+    target, run with its hourly cleanup.files (a dry run counts them)."""
+    ledger = Ledger(host.db)
+    return await (ledger.prunable if dry_run else ledger.prune)(now - KEEP_LEDGER)

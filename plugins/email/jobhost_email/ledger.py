@@ -181,6 +181,17 @@ class Ledger:
             given = {bool(permanent): n for permanent, n in found}
         return {"sent": sent or 0, "failed": given.get(False, 0), "bounced": given.get(True, 0)}
 
+    async def prunable(self, before: datetime) -> int:
+        """How many deliveries and failures `prune(before)` would forget."""
+        async with self._sessions() as session:
+            old = await session.scalar(
+                select(func.count()).select_from(deliveries).where(deliveries.c.accepted_at < before)
+            )
+            old_failures = await session.scalar(
+                select(func.count()).select_from(failures).where(failures.c.failed_at < before)
+            )
+        return int(old or 0) + int(old_failures or 0)
+
     async def prune(self, before: datetime) -> int:
         """Forget deliveries and failures older than `before`; how many rows went."""
         async with self._sessions() as session, session.begin():

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
-from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost import Backoff, CleanupTarget, QueuePolicy, hookimpl
 from jobhost_email import routes
 from jobhost_email.alerts import EVENT, Flyer, alerts
 from jobhost_email.config import SETTINGS, MailConfig
-from jobhost_email.jobs import PRUNE_TASK, QUEUE, prune_ledger, send_email
+from jobhost_email.jobs import QUEUE, prune_ledger, send_email
 from jobhost_email.ledger import Ledger
 from jobhost_email.service import MailService
-from jobhost_email.unsubscribe import Unsubscribe, secret
+from jobhost_email.unsubscribe import Unsubscribe
 from jobhost_email.watchlist import Watchlists
 
 log = logging.getLogger("jobhost_email")
@@ -49,12 +50,12 @@ def register_queues(register):
 @hookimpl
 def register_tasks(register):
     register(send_email)
-    register(prune_ledger)
 
 
 @hookimpl
-def register_schedules(register):
-    register("email.prune-ledger", cron="15 4 * * *", task=PRUNE_TASK)
+def register_cleanup(register):
+    # The cleanup plugin prunes the ledger with its hourly run; without it the ledger is kept.
+    register(CleanupTarget("email delivery ledger", prune=prune_ledger))
 
 
 @hookimpl
@@ -92,25 +93,33 @@ def startup(host):
         mail.unavailable(str(exc))
         raise
     mail.configure(config, Ledger(host.db), host.enqueue)
-    if secret(host.settings) is None:
-        log.warning(
-            "email: JOBHOST_SECRET_KEY is unset, so deal alerts cannot be signed: every one is dropped"
-        )
 
 
 @hookimpl
 def handle_event(event, host):
     if event.name == EVENT:
-        return announce(host, event.data)
+        return announce(host, event.data, event.id)
     return None
 
 
-async def announce(host, data):
-    """Queue one deal alert for every user whose watchlist matches a deal of the flyer."""
+async def announce(host, data, event_id=""):
+    """Queue one deal alert for every user whose watchlist matches a deal of the flyer.
+
+    Each alert's job id comes from the event and the user, so a delivery of the event that runs
+    again (its handler is retried until it succeeds) finds the alerts it queued before; the
+    ledger sends each alert's Message-ID once whatever happens to its jobs."""
     flyer = Flyer.from_event(data)
-    unsubscribe = Unsubscribe.from_settings(host.settings)
+    unsubscribe = await Unsubscribe.of(host)
     watchlists = await Watchlists(host.db).subscribed()
     found = alerts(flyer, watchlists, unsubscribe, mail.config.sender_domain)
     for watchlist, message in found:
-        await send_email.kicker().with_labels(owner=str(watchlist.user_id)).kiq(**message.as_kwargs())
+        kicker = send_email.kicker().with_labels(owner=str(watchlist.user_id))
+        if event_id:
+            kicker = kicker.with_task_id(alert_job_id(event_id, watchlist.user_id))
+        await kicker.kiq(**message.as_kwargs())
     log.info("flyer %s: %d deal alerts queued for %d watchlists", flyer.flyer_id, len(found), len(watchlists))
+
+
+def alert_job_id(event_id, user_id):
+    """The send job of one event's alert to one user."""
+    return f"{QUEUE}:{hashlib.sha256(f'{event_id}:{user_id}'.encode()).hexdigest()[:32]}"

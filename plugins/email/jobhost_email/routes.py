@@ -64,8 +64,8 @@ async def put_watchlist(
     return WatchlistOut(list(saved.keywords), saved.alerts)
 
 
-def _subscriber(host: Host, token: str) -> int:
-    user_id = Unsubscribe.from_settings(host.settings).user_id(token)
+async def _subscriber(host: Host, token: str) -> int:
+    user_id = (await Unsubscribe.of(host)).user_id(token)
     if user_id is None:
         raise HTTPException(
             status_code=400,
@@ -86,7 +86,7 @@ _PAGE = "<!DOCTYPE html><html><head><title>Deal alerts</title></head><body>{}</b
     "that POSTs to the same link.",
 )
 async def unsubscribe_link(host: NamedDependency[Host], token: FromQuery[str]) -> str:
-    _subscriber(host, token)
+    await _subscriber(host, token)
     action = html.escape(f"{UNSUBSCRIBE_PATH}?{urlencode({'token': token})}")
     return _PAGE.format(
         "<p>Stop getting deal alerts by mail?</p>"
@@ -103,7 +103,7 @@ async def unsubscribe_link(host: NamedDependency[Host], token: FromQuery[str]) -
     summary="Stop deal alerts: one-click unsubscribe (RFC 8058) and the confirmation page's button",
 )
 async def unsubscribe_one_click(host: NamedDependency[Host], token: FromQuery[str]) -> str:
-    await Watchlists(host.db).unsubscribe(_subscriber(host, token))
+    await Watchlists(host.db).unsubscribe(await _subscriber(host, token))
     return _PAGE.format(
         "<p>You will get no more deal alerts.</p><p>To get them again, turn alerts on in your watchlist.</p>"
     )

@@ -89,13 +89,17 @@ async def run_demo(host: Host, data: bytes, filename: str, timeout: float) -> di
 @click.command("demo")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the job.")
+@click.option("--sample", is_flag=True, help="Print the sample flyer's path (to upload yourself) and stop.")
 @click.pass_context
-def demo(ctx: click.Context, file: Path | None, timeout: float) -> None:
+def demo(ctx: click.Context, file: Path | None, timeout: float, sample: bool) -> None:
     """Read a flyer's deals through the queue, with live progress (default: a sample flyer).
 
     Migrates the database first (as `jobhost db upgrade` does) and runs a worker for the
     flyer-processing queue inside this command.
     """
+    if sample:
+        click.echo(SAMPLE_FLYER)
+        return
     upgrade = ctx.find_root().command.get_command(ctx, "db").get_command(ctx, "upgrade")  # type: ignore[union-attr]
     ctx.invoke(upgrade)
     path = file or SAMPLE_FLYER

@@ -15,12 +15,13 @@ from typing import Any
 
 import attrs
 
-from jobhost import Host
+from jobhost import BlobError, Host
 from jobhost_flyer_ocr.config import limits_from
+from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.model import Flyer
 from jobhost_flyer_ocr.pipeline import process
 from jobhost_flyer_ocr.records import DuplicateKey, FlyerRecord, Flyers
-from jobhost_flyer_ocr.uploads import UploadFolder
+from jobhost_flyer_ocr.uploads import new_key
 from jobhost_flyer_ocr.validate import Limits, Upload, check_upload
 
 TASK = "flyer_ocr.process_flyer"
@@ -48,6 +49,16 @@ class IdempotencyConflict(Exception):
 def _checked(data: bytes, filename: str | None, limits: Limits) -> tuple[Upload, str]:
     """The checks and the file's digest: CPU work kept off the event loop (a 20 MiB upload)."""
     return check_upload(data, filename, limits), hashlib.sha256(data).hexdigest()
+
+
+async def _store(host: Host, data: bytes, kind: str) -> str:
+    """The upload in the blob store under a key made here; its key."""
+    key = new_key(kind)
+    try:
+        await host.blobs.put(key, data)
+    except BlobError as exc:  # JOBHOST_BLOB_MAX_SIZE below FLYER_MAX_UPLOAD_MB
+        raise FlyerRejected(f"the blob store refuses this file: {exc}", status=413) from None
+    return key
 
 
 def _replay(first: FlyerRecord | None, key: str, digest: str) -> Accepted:
@@ -83,8 +94,7 @@ async def accept(
     flyers = Flyers(host.db)
     if key is not None and (first := await flyers.by_key(owner, key)) is not None:
         return _replay(first, key, digest)
-    folder = UploadFolder(host.settings.uploads)
-    stored = await asyncio.to_thread(folder.save, data, upload.kind)
+    stored = await _store(host, data, upload.kind)
     try:
         record = await flyers.create(
             owner=owner,
@@ -98,11 +108,11 @@ async def accept(
             idempotency_key=key,
         )
     except DuplicateKey as exc:  # the same key in a request racing this one
-        folder.remove(stored)
+        await host.blobs.delete(stored)
         taken = str(exc)
         return _replay(await flyers.by_key(owner, taken), taken, digest)
     except BaseException:
-        folder.remove(stored)
+        await host.blobs.delete(stored)
         raise
     try:
         from jobhost_flyer_ocr.task import process_flyer  # the task module needs this one first
@@ -110,7 +120,7 @@ async def accept(
         kicked = await process_flyer.kicker().with_labels(owner=owner).kiq(flyer_id=record.id)
     except BaseException:
         await flyers.remove(record.id)
-        folder.remove(stored)
+        await host.blobs.delete(stored)
         raise
     await flyers.set_job(record.id, kicked.task_id)
     await _uploaded(host, record)
@@ -163,7 +173,7 @@ async def process_now(
     upload, digest = await asyncio.to_thread(_checked, data, filename, limits)
     deadline = time.monotonic() + SYNC_TIMEOUT
     flyer = await asyncio.to_thread(process, data, limits=limits, deadline=deadline)
-    stored = await asyncio.to_thread(UploadFolder(host.settings.uploads).save, data, upload.kind)
+    stored = await _store(host, data, upload.kind)
     record = await Flyers(host.db).create(
         owner=owner,
         status="processing",

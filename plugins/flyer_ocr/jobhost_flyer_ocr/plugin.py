@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
-from jobhost import Backoff, QueuePolicy, hookimpl
+from jobhost import Backoff, CleanupTarget, Host, QueuePolicy, hookimpl
 from jobhost_flyer_ocr.config import SETTINGS
 from jobhost_flyer_ocr.demo import demo
+from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.routes import ROUTES
 from jobhost_flyer_ocr.task import QUEUE, QUEUE_TIMEOUT, process_flyer
+from jobhost_flyer_ocr.uploads import PREFIX
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -55,3 +59,12 @@ def register_migrations(register):
 @hookimpl
 def register_commands(cli):
     cli.add_command(demo)
+
+
+async def _upload_owners(host: Host, keys: Sequence[str], done_before: datetime) -> dict[str, bool]:
+    return await Flyers(host.db).upload_owners(keys, done_before)
+
+
+@hookimpl
+def register_cleanup(register):
+    register(CleanupTarget("flyer uploads", blob_prefix=PREFIX, owners=_upload_owners))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -226,6 +226,25 @@ class Flyers:
         saved = await self.get(flyer_id)
         assert saved is not None
         return saved
+
+    async def upload_owners(self, keys: Sequence[str], done_before: datetime) -> dict[str, bool]:
+        """For each stored upload key a flyer has: True when it may go (processed, or failed,
+        before `done_before`), False when it stays (queued, processing, or done since)."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        flyers.c.stored_name, flyers.c.status, flyers.c.processed_at, flyers.c.created_at
+                    ).where(flyers.c.stored_name.in_(list(keys)))
+                )
+            ).all()
+        verdicts: dict[str, bool] = {}
+        for key, status, processed_at, created_at in rows:
+            done_at = _aware(processed_at if status == "processed" else created_at)
+            done = status in ("processed", "failed") and done_at is not None and done_at < done_before
+            # Two records of one key (never made, but) keep it while either needs it.
+            verdicts[key] = verdicts.get(key, True) and done
+        return verdicts
 
     async def remove(self, flyer_id: int) -> None:
         async with self._sessions() as session, session.begin():

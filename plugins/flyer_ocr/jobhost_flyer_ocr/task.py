@@ -9,13 +9,12 @@ from typing import Any
 from taskiq import TaskiqDepends
 
 import jobhost
-from jobhost import JobContext, PermanentError
+from jobhost import BlobNotFound, JobContext, PermanentError
 from jobhost_flyer_ocr.config import limits_from
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.intake import TASK, finish, result_of
 from jobhost_flyer_ocr.pipeline import process
 from jobhost_flyer_ocr.records import Flyers
-from jobhost_flyer_ocr.uploads import UploadFolder
 
 QUEUE = "flyer-processing"
 # The flyer-processing queue's timeout (its policy is the one source the task reads it from).
@@ -39,9 +38,11 @@ async def process_flyer(flyer_id: int, ctx: JobContext = TaskiqDepends()) -> dic
     try:
         await flyers.processing(flyer_id, ctx.job_id)
         try:
-            data = UploadFolder(ctx.host.settings.uploads).read(record.stored_name)
-        except FileNotFoundError:
-            raise FlyerRejected(f"the uploaded file of flyer {flyer_id} is gone from UPLOAD_DIR") from None
+            data = await ctx.host.blobs.get(record.stored_name)
+        except BlobNotFound:
+            raise FlyerRejected(
+                f"the uploaded file of flyer {flyer_id} is gone from the {ctx.host.blobs.kind} blob store"
+            ) from None
         ctx.progress(0, "start", stage="start")
 
         def report(stage: str, percent: float, page: int, pages: int) -> None:

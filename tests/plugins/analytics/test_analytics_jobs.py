@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from croniter import croniter
+from sqlalchemy import select
 
+from jobhost.testing import deliver
 from jobhost.worker import running_worker
 from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
 from jobhost_analytics.periods import DAILY, WEEKLY, parse, previous
 from jobhost_analytics.records import Records
+from jobhost_analytics.tables import flyers
 from tests.plugins.analytics.conftest import REDIS_URL
 from tests.plugins.email.conftest import jobhost
 
@@ -42,10 +45,12 @@ def test_the_plugin_registers_queues_tasks_schedules_routes_and_migrations(make_
     assert {name: (q.attempts, q.backoff.delay_for(1)) for name, q in host.registry.queues.items()} == {
         "analytics-reporting": (2, 60),
         "weekly-analytics-reporting": (2, 3600),
+        "events.analytics": (10, 5),  # the host's: its flyer.processed deliveries
     }
     assert {t.name: t.queue for t in host.registry.tasks.values()} == {
         DAILY_TASK: "analytics-reporting",
         WEEKLY_TASK: "weekly-analytics-reporting",
+        "analytics.handle_event": "events.analytics",
     }
     assert info.as_dict()["admin_routes"] == [
         "/api/admin/analytics/reports",  # GET the list, POST to make one
@@ -68,12 +73,24 @@ def test_the_plugin_registers_queues_tasks_schedules_routes_and_migrations(make_
     ]
 
 
+async def recorded(host):
+    async with host.db() as session:
+        rows = await session.execute(select(flyers.c.flyer_id, flyers.c.event_id, flyers.c.updated_at))
+        return rows.all()
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_flyer_processed_event_is_recorded_as_a_fact(analytics_host, caplog):
     host = await analytics_host()
-    await host.emit("flyer.processed", event("f-1", "Acme", "2.00", "4.00"), source="flyer_ocr")
-    await host.emit("flyer.processed", {"flyer_id": "f-2", "items": "not a list"}, source="flyer_ocr")
-    await host.emit("something.else", {"flyer_id": "f-3", "items": []})
+    [first] = await deliver(host, "flyer.processed", event("f-1", "Acme", "2.00", "4.00"), source="flyer_ocr")
+    await deliver(host, "flyer.processed", {"flyer_id": "f-2", "items": "not a list"}, source="flyer_ocr")
+    await deliver(host, "something.else", {"flyer_id": "f-3", "items": []})
+    # The same delivery run again (a retried handler) changes nothing: the row keeps its event.
+    before = await recorded(host)
+    await host.engine.retry(first.id)
+    async with host.worker([first.queue]):
+        assert (await host.wait(first.id)).state == "completed"
+    assert await recorded(host) == before and before[0][1] == first.kwargs["event_id"]
     now = datetime.now(UTC)
     facts = await Records(host.db).facts(now - timedelta(minutes=5), now + timedelta(minutes=5))
     assert [(f.flyer_id, f.store, f.items, [str(p) for p in f.prices]) for f in facts] == [

@@ -5,6 +5,7 @@ jobs to a real SMTP server (aiosmtpd on loopback)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,6 +29,8 @@ QUEUES = [
     "weekly-analytics-reporting",
     "email-sending",
 ]
+# Where the plugins hear of events (each delivery a job), consumed by the same worker.
+EVENT_QUEUES = ["events.analytics", "events.email"]
 BASE_URL = "https://deals.example.com"
 
 
@@ -68,6 +71,16 @@ def durations_ms(jobs) -> list[int]:
     return sorted(round((j.finished_at - j.started_at).total_seconds() * 1000) for j in jobs)
 
 
+async def delivered(host):
+    """Once every event emitted so far has reached the plugins' handlers."""
+    while True:
+        counts = [await host.engine.counts(q) for q in EVENT_QUEUES if q in host.registry.queues]
+        busy = sum(c[state] for c in counts for state in ("waiting", "active", "delayed"))
+        if not busy and not await host.engine.outbox(host.registry.queues, 1):
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_the_daily_and_weekly_reports_of_real_work(stack):
     host, server = stack
     sample = SAMPLE_FLYER.read_bytes()
@@ -80,7 +93,7 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
     flyers = Flyers(host.db)
     UploadFolder(host.settings.uploads).remove((await flyers.get(uploads[2].flyer_id)).stored_name)
     today = datetime.now(UTC).date()
-    async with host.worker(QUEUES):
+    async with host.worker([*QUEUES, *(q for q in EVENT_QUEUES if q in host.registry.queues)]):
         ended = [await host.wait(u.job_id, timeout=180) for u in uploads]
         assert [j.state for j in ended] == ["completed", "completed", "dead"]
         flaky = [
@@ -88,6 +101,7 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
             for kwargs in ({"fail_first": True}, {"fail_always": True}, {})
         ]
         assert [j.state for j in flaky] == ["completed", "dead", "completed"]
+        await delivered(host)
 
         daily = (await run(host, DAILY_TASK, {"day": today.isoformat()})).result
         # what the flyer plugin itself stored of the two flyers it read
@@ -154,11 +168,14 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
             "flyer.processed", {**announced, "items": [i.as_dict() for i in first.items]}, "flyer_ocr"
         )
         await host.emit("flyer.uploaded", announced, "flyer_ocr")
+        await delivered(host)
         again = (await run(host, DAILY_TASK, {"day": today.isoformat()})).result
         assert again["flyers"] == daily["flyers"] and again["deals"] == daily["deals"]
         for before, after in zip(daily["queues"], again["queues"], strict=True):
             if before["queue"] == "analytics-reporting":  # the first report's job, done since
                 assert after["completed"] == before["completed"] + 1 == 1
+            elif before["queue"] in EVENT_QUEUES:  # the two announcements just delivered
+                assert after["completed"] == before["completed"] + 2
             else:
                 assert after == before
         assert (await Records(host.db).page(DAILY, 0, 10))[1] == 1

@@ -26,7 +26,8 @@ def test_the_plugin_registers_its_queues_setting_and_schedules(cleanup_host):
         "file-cleanup": (3, 30),
         "token-cleanup": (2, 3600),
     }
-    assert info.as_dict()["settings"] == ["CLEANUP_FILE_MAX_AGE"]
+    assert info.as_dict()["settings"] == ["CLEANUP_FILE_MAX_AGE", "UPLOAD_RETENTION", "UPLOAD_ORPHAN_GRACE"]
+    assert [(t.name, t.folder) for t in host.cleanup_targets] == [("temporary files", "tmp")]
     crons = {s.task: s.cron for s in host.registry.schedules.values()}
     assert fire_gaps(crons[FILES_TASK]) == [3600, 3600]
     assert fire_gaps(crons[TOKENS_TASK]) == [86400, 86400]
@@ -58,10 +59,11 @@ async def test_the_files_job_deletes_old_temporary_files_and_reports_them(cleanu
     async with running_worker(host, ["file-cleanup"]):
         done = await host.engine.wait(job.id, timeout=60)
     assert done.state == "completed", done.errors
-    assert done.result["files"] == 2 and done.result["directories"] == 1
-    assert done.result["bytes"] == 57
-    assert sorted(done.result["removed"]) == ["job-1/", "job-1/page-1.png", "upload.part"]
-    assert done.result["max_age_seconds"] == 1
+    assert (done.result["files"], done.result["bytes"], done.result["dry_run"]) == (2, 57, False)
+    [swept] = done.result["targets"]
+    assert (swept["target"], swept["files"], swept["directories"]) == ("temporary files", 2, 1)
+    assert sorted(swept["removed"]) == ["job-1/", "job-1/page-1.png", "upload.part"]
+    assert swept["max_age_seconds"] == 1
     assert list(scratch.iterdir()) == []
     assert scratch.is_dir()
     assert (uploads / "flyer.pdf").exists()
@@ -77,7 +79,7 @@ async def test_max_age_hours_overrides_the_setting_and_young_files_stay(cleanup_
     async with running_worker(host, ["file-cleanup"]):
         done = await host.engine.wait(job.id, timeout=60)
     assert done.state == "completed", done.errors
-    assert (done.result["files"], done.result["max_age_seconds"]) == (0, 3600)
+    assert (done.result["files"], done.result["targets"][0]["max_age_seconds"]) == (0, 3600)
     assert (scratch / "young.png").exists()
 
 
@@ -150,3 +152,31 @@ async def test_the_tokens_job_purges_expired_tokens_and_says_how_many(cleanup_ho
     assert done.result == {"removed": 3}
     assert await _token_count(host) == 1
     assert await Accounts(host.db).user_for_token(live) is not None
+
+
+async def test_the_admin_route_queues_a_dry_run_and_only_admins_may(cleanup_host, tmp_path):
+    from jobhost.testing import client
+
+    scratch = tmp_path / "uploads" / "tmp"
+    scratch.mkdir(parents=True)
+    (scratch / "left.part").write_bytes(b"abc")
+    host = cleanup_host(UPLOAD_DIR=str(tmp_path / "uploads"), CLEANUP_FILE_MAX_AGE="1s")
+    async with client(host) as http:
+        await http.login()
+        refused = await http.post("/api/admin/cleanup/files?dry_run=true")
+        assert refused.status_code == 403
+        await http.login(admin=True)
+        answer = await http.post("/api/admin/cleanup/files?dry_run=true")
+        assert answer.status_code == 202, answer.text
+        bad = await http.post("/api/admin/cleanup/files?dry_run=maybe")
+        assert bad.status_code == 400
+    await asyncio.sleep(1.2)
+    async with running_worker(host, ["file-cleanup"]):
+        done = await host.engine.wait(answer.json()["jobId"], timeout=60)
+    assert done.state == "completed", done.errors
+    assert (done.result["dry_run"], done.result["files"], done.result["targets"][0]["removed"]) == (
+        True,
+        1,
+        ["left.part"],
+    )
+    assert (scratch / "left.part").exists()

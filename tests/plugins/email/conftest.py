@@ -308,7 +308,16 @@ class Stack:
 
     def start_worker(self, **extra: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jobhost", "worker", "--queue", "email-sending"],
+            [
+                sys.executable,
+                "-m",
+                "jobhost",
+                "worker",
+                "--queue",
+                "email-sending",
+                "--queue",
+                "events.email",
+            ],
             env=jobhost_env(**self.env, **extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

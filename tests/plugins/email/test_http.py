@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from jobhost.testing import delivered
+from jobhost_email.unsubscribe import Unsubscribe
 from tests.plugins.email.test_alerts import FLYER, counts
 
 pytestmark = pytest.mark.slow
@@ -62,7 +64,8 @@ async def test_a_watchlist_drives_alerts_until_its_unsubscribe_link_is_followed(
     assert confirmed.status_code == 200 and "no more deal alerts" in confirmed.text
     assert (await api.get("/api/email/watchlist", headers=ann)).json()["alerts"] is False
 
-    await s.host.emit("flyer.processed", {**FLYER, "flyer_id": "f-1002"}, source="flyer_ocr")
+    event = await s.host.emit("flyer.processed", {**FLYER, "flyer_id": "f-1002"}, source="flyer_ocr")
+    assert [job.state for job in await delivered(s.host, event)] == ["completed"]
     # The event queued nothing: the one job on the queue is the first alert.
     assert sum((await counts(s)).values()) == 1
     assert len(s.smtp.received) == 1
@@ -153,3 +156,23 @@ async def test_a_password_reset_the_mail_server_defers_is_queued_and_answered_as
             await asyncio.sleep(0.1)
     [got] = s.smtp.received
     assert got.recipients == ["ann@example.com"] and got.message["Subject"] == "Reset your password"
+
+
+async def test_without_a_secret_key_the_worker_signs_with_a_generated_key_the_api_checks(stack):
+    """The deployment of the README with JOBHOST_SECRET_KEY unset: the `jobhost worker` process
+    generates the key as it sends the alert, and the `jobhost api` process finds the same one."""
+    s = await stack(env={"JOBHOST_SECRET_KEY": ""})
+    api = await s.start_api()
+    ann = await s.user(api, "ann@example.com")
+    assert (
+        await api.put("/api/email/watchlist", headers=ann, json={"keywords": ["apple"]})
+    ).status_code == 200
+    s.start_worker()
+    event = await s.host.emit("flyer.processed", FLYER, source="flyer_ocr")
+    await wait_for_mail(s.smtp, 1)
+    assert [job.state for job in await delivered(s.host, event)] == ["completed"]
+    link = unsubscribe_link(s.smtp.received[0].message).removeprefix("http://localhost:8000")
+    followed = await api.get(link)
+    assert followed.status_code == 200 and '<form method="post"' in followed.text
+    assert len((await s.host.secret_keys()).verifying) == 1  # one key for the whole deployment
+    assert (await Unsubscribe.of(s.host)).user_id(link.partition("token=")[2]) is not None

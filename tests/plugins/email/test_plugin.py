@@ -12,7 +12,7 @@ def test_the_plugin_registers_its_queue_settings_service_and_migrations(make_hos
     info = host.registry.plugins["email"]
     assert info.status == "loaded", info.error
     summary = info.as_dict()
-    assert [q["name"] for q in summary["queues"]] == ["email-sending"]
+    assert [q["name"] for q in summary["queues"]] == ["email-sending", "events.email"]  # + its deliveries
     policy = host.registry.queues["email-sending"]
     assert (policy.attempts, policy.backoff.delay_for(1), policy.backoff.delay_for(2)) == (5, 10, 20)
     assert policy.concurrency_env == "EMAIL_WORKER_CONCURRENCY"
@@ -24,11 +24,11 @@ def test_the_plugin_registers_its_queue_settings_service_and_migrations(make_hos
     assert len(host.registry.migrations) == 1
     assert {t["name"]: t["queue"] for t in summary["tasks"]} == {
         "email.send_email": "email-sending",
-        "email.prune_ledger": "email-sending",
+        "email.handle_event": "events.email",
     }
-    assert summary["schedules"] == [
-        {"name": "email.prune-ledger", "cron": "15 4 * * *", "task": "email.prune_ledger"}
-    ]
+    assert summary["schedules"] == []
+    [target] = host.cleanup_targets
+    assert (target.name, target.kind) == ("email delivery ledger", "prune")
     assert sorted(set(summary["routes"])) == ["/api/email/unsubscribe", "/api/email/watchlist"]
     assert summary["admin_routes"] == ["/api/admin/email/status", "/api/admin/email/test"]
 

@@ -3,10 +3,11 @@
 import asyncio
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobhost_email.jobs import PRUNE_TASK, SEND_TASK
+from jobhost_email.jobs import SEND_TASK, prune_ledger
 from tests.plugins.email.conftest import DROP
 
 pytestmark = pytest.mark.slow
@@ -132,11 +133,14 @@ async def test_jobs_wait_for_the_rate_limit_rather_than_fail(stack):
     assert time.monotonic() - started >= 2.0  # three windows of two
 
 
-async def test_the_daily_prune_forgets_old_ledger_rows(stack):
+async def test_the_ledger_prune_target_forgets_only_rows_older_than_30_days(stack):
     s = await stack()
     s.start_worker()
     await s.wait((await s.host.enqueue(SEND_TASK, message(s).as_kwargs())).id)
-    pruned = await s.wait((await s.host.enqueue(PRUNE_TASK)).id)
     # The one delivery is minutes old, far younger than the 30 days kept.
-    assert (pruned.state, pruned.result) == ("completed", {"removed": 0})
+    now = datetime.now(UTC)
+    assert await prune_ledger(s.host, now, False) == 0
+    assert await prune_ledger(s.host, now + timedelta(days=31), True) == 1  # a dry run counts it
     assert (await s.host.service("mail").status())["sent"] == 1
+    assert await prune_ledger(s.host, now + timedelta(days=31), False) == 1
+    assert (await s.host.service("mail").status())["sent"] == 0

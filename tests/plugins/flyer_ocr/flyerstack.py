@@ -75,7 +75,7 @@ class Stack:
         return Path(self.env["UPLOAD_DIR"])
 
     def stored_files(self) -> list[str]:
-        return sorted(p.name for p in self.uploads.glob("*")) if self.uploads.exists() else []
+        return sorted(p.name for p in self.uploads.glob("*") if p.is_file()) if self.uploads.exists() else []
 
     def jobhost(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -113,7 +113,11 @@ class Stack:
             time.sleep(0.2)
 
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
-        return self._spawn("worker", "--queue", "flyer-processing", **env)
+        # The recorder hears events as jobs of its own queue, which this worker consumes too.
+        heard = (
+            ["--queue", "events.recorder"] if "recorder" in self.env.get("JOBHOST_LOAD_PLUGINS", "") else []
+        )
+        return self._spawn("worker", "--queue", "flyer-processing", *heard, **env)
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:
@@ -206,6 +210,7 @@ def make_stack(root: Path, **env: str) -> Stack:
             "DATABASE_URL": f"sqlite:///{root / 'jobhost.db'}",
             "JOBHOST_DATA_DIR": str(root / "data"),
             "UPLOAD_DIR": str(root / "uploads"),
+            "JOBHOST_BLOB_STORE": "folder",  # the tests look at the stored files
             "JOBHOST_LOAD_PLUGINS": "flyer_ocr",
             "JOBHOST_STRICT_PLUGINS": "1",
             **env,

@@ -30,7 +30,7 @@ def test_demo_runs_the_sample_flyer_through_the_queue_and_prints_its_deals(tmp_p
     done = demo(tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "flyer_ocr: flyer_ocr_0002" in out  # it migrated the fresh database first
+    assert "flyer_ocr: applied flyer_ocr_0001, flyer_ocr_0002" in out  # it migrated the fresh database first
     assert "on queue flyer-processing" in out
     assert "100.0%  done" in out  # the progress bar reached the end
     assert f"{grid_flyer.store}, valid {grid_flyer.valid_from} to {grid_flyer.valid_to}: 12 deals" in out
@@ -45,3 +45,10 @@ def test_demo_of_a_file_that_is_no_flyer_says_why(tmp_path: Path):
     done = demo(tmp_path, str(bad))
     assert done.returncode == 1
     assert "notes.png: the file's content is not an allowed type" in done.stderr
+
+
+def test_demo_sample_prints_the_path_of_the_sample_flyer_to_upload(tmp_path: Path):
+    done = demo(tmp_path, "--sample")
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip())
+    assert path.name == "sample-flyer.png" and path.read_bytes().startswith(b"\x89PNG")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -136,10 +137,20 @@ def test_the_flyer_and_its_deals_are_stored(stack, processed, grid_flyer):
     assert listing["flyers"][0]["items"]
 
 
+def heard(stack, flyer_id):
+    """The `flyer.processed` events of the flyer the recorder plugin has written down so far."""
+    recorded = stack.root / "events.jsonl"
+    events = [json.loads(line) for line in recorded.read_text().splitlines()] if recorded.exists() else []
+    return [e for e in events if e["name"] == "flyer.processed" and e["data"]["flyer_id"] == flyer_id]
+
+
 def test_other_plugins_hear_of_the_processed_flyer(stack, processed):
     flyer_id = processed[0].json()["flyerId"]
-    events = [json.loads(line) for line in (stack.root / "events.jsonl").read_text().splitlines()]
-    [event] = [e for e in events if e["name"] == "flyer.processed" and e["data"]["flyer_id"] == flyer_id]
+    deadline = time.monotonic() + 30  # delivered as a job of the recorder's events queue
+    while not heard(stack, flyer_id):
+        assert time.monotonic() < deadline, "the recorder never heard of the flyer"
+        time.sleep(0.1)
+    [event] = heard(stack, flyer_id)
     assert event["source"] == "flyer_ocr"
     assert event["data"]["store"] == "Sunrise Foods Downtown"
     assert event["data"]["owner"]

@@ -3,21 +3,22 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from jobhost.store.blobs import check_key
 from jobhost.testing import open_database
 from jobhost_flyer_ocr import plugin
 from jobhost_flyer_ocr.config import SETTINGS, limits_from
 from jobhost_flyer_ocr.model import Box, Flyer, Item
 from jobhost_flyer_ocr.records import DuplicateKey, Flyers
-from jobhost_flyer_ocr.uploads import UploadFolder
+from jobhost_flyer_ocr.uploads import new_key
 from tests.plugins.flyer_ocr.conftest import migrate
 
 
@@ -167,18 +168,11 @@ async def test_removing_a_flyer_removes_its_deals(flyers, owner):
     assert await flyers.get(record.id) is None
 
 
-def test_the_upload_folder_names_files_itself(tmp_path: Path):
-    folder = UploadFolder(tmp_path / "uploads")
-    name = folder.save(b"%PDF-1.7 ...", "pdf")
-    assert name.startswith("flyer-") and name.endswith(".pdf")
-    assert folder.read(name) == b"%PDF-1.7 ..."
-    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [name]  # no partial file left
-    for foreign in ("../secrets.pdf", "/etc/passwd", "flyer-x.pdf", "other.pdf"):
-        with pytest.raises(ValueError, match="not a stored flyer name"):
-            folder.read(foreign)
-    folder.remove(name)
-    folder.remove(name)  # already gone: fine
-    assert not (tmp_path / "uploads" / name).exists()
+def test_upload_keys_are_made_here_never_from_the_file_name():
+    keys = {new_key("pdf") for _ in range(3)} | {new_key("jpeg")}
+    assert len(keys) == 4
+    assert all(re.fullmatch(r"flyer-[0-9a-f]{32}\.(pdf|jpg)", key) for key in keys)
+    assert all(check_key(key) == key for key in keys)  # valid blob keys
 
 
 def test_limits_come_from_the_environment(make_host):

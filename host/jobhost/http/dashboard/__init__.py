@@ -25,7 +25,7 @@ from jobhost.http.dashboard.render import page
 from jobhost.http.ratelimit import hit
 from jobhost.http.state import app_state
 from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
-from jobhost.store.accounts import SESSION
+from jobhost.store.accounts import SESSION, SIGN_IN
 
 STATIC = Path(__file__).parent / "static"
 
@@ -70,6 +70,25 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
     return response
 
 
+@get(session.SIGN_IN_PATH, name="dashboard:sign-in", include_in_schema=False)
+async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
+    """A one-time sign-in link (`jobhost run`'s first-admin link, `jobhost users link`): opening it
+    spends it and signs the browser in."""
+    state = app_state(request)
+    token = request.query_params.get("token") or ""
+    user = await state.accounts.redeem(token, SIGN_IN) if token else None
+    if user is None:
+        message = (
+            "This sign-in link is used, expired or wrong. Make a new one with "
+            "`jobhost users link EMAIL`, or sign in with a password."
+        )
+        return page("message.html", None, status=403, title="Link not valid", message=message)
+    issued = await state.accounts.issue_token(user, SESSION, state.config.session_ttl)
+    response: Response[Any] = Redirect(session.BASE, status_code=303)
+    _cookie(request, response, issued.token, int(state.config.session_ttl))
+    return response
+
+
 @post("/logout", name="dashboard:logout", include_in_schema=False)
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
@@ -110,6 +129,7 @@ def dashboard_router() -> Router:
         route_handlers=[
             login_page,
             login,
+            sign_in,
             logout,
             *pages.PAGES,
             *actions.ACTIONS,

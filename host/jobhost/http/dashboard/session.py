@@ -23,6 +23,8 @@ from jobhost.store.user import User
 
 BASE = "/api/admin/jobs"
 COOKIE = "jobhost_dashboard"
+# Where a one-time sign-in link (`?token=`) lands, under BASE.
+SIGN_IN_PATH = "/sign-in"
 _VIEWER = "jobhost_dashboard_viewer"
 
 

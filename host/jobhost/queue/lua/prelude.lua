@@ -34,6 +34,12 @@ local function state_event(id, state, attempt, now, ttl)
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
 end
 
+-- The events a completed try emitted (JSON list), kept in the queue's slot until the relay
+-- (jobhost/events.py) has queued their deliveries and deletes the entry.
+local function outbox(id, events)
+  if events ~= '' then redis.call('XADD', base .. 'outbox', '*', 'job', id, 'events', events) end
+end
+
 -- A UTC day's counters and try durations (queue/history.py reads them), kept DAY_TTL_S: long
 -- enough for last week's report.
 local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end

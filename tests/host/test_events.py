@@ -1,0 +1,165 @@
+"""Durable events: each plugin's `handle_event` runs as a job of its `events.<plugin>` queue, on the
+real Redis and the embedded store alike."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import types
+
+import pytest
+from taskiq import TaskiqDepends
+
+import jobhost
+from jobhost import JobContext, QueuePolicy, hookimpl
+from jobhost.events import ATTEMPTS, delivery_id, queue_name
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def plugin(**hooks) -> types.SimpleNamespace:
+    return types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+
+
+@pytest.fixture(params=["redis", "embedded"])
+def redis_env(request) -> dict[str, str]:
+    return {"REDIS_URL": REDIS_URL} if request.param == "redis" else {}
+
+
+class Recorder:
+    """A subscribing plugin that keeps what it saw; `failures` tries raise first."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.tries: list[tuple[str, str, dict]] = []
+        self.done: dict[str, dict] = {}  # event id → data: the effect, once per event id
+        self.failures = failures
+
+    def plugin(self) -> types.SimpleNamespace:
+        async def handle_event(event, host):
+            self.tries.append((event.id, event.name, event.data))
+            if len(self.tries) <= self.failures:
+                raise ConnectionError("the mail relay is down")
+            self.done.setdefault(event.id, event.data)
+
+        return plugin(handle_event=handle_event)
+
+
+@jobhost.task("producer.make", queue="producer")
+async def make(n: int, fail: bool = False, ctx: JobContext = TaskiqDepends()) -> int:
+    await ctx.host.emit("thing.made", {"n": n}, source="producer")
+    if fail:
+        raise jobhost.PermanentError("the try fails after emitting")
+    return n
+
+
+def producer() -> types.SimpleNamespace:
+    return plugin(
+        register_queues=lambda register: register(QueuePolicy("producer")),
+        register_tasks=lambda register: register(make),
+    )
+
+
+async def wait_for(check, timeout: float = 10.0) -> None:
+    ends = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < ends, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def test_every_plugin_that_handles_events_gets_an_events_queue_it_owns(make_host):
+    host = make_host(("watcher", Recorder().plugin()), ("producer", producer()))
+    policy = host.registry.queues["events.watcher"]
+    assert policy.attempts == ATTEMPTS and policy.backoff.delay_for(1) == 5
+    assert host.registry.tasks["watcher.handle_event"].queue == "events.watcher"
+    listed = host.registry.plugins["watcher"].contribution.summary()
+    assert listed["queues"][0]["name"] == "events.watcher"
+    assert "events.producer" not in host.registry.queues  # it handles no events
+    assert queue_name("Flyer OCR") == "events.flyer-ocr"
+
+
+async def test_an_event_emitted_outside_a_job_is_delivered_by_a_worker(make_host, redis_env):
+    recorder = Recorder()
+    host = make_host(("watcher", recorder.plugin()), **redis_env)
+    async with host.worker():
+        event = await host.emit("thing.made", {"n": 1}, source="route")
+        await wait_for(lambda: recorder.done)
+    assert recorder.done == {event.id: {"n": 1}}
+    job = await host.job(delivery_id("events.watcher", event.id))
+    assert job is not None and job.state == "completed"
+    assert job.kwargs == {"event_id": event.id, "name": "thing.made", "data": {"n": 1}, "source": "route"}
+
+
+async def test_a_failing_handler_is_retried_with_backoff_and_its_effect_happens_once(make_host, redis_env):
+    recorder = Recorder(failures=1)
+    host = make_host(("watcher", recorder.plugin()), **redis_env)
+    async with host.worker():
+        event = await host.emit("thing.made", {"n": 2})
+        job_id = delivery_id("events.watcher", event.id)
+        await wait_for(lambda: recorder.tries)
+        await asyncio.sleep(0.1)
+        job = await host.job(job_id)
+        assert job is not None and job.state == "delayed"
+        assert "ConnectionError: the mail relay is down" in job.errors[0].error
+        assert 4 <= job.run_at.timestamp() - time.time() <= 5.5  # the events queue's backoff: 5 s first
+        # The same event emitted again by a relay that crashed half-way: the delivery is found.
+        await host.events.deliver([event.as_kwargs()])
+        await host.engine.retry(job_id)  # drive the clock: the delayed try runs now
+        done = await host.wait(job_id, timeout=10)
+    assert done.state == "completed" and done.attempt == 2
+    assert [t[0] for t in recorder.tries] == [event.id, event.id]  # the same id on every try
+    assert recorder.done == {event.id: {"n": 2}}
+
+
+async def test_a_handler_that_keeps_failing_ends_in_the_dead_set(make_host, redis_env):
+    recorder = Recorder(failures=ATTEMPTS)
+    host = make_host(("watcher", recorder.plugin()), **redis_env)
+    async with host.worker():
+        event = await host.emit("thing.made", {"n": 3})
+        job_id = delivery_id("events.watcher", event.id)
+        for attempt in range(1, ATTEMPTS):
+            await wait_for(lambda attempt=attempt: len(recorder.tries) >= attempt)
+            while (await host.job(job_id)).state != "delayed":  # type: ignore[union-attr]
+                await asyncio.sleep(0.02)
+            await host.engine.retry(job_id)
+        dead = await host.wait(job_id, timeout=10)
+    assert dead.state == "dead" and len(dead.errors) == ATTEMPTS
+    page = await host.engine.list_jobs("events.watcher", "dead")
+    assert [j.id for j in page.jobs] == [job_id]
+
+
+async def test_events_of_a_job_go_out_when_it_completes_and_never_when_it_fails(make_host, redis_env):
+    recorder = Recorder()
+    host = make_host(("watcher", recorder.plugin()), ("producer", producer()), **redis_env)
+    async with host.worker():
+        failed = await host.enqueue("producer.make", {"n": 4, "fail": True})
+        assert (await host.wait(failed.id)).state == "dead"
+        done = await host.enqueue("producer.make", {"n": 5})
+        assert (await host.wait(done.id)).state == "completed"
+        await wait_for(lambda: recorder.done)
+        await asyncio.sleep(0.2)
+    assert list(recorder.done.values()) == [{"n": 5}]
+    assert await host.engine.outbox(["producer"], 10) == []  # relayed and gone
+
+
+async def test_a_crash_between_completing_and_relaying_loses_no_event(make_host, redis_env):
+    """The completion script keeps the try's events in the queue's outbox: a worker killed before
+    it relayed them leaves them to the next worker's relay."""
+    recorder = Recorder()
+    host = make_host(("watcher", recorder.plugin()), ("producer", producer()), **redis_env)
+    await host.engine.setup()
+    job = await host.enqueue("producer.make", {"n": 6})
+    claim = await host.engine.claim("producer", "doomed", 1, 30, None)
+    (claimed,) = claim.jobs
+    event = {"event_id": "e" * 32, "name": "thing.made", "data": {"n": 6}, "source": "producer"}
+    assert await host.engine.complete(claimed, 6, [event])  # …and the worker dies here
+    assert (await host.job(job.id)).state == "completed"  # type: ignore[union-attr]
+    assert recorder.tries == []
+    async with host.worker():
+        await wait_for(lambda: recorder.done)
+    assert recorder.done == {"e" * 32: {"n": 6}}
+
+
+async def test_event_data_must_be_json(make_host):
+    host = make_host(("watcher", Recorder().plugin()))
+    with pytest.raises(TypeError, match=r"event 'thing.made' data\['at'\] is a set"):
+        await host.emit("thing.made", {"at": {1}})
