@@ -21,6 +21,7 @@ import redis.connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from jobhost import redis_url
 from jobhost.policy import QueuePolicy, RateLimit
 
 
@@ -79,6 +80,12 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def parse_replicas(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("must be a whole number >= 0 of replicas (0 = do not wait for any)")
+    return int(text)
+
+
 def parse_blob_store(text: str) -> str:
     """`folder`, `database` or `s3://bucket[/prefix]` (the backends of `jobhost.store.blobs`)."""
     value = text.strip()
@@ -135,8 +142,12 @@ REDIS_URL_RULE = "must be a Redis URL such as redis://localhost:6379/0 (schemes 
 
 
 def parse_redis_url(text: str) -> str:
-    """A URL redis-py can connect to: a known scheme, a numeric port, a database number."""
+    """A URL redis-py can connect to: a known scheme, a numeric port, a database number; or a
+    Sentinel or Cluster URL (jobhost/redis_url.py)."""
     url = text.strip()
+    if "+" in url.partition("://")[0]:
+        redis_url.parse(url)  # redis+sentinel://, redis+cluster://: wrong ones say what is wrong
+        return url
     parts = urlsplit(url)
     if parts.scheme not in _REDIS_SCHEMES or not (parts.hostname or parts.path):
         raise ValueError(REDIS_URL_RULE)
@@ -177,7 +188,8 @@ HOST_SETTINGS: tuple[Setting, ...] = (
         None,
         parse_redis_url,
         secret=True,
-        help="Redis for queues and the job registry; unset = embedded in-process store",
+        help="Redis for queues and the job registry: redis://, redis+sentinel:// or "
+        "redis+cluster://; unset = embedded in-process store",
     ),
     Setting(
         "DATABASE_URL",
@@ -234,6 +246,19 @@ HOST_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("JOBHOST_REDIS_PREFIX", "jobhost", str, help="prefix of every Redis key"),
     Setting(
+        "JOBHOST_REDIS_MIN_REPLICAS",
+        0,
+        parse_replicas,
+        help="an enqueue is acknowledged only once this many replicas have it (Redis WAIT)",
+    ),
+    Setting(
+        "JOBHOST_REDIS_REPLICA_TIMEOUT",
+        1.0,
+        parse_duration,
+        help="how long an enqueue waits for JOBHOST_REDIS_MIN_REPLICAS before it answers 503",
+        allowed="must be a duration >= 0, such as 1, 500ms or 2s",
+    ),
+    Setting(
         "JOBHOST_LOAD_PLUGINS",
         None,
         parse_names,
@@ -275,6 +300,8 @@ class Settings:
     shutdown_timeout: float = 30.0
     secret_key: str | None = None
     redis_prefix: str = "jobhost"
+    redis_min_replicas: int = 0
+    redis_replica_timeout: float = 1.0
     load_plugins: tuple[str, ...] | None = None
     disable_plugins: tuple[str, ...] = ()
     strict_plugins: bool = False
@@ -306,6 +333,8 @@ class Settings:
             shutdown_timeout=values["SHUTDOWN_TIMEOUT"],
             secret_key=values["JOBHOST_SECRET_KEY"] or None,
             redis_prefix=values["JOBHOST_REDIS_PREFIX"],
+            redis_min_replicas=values["JOBHOST_REDIS_MIN_REPLICAS"],
+            redis_replica_timeout=values["JOBHOST_REDIS_REPLICA_TIMEOUT"],
             load_plugins=values["JOBHOST_LOAD_PLUGINS"],
             disable_plugins=values["JOBHOST_DISABLE_PLUGINS"],
             strict_plugins=values["JOBHOST_STRICT_PLUGINS"],
@@ -313,6 +342,18 @@ class Settings:
             log_format=values["JOBHOST_LOG_FORMAT"],
             env=env,
         )
+
+    def __attrs_post_init__(self) -> None:
+        # On a Cluster the whole deployment shares one hash slot (the prefix is its hash tag), so
+        # every script and transaction, flows and dependencies across queues included, stays atomic.
+        if redis_url.is_cluster(self.redis_url) and "{" not in self.redis_prefix:
+            object.__setattr__(self, "redis_prefix", "{" + self.redis_prefix + "}")
+        if self.redis_min_replicas and (self.redis_url is None or redis_url.is_cluster(self.redis_url)):
+            raise SettingsError(
+                "JOBHOST_REDIS_MIN_REPLICAS needs REDIS_URL to name one server or a Sentinel primary "
+                "(redis:// or redis+sentinel://): embedded mode has no replicas, and on a Cluster "
+                "it is not supported; unset it or set it to 0"
+            )
 
     @property
     def embedded(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.http import jobs_demo
 from tests.http.conftest import PASSWORD
 from tests.http.outages import Relay
 
@@ -56,3 +57,16 @@ async def test_database_down_gives_503_and_the_api_recovers_when_it_returns(make
             assert (await api.client.post(LOGIN, json=credentials)).status_code == 200
     finally:
         await relay.stop()
+
+
+async def test_an_enqueue_no_replica_confirmed_answers_503_with_the_job_ids(make_api, redis_server):
+    """JOBHOST_REDIS_MIN_REPLICAS=1 on a Redis without a replica: the job is stored but not
+    acknowledged; the 503 names it, so the client looks it up instead of sending it again."""
+    env = {"JOBHOST_REDIS_MIN_REPLICAS": "1", "JOBHOST_REDIS_REPLICA_TIMEOUT": "50ms"}
+    async with make_api(jobs_demo, REDIS_URL=redis_server.url, **env) as api:
+        _, ann = await api.user("ann@example.org")
+        answer = await api.client.post("/api/demo/jobs", json={"steps": 1}, headers=ann)
+        assert answer.status_code == 503 and answer.headers["retry-after"]
+        (job_id,) = answer.json()["job_ids"]
+        assert "only 0 of the 1 Redis replica(s)" in answer.json()["detail"]
+        assert (await api.client.get(f"/api/jobs/{job_id}", headers=ann)).json()["state"] == "waiting"

@@ -1,5 +1,6 @@
 """Fixtures for the queue-engine tests: a host per test with its own Redis key prefix, on the
-shared real Redis or on the embedded in-process store."""
+shared real Redis, a Redis Cluster and a Sentinel-watched primary of the session's own
+(tests/redis_topologies.py), or on the embedded in-process store."""
 
 from __future__ import annotations
 
@@ -8,11 +9,26 @@ import uuid
 import pytest
 
 from jobhost.testing import discard
-from tests.queue.queue_support import load_host, make_settings
+from tests.queue.queue_support import TOPOLOGY_URLS, load_host, make_settings
+from tests.redis_topologies import Cluster, SentinelGroup, running
 
 
-@pytest.fixture(params=["redis", "embedded"])
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    with running(Cluster(tmp_path_factory.mktemp("cluster"))) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory):
+    with running(SentinelGroup(tmp_path_factory.mktemp("sentinel"))) as group:
+        yield group
+
+
+@pytest.fixture(params=["redis", "embedded", "cluster", "sentinel"])
 def mode(request) -> str:
+    if request.param in ("cluster", "sentinel"):
+        TOPOLOGY_URLS[request.param] = request.getfixturevalue(f"redis_{request.param}").url
     return request.param
 
 

@@ -11,12 +11,15 @@ from jobhost.settings import Settings
 from tests.queue import queue_testjobs
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# The URL of each Redis the `mode` fixture may pick (conftest.py adds the session's Cluster and
+# Sentinel group as it starts them).
+TOPOLOGY_URLS = {"redis": REDIS_URL}
 HERE = Path(__file__).parent
 
 
 def make_settings(mode: str, prefix: str, tmp_path: Path, **extra) -> Settings:
     return Settings(
-        redis_url=REDIS_URL if mode == "redis" else None,
+        redis_url=TOPOLOGY_URLS.get(mode),
         redis_prefix=prefix,
         load_plugins=("testjobs",),
         data_dir=tmp_path,

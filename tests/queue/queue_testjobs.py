@@ -34,6 +34,10 @@ QUEUES = [
     # one job at a time, so the order jobs run in is the order they are taken in
     QueuePolicy("t-prio", attempts=2, backoff=Backoff.fixed(0.1), concurrency=1),
     QueuePolicy("t-aging", attempts=1, concurrency=1, priority_aging=2),
+    # a short lease: a try whose outcome a Redis failover swallowed runs again within seconds
+    QueuePolicy(
+        "t-failover", attempts=5, concurrency=8, lease=2, keep_completed=Retention(age=3600, count=100_000)
+    ),
     # a poison job among healthy ones, all claimed in one batch
     QueuePolicy("t-poison", attempts=2, concurrency=10, lease=30),
     # a sync task that outlives its timeout leaves its thread behind, holding its slot
@@ -202,6 +206,7 @@ def register_tasks(register):
         (noop, "t-bulk"),
         (mark, "t-prio"),
         (mark, "t-aging"),
+        (add, "t-failover"),
     ]:
         register(fn, queue=queue, name=f"{queue}.{fn.__name__}")
 

@@ -299,3 +299,21 @@ async def test_events_and_wait_follow_a_retried_job_to_its_new_end(host):
     assert states == ["waiting", "active", "completed"]  # this run only
     ttl = await host.engine.redis.ttl(host.engine.keys.events(job.id))
     assert ttl > 0  # expires after the new end, not the old one
+
+
+async def test_the_group_forgets_consumers_of_gone_workers(host):
+    """Each worker process joins the group as a consumer; one that stopped reading, with nothing
+    pending, is dropped, so restarts and crash loops do not grow the group for ever."""
+    await host.engine.setup(["t-basic"])
+    stream = host.engine.keys.stream("t-basic")
+    for worker in ("gone-1", "gone-2"):
+        assert (await host.engine.claim("t-basic", worker, 1, 30, None)).kind == "idle"
+    job = await host.enqueue("t-basic.add", {"a": 1, "b": 1})
+    busy = (await host.engine.claim("t-basic", "busy", 1, 30, None)).jobs[0]  # one pending entry
+    assert busy.id == job.id
+    await asyncio.sleep(0.1)
+    await host.engine.redis.delete(f"{host.engine.keys.base('t-basic')}reaper")  # reap now
+    await host.engine.tick(["t-basic"], dead_consumer_ms=50)
+    consumers = await host.engine.redis.xinfo_consumers(stream, "workers")
+    assert [c["name"] for c in consumers] == ["busy"]
+    assert await host.engine.complete(busy, 2)

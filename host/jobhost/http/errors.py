@@ -14,12 +14,13 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_exception_response
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from jobhost.errors import ServiceUnavailable
-from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError, NotReplicated
 
 log = logging.getLogger("jobhost.http")
 
@@ -41,6 +42,13 @@ def _service(_: Request[Any, Any, Any], exc: ServiceUnavailable) -> Response[dic
 def _redis(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("%s %s: Redis unavailable: %s", request.method, request.url.path, exc)
     return unavailable("Redis is unavailable, so nothing was done; retry shortly")
+
+
+def _not_replicated(request: Request[Any, Any, Any], exc: NotReplicated) -> Response[dict[str, Any]]:
+    # Not "nothing was done": the jobs exist; the caller reconciles by id instead of resending.
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    body = {"status_code": 503, "detail": str(exc), "job_ids": exc.job_ids}
+    return Response(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 
 def _database(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -128,6 +136,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     JobStateError: _status(409),
     ServiceUnavailable: _service,
     RedisConnectionError: _redis,
+    ReadOnlyError: _redis,  # a replica, until the client finds the new primary
+    NotReplicated: _not_replicated,
     RedisTimeoutError: _redis,
     OperationalError: _database,
     InterfaceError: _database,

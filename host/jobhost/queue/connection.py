@@ -1,12 +1,24 @@
-"""The Redis client: a real server for REDIS_URL, else one in-process fakeredis per process."""
+"""The Redis client: a real server, Sentinel or Cluster for REDIS_URL (jobhost/redis_url.py),
+else one in-process fakeredis per process."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import fakeredis
 import redis
 import redis.asyncio as aioredis
 from fakeredis import aioredis as fake_aioredis
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import ClusterNode as SyncClusterNode
+from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.retry import Retry
+from redis.sentinel import Sentinel
 
+from jobhost import redis_url
 from jobhost.queue.loopback import Loopback
 from jobhost.queue.snapshot import Snapshots
 from jobhost.settings import Settings
@@ -15,6 +27,12 @@ from jobhost.settings import Settings
 # which kills a blocked read).
 BLOCK_MS = 2000
 SOCKET_TIMEOUT = 10.0
+# A command that fails on a broken connection (a pooled one Redis closed when it restarted, or
+# the old primary after a failover) is sent again on a fresh one: a few quick tries, about 3 s
+# in all, long enough for a Sentinel failover or a restart, short enough that a worker's lease
+# outlives it.
+RETRIES = 6
+BACKOFF = (0.05, 1.0)  # first wait, longest wait (s), with jitter
 
 _embedded: fakeredis.FakeServer | None = None
 
@@ -25,6 +43,33 @@ def embedded_server() -> fakeredis.FakeServer:
     if _embedded is None:
         _embedded = fakeredis.FakeServer()
     return _embedded
+
+
+def _options(target: redis_url.RedisTarget, retry: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": 5.0,
+        "retry": retry,
+        # ReadOnlyError: still connected to a primary Sentinel has turned into a replica
+        "retry_on_error": [ConnectionError, TimeoutError, OSError, ReadOnlyError],
+    }
+    if target.username:
+        options["username"] = target.username
+    if target.password:
+        options["password"] = target.password
+    if target.tls:
+        options["ssl"] = True
+    return options
+
+
+def _sentinel_options(target: redis_url.RedisTarget) -> dict[str, Any]:
+    options: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
+    if target.sentinel_password:
+        options["password"] = target.sentinel_password
+    if target.tls:
+        options["ssl"] = True
+    return options
 
 
 def embedded_snapshots(settings: Settings) -> Snapshots:
@@ -41,15 +86,21 @@ def embedded_loopback(settings: Settings) -> Loopback:
 
 
 def connect(settings: Settings) -> aioredis.Redis:
+    """The async client every engine call goes through (a RedisCluster on a Cluster: it speaks
+    the same commands, and the engine keeps each call inside one hash slot)."""
     if settings.embedded:
         return fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True)
     assert settings.redis_url is not None  # not embedded
-    return aioredis.Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=5.0,
-    )
+    target = redis_url.parse(settings.redis_url)
+    options = _options(target, AsyncRetry(ExponentialWithJitterBackoff(*reversed(BACKOFF)), RETRIES))
+    if target.kind == "cluster":
+        options.pop("retry_on_error")  # RedisCluster retries on its own list of errors
+        nodes = [ClusterNode(host, port) for host, port in target.nodes]
+        return aioredis.RedisCluster(startup_nodes=nodes, **options)  # type: ignore[return-value]
+    if target.kind == "sentinel":
+        sentinel = AsyncSentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
+        return sentinel.master_for(target.service, db=target.db, **options)
+    return aioredis.Redis.from_url(settings.redis_url, **options)
 
 
 def connect_sync(settings: Settings) -> redis.Redis:
@@ -57,6 +108,13 @@ def connect_sync(settings: Settings) -> redis.Redis:
     url = settings.redis_url
     if settings.embedded or url is None:
         return fakeredis.FakeRedis(server=embedded_server(), decode_responses=True)
-    return redis.Redis.from_url(
-        url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5.0
-    )
+    target = redis_url.parse(url)
+    options = _options(target, Retry(ExponentialWithJitterBackoff(*reversed(BACKOFF)), RETRIES))
+    if target.kind == "cluster":
+        options.pop("retry_on_error")
+        nodes = [SyncClusterNode(host, port) for host, port in target.nodes]
+        return redis.RedisCluster(startup_nodes=nodes, **options)  # type: ignore[return-value]
+    if target.kind == "sentinel":
+        sentinel = Sentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
+        return sentinel.master_for(target.service, db=target.db, **options)
+    return redis.Redis.from_url(url, **options)

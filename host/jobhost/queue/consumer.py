@@ -23,6 +23,10 @@ from jobhost.queue.store import TICK_BATCH, Store
 
 # The reaper part of a tick runs at most once per this many ms per queue, across all processes.
 REAP_EVERY_MS = 1000
+# A consumer of a queue's group idle this long with nothing pending belongs to a gone worker (a
+# live one reads every few seconds while idle, connection.py BLOCK_MS; one it drops while busy
+# is added back by its next read).
+DEAD_CONSUMER_MS = 60_000
 
 
 @attrs.frozen
@@ -186,12 +190,23 @@ class Consumer:
         args = [job.id, job.sid, codec.dumps(progress) if progress is not None else "", *lines]
         return bool(await self.store.scripts.progress(keys=self.store.base(job.queue), args=args))
 
-    async def tick(self, queues: Iterable[str] | None = None) -> float | None:
-        """Move due delayed jobs, reap expired leases, trim by age: one pipelined call for all queues.
+    async def tick(
+        self, queues: Iterable[str] | None = None, *, dead_consumer_ms: int = DEAD_CONSUMER_MS
+    ) -> float | None:
+        """Move due delayed jobs, reap expired leases, trim by age, drop the consumers of gone
+        workers (idle `dead_consumer_ms`): one pipelined call for all queues.
 
         Returns seconds until the next delayed job is due (None when none is).
         """
         names = list(self.store.registry.queues if queues is None else queues)
+        pipe = self.store.redis.pipeline(transaction=False)
+        for queue in names:
+            policy = self.store.policy(queue)
+            done, dead = policy.keep_completed, policy.keep_dead
+            args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
+            args += [done.count, int(done.age), dead_consumer_ms]
+            await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
+        due = [ms for ms in await pipe.execute() if ms >= 0]
         # `async with`: a pipeline that failed (Redis went away) still gives its connection back.
         async with self.store.redis.pipeline(transaction=False) as pipe:
             for queue in names:

@@ -13,3 +13,18 @@ class JobNotFound(LookupError):
 
 class JobStateError(ValueError):
     """The job is in a state that does not allow the action (e.g. retrying an active job)."""
+
+
+class NotReplicated(RuntimeError):
+    """Jobs were stored on the Redis primary, but fewer replicas than JOBHOST_REDIS_MIN_REPLICAS
+    confirmed them in time: they exist and will run, unless the primary fails before a replica
+    has them. Whoever enqueued should look them up (by id) before enqueueing them again."""
+
+    def __init__(self, job_ids: list[str], acked: int, wanted: int) -> None:
+        self.job_ids = job_ids
+        super().__init__(
+            f"job {job_ids[0]!r}{f' and {len(job_ids) - 1} more' if len(job_ids) > 1 else ''} "
+            f"stored, but only {acked} of the {wanted} Redis replica(s) JOBHOST_REDIS_MIN_REPLICAS "
+            "asks for confirmed it in time: it may be lost if the Redis primary fails now; "
+            "look it up by id before enqueueing it again"
+        )

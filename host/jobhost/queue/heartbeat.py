@@ -14,7 +14,7 @@ from typing import Any
 from jobhost.queue import codec
 from jobhost.queue.connection import connect_sync
 from jobhost.queue.keys import Keys
-from jobhost.queue.scripts import script_source
+from jobhost.queue.scripts import Resilient, script_source
 from jobhost.settings import Settings
 
 
@@ -22,7 +22,7 @@ class Heartbeat:
     def __init__(self, settings: Settings) -> None:
         self.keys = Keys(settings.redis_prefix)
         self.redis = connect_sync(settings)
-        self._beat = self.redis.register_script(script_source("beat"))
+        self._beat = Resilient(self.redis.register_script(script_source("beat")))
 
     def send(
         self, worker_id: str, info: dict[str, Any], ttl: float, running: Mapping[str, Sequence[str]]

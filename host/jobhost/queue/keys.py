@@ -76,6 +76,10 @@ class Keys:
     def minute(self, queue: str, minute: int) -> str:
         return self.base(queue) + f"minute:{minute}"
 
+    def replicated(self, queue: str) -> str:
+        """Written after an enqueue that waits for replicas (producer.py `_replicated`)."""
+        return self.base(queue) + "replicated"
+
     def day(self, queue: str, day: int) -> str:
         """Hash: one UTC day's counters and try-duration histogram (days since the epoch)."""
         return self.base(queue) + f"day:{day}"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from jobhost.queue import codec, search
 from jobhost.queue.catalog import TaskSpec
-from jobhost.queue.errors import JobInputError, JobNotFound
+from jobhost.queue.errors import JobInputError, JobNotFound, NotReplicated
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
 from jobhost.queue.inspector import Inspector
 from jobhost.queue.job import Job
 from jobhost.queue.keys import new_job_id
-from jobhost.queue.options import EnqueueOptions
+from jobhost.queue.options import EnqueueOptions, ms
 from jobhost.queue.store import Store
 from jobhost.queue.tasks import check_kwargs
 
@@ -130,6 +131,7 @@ class Producer:
         await self.store.setup([task.queue])
         args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
         reply = (await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args))[0]
+        await self._replicated(task.queue, [] if reply[0] == "taken" else [reply[1]])
         if reply[0] == "taken":
             return None
         if reply[0] != "created":  # deduplicated: the job that holds the key (or the id)
@@ -147,6 +149,25 @@ class Producer:
             record["labels"] = codec.dumps(options.labels)
         record["origin"] = options.origin or ""
         return Job.from_hash(record)
+
+    async def _replicated(self, queue: str, job_ids: list[str]) -> None:
+        """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have these jobs
+        (Redis WAIT), else raise NotReplicated naming them."""
+        wanted = self.store.settings.redis_min_replicas
+        if not wanted or not job_ids:
+            return
+        # WAIT counts the replicas that have its own connection's last write, and the enqueue
+        # ran on another pooled connection: one more write on this one, after the enqueue's,
+        # covers both (replication is one ordered stream). The jobs are looked up in the same
+        # round trip, in case it went to a newly promoted primary (a retry after a failover).
+        keys = self.store.keys
+        pipe = self.store.redis.pipeline(transaction=False)
+        pipe.exists(*(keys.job(job_id) for job_id in job_ids))
+        pipe.set(keys.replicated(queue), ms(time.time()), px=60_000)
+        pipe.execute_command("WAIT", wanted, max(1, ms(self.store.settings.redis_replica_timeout)))
+        found, _, acked = await pipe.execute()
+        if found < len(job_ids) or acked < wanted:
+            raise NotReplicated(job_ids, acked, wanted)
 
     async def enqueue_many(
         self,
@@ -177,6 +198,7 @@ class Producer:
                 args = shared + [arg for job in jobs[call : call + JOBS_PER_CALL] for arg in job]
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
             await pipe.execute()
+            await self._replicated(task.queue, ids[start : start + PIPELINE_CHUNK])
         return ids
 
     async def enqueue_flow(self, flow: Flow) -> Job:
@@ -209,6 +231,7 @@ class Producer:
             args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
         await pipe.execute()
+        await self._replicated(plan[-1][0].queue, [root])
         job = await self.inspector.job(root)
         if job is None:
             raise JobNotFound(f"flow root {root!r} was removed as soon as it was enqueued")

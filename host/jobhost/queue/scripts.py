@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
+from redis.client import Pipeline as SyncPipeline
+from redis.cluster import ClusterPipeline as SyncClusterPipeline
+from redis.commands.core import AsyncScript, Script
 
 from jobhost.queue.keys import (
     DAY_TTL,
@@ -55,21 +60,46 @@ def script_source(name: str) -> str:
     return CONSTANTS + _source("prelude") + _source(name)
 
 
+class Resilient:
+    """A registered script that still runs after Redis lost its script cache (a restart, a
+    failover to a replica, a cluster node that never saw it). Called alone, redis-py loads it
+    again on NOSCRIPT. In a pipeline it would not: redis-py checks the cache once before a plain
+    pipeline (not again when a broken connection makes it send the pipeline anew, maybe to a new
+    primary), and never before a cluster one; so a pipeline gets the source (EVAL, which Redis
+    caches by its hash) instead."""
+
+    def __init__(self, script: AsyncScript | Script) -> None:
+        self.script = script
+
+    def __call__(self, keys: list[str], args: list[Any], client: Any = None) -> Any:
+        if isinstance(client, Pipeline | ClusterPipeline):
+            # queued; not the pipeline to await (awaiting a cluster pipeline starts it afresh)
+            client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
+            return _queued()
+        if isinstance(client, SyncPipeline | SyncClusterPipeline):
+            return client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
+        return self.script(keys=keys, args=args, client=client)
+
+
+async def _queued() -> None:
+    return None
+
+
 class Scripts:
     """Every script registered on one client; call as `await scripts.claim(keys=[base], args=[...])`."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         for name in NAMES:
-            setattr(self, name, client.register_script(script_source(name)))
+            setattr(self, name, Resilient(client.register_script(script_source(name))))
 
-    enqueue: AsyncScript
-    claim: AsyncScript
-    complete: AsyncScript
-    fail: AsyncScript
-    putback: AsyncScript
-    renew: AsyncScript
-    tick: AsyncScript
-    progress: AsyncScript
-    admin: AsyncScript
-    stopped: AsyncScript
-    index: AsyncScript
+    enqueue: Resilient
+    claim: Resilient
+    complete: Resilient
+    fail: Resilient
+    putback: Resilient
+    renew: Resilient
+    tick: Resilient
+    progress: Resilient
+    admin: Resilient
+    stopped: Resilient
+    index: Resilient

@@ -6,6 +6,7 @@
 local completed_age_ms, dead_age_ms, guard_ms, batch = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local dead_keep, dead_age_s = tonumber(ARGV[5]), ARGV[6]
 local completed_keep, completed_age_s = tonumber(ARGV[7]), ARGV[8]
+local dead_consumer_ms = tonumber(ARGV[9]) -- a consumer idle this long with nothing pending is gone
 local now = now_ms()
 
 -- A try whose worker is gone comes back a suspect, to run alone (prelude's quarantine). The try
@@ -64,6 +65,19 @@ if redis.call('SET', base .. 'reaper', '1', 'NX', 'PX', guard_ms) then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', base .. 'leases', '-inf', now, 'LIMIT', 0, batch)) do
     redis.call('ZREM', base .. 'leases', id)
     lost(id, 'stopped renewing its lease (killed, or hung)')
+  end
+  -- Every worker process ever started joined the group as a consumer: drop those with nothing
+  -- pending that have not read for `dead_consumer_ms` (a live worker that reads again is added
+  -- back by XREADGROUP), so restarts and crash loops do not grow the group without end.
+  local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, GROUP)
+  if type(consumers) == 'table' and not consumers.err then
+    for _, c in ipairs(consumers) do
+      local f = {}
+      for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+      if tonumber(f['pending']) == 0 and tonumber(f['idle']) > dead_consumer_ms then
+        redis.call('XGROUP', 'DELCONSUMER', stream, GROUP, f['name'])
+      end
+    end
   end
   for _, pair in ipairs({{'completed', completed_age_ms}, {'cancelled', completed_age_ms}, {'dead', dead_age_ms}}) do
     local set = base .. pair[1]
