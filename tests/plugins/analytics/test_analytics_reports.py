@@ -19,7 +19,6 @@ from jobhost_analytics.records import Records
 from jobhost_flyer_ocr.demo import SAMPLE_FLYER
 from jobhost_flyer_ocr.intake import accept
 from jobhost_flyer_ocr.records import Flyers
-from jobhost_flyer_ocr.uploads import UploadFolder
 from tests.plugins.analytics import flaky_plugin
 
 QUEUES = [
@@ -91,7 +90,7 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
         await accept(host, "8", sample, filename="c.png"),
     ]
     flyers = Flyers(host.db)
-    UploadFolder(host.settings.uploads).remove((await flyers.get(uploads[2].flyer_id)).stored_name)
+    await host.blobs.delete((await flyers.get(uploads[2].flyer_id)).stored_name)
     today = datetime.now(UTC).date()
     async with host.worker([*QUEUES, *(q for q in EVENT_QUEUES if q in host.registry.queues)]):
         ended = [await host.wait(u.job_id, timeout=180) for u in uploads]
