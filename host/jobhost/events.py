@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from taskiq import TaskiqDepends
 
+from jobhost.logs import OUTAGES
 from jobhost.plugins import PluginInfo, Plugins, TaskDef
 from jobhost.policy import Backoff, QueuePolicy
 from jobhost.queue import codec
@@ -166,10 +167,10 @@ class Events:
             try:
                 if await self.relay(names) >= RELAY_BATCH:
                     continue
-            except Exception:
-                log.exception("relaying events failed; trying again in a second")
-                await sleep_unless(stop, 1.0)
+            except Exception as exc:
+                await sleep_unless(stop, OUTAGES.trouble("Redis", exc, log, "relaying events"))
                 continue
+            OUTAGES.recovered("Redis", log)
             waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
             try:
                 await asyncio.wait(waits, timeout=TICK_EVERY, return_when=asyncio.FIRST_COMPLETED)

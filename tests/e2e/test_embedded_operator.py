@@ -50,11 +50,11 @@ def test_operator_commands_work_on_a_running_embedded_host_and_only_with_its_tok
         url = json.loads(door.read_text())["url"]
         assert url.startswith("redis://:") and "@127.0.0.1:" in url
 
-        job_id = jobhost(env, "jobs", "enqueue", "email.prune_ledger", "--delay", "600").stdout.strip()
-        listed = jobhost(env, "jobs", "list", "email-sending", "--state", "delayed").stdout
+        job_id = jobhost(env, "jobs", "enqueue", "cleanup.tokens", "--delay", "600").stdout.strip()
+        listed = jobhost(env, "jobs", "list", "token-cleanup", "--state", "delayed").stdout
         assert job_id in listed
         counts = {q["name"]: q["counts"] for q in json.loads(jobhost(env, "queues", "--json").stdout)}
-        assert counts["email-sending"]["delayed"] == 1
+        assert counts["token-cleanup"]["delayed"] == 1
         retried = jobhost(env, "jobs", "retry", job_id).stdout.strip()
         assert retried in (f"{job_id} is {state}" for state in ("waiting", "active", "completed"))
         taken = time.monotonic() + 60

@@ -23,7 +23,7 @@ COMMANDS = [
     ["jobs", "list", "email-sending"],
     ["jobs", "show", "email-sending:00"],
     ["jobs", "retry", "email-sending:00"],
-    ["jobs", "enqueue", "email.prune_ledger"],
+    ["jobs", "enqueue", "cleanup.tokens"],
     ["schedules"],
     ["db", "upgrade"],
     ["users", "create", "a@example.org", "--password", "a long passphrase"],
@@ -85,6 +85,8 @@ def test_a_malformed_url_stops_every_command_naming_the_variable(
         assert "Fix the environment variable named above" in proc.stderr
 
 
+# One test per service, each starting about twenty jobhost processes.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize(
     ("variable", "down", "users", "says"),
     [

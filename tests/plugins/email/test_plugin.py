@@ -91,7 +91,7 @@ async def test_the_host_migrates_the_ledger_and_sends_through_the_mail_service(m
     host = make_host(installed=("email",), **server.env())
     proc = jobhost("db", "upgrade", env=dict(host.settings.env))
     assert proc.returncode == 0, proc.stderr
-    assert "email: email_0001" in proc.stdout
+    assert "email: applied email_0001" in proc.stdout
 
     await host.start()
     try:

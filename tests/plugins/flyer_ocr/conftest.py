@@ -41,4 +41,4 @@ def migrate(url: str, data_dir: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "flyer_ocr: flyer_ocr_0002" in done.stdout
+    assert "flyer_ocr: applied flyer_ocr_0001, flyer_ocr_0002" in done.stdout

@@ -219,6 +219,6 @@ def make_stack(root: Path, **env: str) -> Stack:
     stack = Stack(root, environ)
     migrated = stack.jobhost("db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    assert "flyer_ocr: flyer_ocr_0002" in migrated.stdout
+    assert "flyer_ocr: applied flyer_ocr_0001, flyer_ocr_0002" in migrated.stdout
     stack.start_api()
     return stack

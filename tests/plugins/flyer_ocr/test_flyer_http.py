@@ -154,7 +154,18 @@ def test_other_plugins_hear_of_the_processed_flyer(stack, processed):
     assert event["source"] == "flyer_ocr"
     assert event["data"]["store"] == "Sunrise Foods Downtown"
     assert event["data"]["owner"]
-    assert set(event["data"]["items"][0]) == {"name", "price", "quantity", "unit", "unit_price", "page"}
+    assert set(event["data"]["items"][0]) == {
+        "name",
+        "price",
+        "quantity",
+        "unit",
+        "unit_price",
+        "page",
+        "regular_price",
+        "save",
+        "percent_off",
+        "bogo",
+    }
 
 
 def test_only_the_owner_or_an_admin_reads_a_job_or_a_flyer(stack, processed):
