@@ -262,6 +262,8 @@ def worker(ctx: click.Context, queues: tuple[str, ...], processes: int, no_super
             "set REDIS_URL to run separate workers"
         )
     if not no_supervisor:
+        # Say now that Redis is unreachable, rather than in a loop of children restarted.
+        run_started(host, host.engine.redis.ping, start=False)
         code = supervise(worker_command(names or []), processes)
         # Nothing is left to clean up once the workers are gone: skip the interpreter's teardown
         # (of every plugin's modules, slow on a busy machine), so the stop stays in its bound.

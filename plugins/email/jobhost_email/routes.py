@@ -130,6 +130,6 @@ async def email_test(
     except InvalidMail as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     except MailFailure as failure:
-        # The request was fine; the mail server was not: a gateway error with its reply.
-        raise HTTPException(status_code=502, detail=str(failure)) from None
+        # The request was fine; the mail server was not: unavailable, with its reply.
+        raise HTTPException(status_code=503, detail=str(failure)) from None
     return TestMailOut(message_id, data.to, "the mail server accepted the test message")
