@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobhost.policy import RateLimit
 from jobhost.queue import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.history import day_number
 from jobhost.scheduler import Scheduler
@@ -317,3 +318,20 @@ async def test_the_group_forgets_consumers_of_gone_workers(host):
     consumers = await host.engine.redis.xinfo_consumers(stream, "workers")
     assert [c["name"] for c in consumers] == ["busy"]
     assert await host.engine.complete(busy, 2)
+
+
+async def test_a_rate_limited_claim_books_the_next_free_place_ahead(host):
+    """At 2 starts a second, a third job is first refused (`limited`, until 250 ms before a place
+    frees), then booked for exactly one second after the first start, before that moment."""
+    await host.engine.setup(["t-rate"])
+    rate = RateLimit(2, 1.0)
+    jobs = [await host.enqueue("t-rate.sleep", {"seconds": 0}) for _ in range(3)]
+    first = await host.engine.claim("t-rate", "w", 3, 30, rate)
+    assert [(j.id, j.start_in) for j in first.jobs] == [(jobs[0].id, 0), (jobs[1].id, 0)]
+    refused = await host.engine.claim("t-rate", "w", 1, 30, rate)
+    assert refused.kind == "limited" and 0.6 < refused.wait <= 0.75
+    await asyncio.sleep(refused.wait)
+    (booked,) = (await host.engine.claim("t-rate", "w", 1, 30, rate)).jobs
+    assert booked.id == jobs[2].id and 0 < booked.start_in <= 0.25
+    starts = {j.id: (await host.engine.job(j.id)).started_at for j in jobs}
+    assert starts[jobs[2].id] - starts[jobs[0].id] == timedelta(seconds=1)

@@ -54,6 +54,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    at: float  # time.time() when the server took it
 
 
 class ScriptedHandler:
@@ -94,7 +95,7 @@ class ScriptedHandler:
             # SMTP carries CRLF; the tests compare bodies as Python text.
             content = envelope.original_content.replace(b"\r\n", b"\n")
             message = message_from_bytes(content, policy=policy.default)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.time()))
         return answer
 
     async def handle_QUIT(self, server, session, envelope):
