@@ -202,21 +202,13 @@ class Consumer:
         Returns seconds until the next delayed job is due (None when none is).
         """
         names = list(self.store.registry.queues if queues is None else queues)
-        pipe = self.store.redis.pipeline(transaction=False)
-        for queue in names:
-            policy = self.store.policy(queue)
-            done, dead = policy.keep_completed, policy.keep_dead
-            args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
-            args += [done.count, int(done.age), dead_consumer_ms]
-            await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
-        due = [ms for ms in await pipe.execute() if ms >= 0]
         # `async with`: a pipeline that failed (Redis went away) still gives its connection back.
         async with self.store.redis.pipeline(transaction=False) as pipe:
             for queue in names:
                 policy = self.store.policy(queue)
                 done, dead = policy.keep_completed, policy.keep_dead
                 args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
-                args += [done.count, int(done.age)]
+                args += [done.count, int(done.age), dead_consumer_ms]
                 await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
             due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None

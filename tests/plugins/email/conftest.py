@@ -9,7 +9,6 @@ import datetime
 import ipaddress
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,16 +36,11 @@ from jobhost.testing import discard
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.tables import metadata
+from tests.ports import free_port
 
 # A DATA answer that closes the connection instead of replying.
 DROP = "drop"
 USERNAME, PASSWORD = "mailer", "s3cret-pa55"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @attrs.frozen
