@@ -11,8 +11,8 @@ then start ONE worker process with the given concurrency and measure the drain t
 - taskiq-redis: `RedisStreamBroker(xread_count=CONC)` + `Receiver(max_async_tasks=CONC)`, enqueue
   with `kiq()`, 50 in flight (as in bench-peers/q_taskiq.py).
 - jobhost: the full engine (job registry, leases, retries armed: 3 attempts, retention, events),
-  `run_worker` in the worker process; enqueue with `host.enqueue()` 50 in flight, and the bulk
-  `host.enqueue_many()`.
+  `run_worker` in the worker process, on uvloop as `jobhost worker` runs; enqueue with
+  `host.enqueue()` 50 in flight, and the bulk `host.enqueue_many()`.
 - bullmq: the shared peer harness's adapter (`--peers`, default `../shared/bench-peers`, with
   bullmq and ioredis installed under `$PEERBENCH/node`, default /tmp/peerbench: its `run.sh`
   sets that up); left out, saying so, when node or the adapter is missing.
@@ -37,7 +37,7 @@ import time
 
 import redis
 
-from jobhost import QueuePolicy, Retention, hookimpl
+from jobhost import QueuePolicy, Retention, hookimpl, processes
 
 QUEUE = "bench"
 IN_FLIGHT = 50
@@ -290,8 +290,9 @@ def main() -> None:
     parser.add_argument("--role", choices=list(SYSTEMS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.role:  # a worker process
-        asyncio.run(SYSTEMS[args.role][1](args.url, args.n, args.concurrency))
+    if args.role:  # a worker process, on the event loop its system's own processes use
+        work = SYSTEMS[args.role][1](args.url, args.n, args.concurrency)
+        (processes.run if args.role == "jobhost" else asyncio.run)(work)
         return
 
     url = f"redis://127.0.0.1:{args.port}/0"

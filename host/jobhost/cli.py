@@ -126,7 +126,7 @@ def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[Non
     In embedded mode the in-process store is loaded from its snapshot first, kept saved while
     the parts run, and saved once more after they stopped (running jobs handed back by then)."""
 
-    from jobhost.processes import serve
+    from jobhost.processes import run, serve
 
     async def go() -> None:
         snapshots = embedded_snapshots(host.settings) if host.settings.embedded else None
@@ -147,7 +147,7 @@ def _serve_parts(host: Host, parts: list[Callable[[asyncio.Event], Awaitable[Non
             await host.engine.close()
 
     with user_errors(host):
-        asyncio.run(go())
+        run(go())
 
 
 def _welcome(host: Host, bind: str, port: int, *, migrate: bool) -> None:

@@ -11,10 +11,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 log = logging.getLogger("jobhost.worker")
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` for a long-running process, on uvloop where it is installed (not on
+    Windows): a worker drains 10-15% more jobs per CPU second on it (bench/throughput.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 async def serve(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> None:
