@@ -5,7 +5,7 @@
 Starts a private redis-server on --port (no persistence, in a temp dir) and stops it by pid at
 the end. For each system: FLUSHALL (our private server), enqueue N no-op jobs from this process,
 then start ONE worker process with the given concurrency and measure the drain the way
-`/work/shared/bench-peers` does: every job body runs `INCR bench:done`; the first stamps
+the peer harness (`--peers`) does: every job body runs `INCR bench:done`; the first stamps
 `bench:t0`, the N-th stamps `bench:t1`; drain jobs/s = N / (t1 - t0).
 
 - taskiq-redis: `RedisStreamBroker(xread_count=CONC)` + `Receiver(max_async_tasks=CONC)`, enqueue
