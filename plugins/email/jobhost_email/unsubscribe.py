@@ -9,12 +9,16 @@ import base64
 import hashlib
 import hmac
 import re
+from pathlib import Path
 from typing import Any
 
 from jobhost_email.config import EMAIL_BASE_URL
 
 # Keeps these signatures apart from anything else signed with the same secret.
 PURPOSE = b"jobhost-email/unsubscribe/v1"
+# Before the deployment's keys lived in its database, an install without JOBHOST_SECRET_KEY
+# signed with this file in its data directory: the links in mails sent then must still work.
+LEGACY_KEY_FILE = "email-unsubscribe.key"
 PATH = "/api/email/unsubscribe"
 _USER_ID = re.compile(r"[1-9][0-9]{0,18}")
 
@@ -33,9 +37,12 @@ class Unsubscribe:
     @classmethod
     async def of(cls, host: Any) -> Unsubscribe:
         """Links to EMAIL_BASE_URL signed with the host's secret key (JOBHOST_SECRET_KEY, or the
-        deployment's generated one); links signed with a rotated-out key still check."""
+        deployment's generated one); links signed with a rotated-out key, or with an older
+        install's key file, still check."""
         keys = await host.secret_keys()
-        return cls(keys.signing, host.settings.read(EMAIL_BASE_URL), keys.verifying[1:])
+        legacy = Path(host.settings.data_dir) / LEGACY_KEY_FILE
+        older = keys.verifying[1:] + ((legacy.read_text().strip(),) if legacy.is_file() else ())
+        return cls(keys.signing, host.settings.read(EMAIL_BASE_URL), older)
 
     def _signature(self, user_id: int, key: bytes | None = None) -> str:
         return _b64(hmac.new(key or self._keys[0], str(user_id).encode(), hashlib.sha256).digest())

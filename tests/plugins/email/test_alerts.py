@@ -9,7 +9,7 @@ import pytest
 
 from jobhost import ServiceUnavailable
 from jobhost_email.alerts import Flyer, alert, alerts, matches
-from jobhost_email.unsubscribe import Unsubscribe
+from jobhost_email.unsubscribe import LEGACY_KEY_FILE, Unsubscribe
 from jobhost_email.watchlist import Watchlist, WatchlistError, Watchlists, normalize_keywords
 from tests.plugins.email.conftest import jobhost
 
@@ -155,6 +155,24 @@ def test_a_link_signed_with_a_rotated_out_key_still_checks():
     assert rotated.user_id(old) == 42 and rotated.token(42) != old
     assert rotated.user_id(rotated.token(42)) == 42
     assert Unsubscribe("new secret", "https://x").user_id(old) is None
+
+
+async def test_links_from_before_the_keys_moved_to_the_database_still_check(make_host, tmp_path):
+    # An older install without JOBHOST_SECRET_KEY signed with a key file in its data directory.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / LEGACY_KEY_FILE).write_text("key-of-the-file\n")
+    old = Unsubscribe("key-of-the-file", "https://x").token(42)
+    host = make_host(
+        installed=("email",),
+        JOBHOST_DATA_DIR=str(tmp_path / "data"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db'}",
+        migrate=True,
+    )
+    signer = await Unsubscribe.of(host)
+    assert signer.user_id(old) == 42
+    assert signer.token(42) != old  # new links are signed with the deployment's key
+    assert signer.user_id("42.forged") is None
+    await host.database.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
