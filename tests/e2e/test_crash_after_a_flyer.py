@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 import jobhost_flyer_ocr
 from tests.plugins.email.conftest import ScriptedHandler
-from tests.plugins.flyer_ocr.flyerstack import make_stack
+from tests.plugins.flyer_ocr.flyerstack import install_plugin, make_stack
 from tests.ports import free_port
 
 SAMPLE = Path(jobhost_flyer_ocr.__file__).parent / "samples" / "sample-flyer.png"
@@ -43,16 +43,6 @@ def register_middlewares(register):
 """
 
 
-def install_crasher(root: Path) -> Path:
-    site = root / "site"
-    info = site / "flyer_crasher-1.0.dist-info"
-    info.mkdir(parents=True)
-    (site / "flyer_crasher.py").write_text(CRASHER)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: flyer-crasher\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[jobhost]\ncrasher = flyer_crasher\n")
-    return site
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_worker_killed_right_after_a_flyer_job_still_gets_the_alert_and_the_fact_out(tmp_path):
@@ -62,7 +52,7 @@ def test_a_worker_killed_right_after_a_flyer_job_still_gets_the_alert_and_the_fa
     stack = make_stack(
         tmp_path,
         JOBHOST_LOAD_PLUGINS="flyer_ocr,email,analytics,crasher",
-        PYTHONPATH=str(install_crasher(tmp_path)),
+        PYTHONPATH=str(install_plugin(tmp_path, "crasher", CRASHER)),
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(smtp.port),
         SMTP_TLS="none",

@@ -182,15 +182,20 @@ def handle_event(event, host):
 """
 
 
-def install_recorder(root: Path) -> Path:
-    """A plugin `recorder`, installed on a path of its own, that writes every event it hears to a file."""
+def install_plugin(root: Path, name: str, source: str) -> Path:
+    """A plugin `name` (the module `source`), installed on a path of its own: that path."""
     site = root / "site"
-    info = site / "flyer_event_recorder-1.0.dist-info"
+    info = site / f"{name}_plugin-1.0.dist-info"
     info.mkdir(parents=True)
-    (site / "flyer_event_recorder.py").write_text(RECORDER)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: flyer-event-recorder\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[jobhost]\nrecorder = flyer_event_recorder\n")
+    (site / f"{name}_plugin.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[jobhost]\n{name} = {name}_plugin\n")
     return site
+
+
+def install_recorder(root: Path) -> Path:
+    """A plugin `recorder` that writes every event it hears to a file."""
+    return install_plugin(root, "recorder", RECORDER)
 
 
 def make_stack(root: Path, **env: str) -> Stack:
