@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 
 class JobInputError(ValueError):
     """A task name, its arguments or a time is wrong; the message names the task and the field."""
@@ -15,7 +17,32 @@ class JobStateError(ValueError):
     """The job is in a state that does not allow the action (e.g. retrying an active job)."""
 
 
-class NotReplicated(RuntimeError):
+class IdempotencyKeyReused(JobInputError):
+    """An idempotency key came again with another task or other arguments than its first enqueue."""
+
+
+class OutcomeUnknown(Exception):
+    """An enqueue that may or may not have stored its jobs (`job_ids`, made before the call).
+    Whoever enqueued looks them up by id, or retries with the same idempotency key; enqueueing
+    them again without one may run them twice."""
+
+    job_ids: list[str]
+
+
+class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
+    """Redis took the enqueue but did not answer, and could not be asked whether the job was
+    stored: it may run once Redis works again (a frozen server runs what its sockets hold)."""
+
+    def __init__(self, job_id: str, reason: BaseException) -> None:
+        self.job_ids = [job_id]
+        super().__init__(
+            f"Redis did not answer the enqueue of job {job_id!r} ({type(reason).__name__}: {reason}) nor, "
+            "right after, whether it was stored: the job may exist and run; look it up by id, or retry "
+            "with the same idempotency key"
+        )
+
+
+class NotReplicated(OutcomeUnknown, RuntimeError):
     """Jobs were stored on the Redis primary, but fewer replicas than JOBHOST_REDIS_MIN_REPLICAS
     confirmed them in time: they exist and will run, unless the primary fails before a replica
     has them. Whoever enqueued should look them up (by id) before enqueueing them again."""

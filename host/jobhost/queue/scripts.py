@@ -36,6 +36,7 @@ NAMES = (
     "progress",
     "admin",
     "index",
+    "settle",
 )
 
 
@@ -103,3 +104,4 @@ class Scripts:
     admin: Resilient
     stopped: Resilient
     index: Resilient
+    settle: Resilient
