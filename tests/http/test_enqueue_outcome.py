@@ -10,10 +10,12 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from jobhost_flyer_ocr.demo import SAMPLE_FLYER
+from jobhost_flyer_ocr.intake import requeue_stranded
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.task import QUEUE as FLYER_QUEUE
 from tests.http import jobs_demo
@@ -117,3 +119,28 @@ async def test_a_flyer_upload_while_redis_is_down_is_queued_by_the_retry_once_it
         status = await api.client.get(f"/api/ai/jobs/{retry.json()['jobId']}/status", headers=ann)
         assert status.json()["state"] == "waiting"
         assert (await api.client.get("/api/flyers", headers=ann)).json()["total"] == 2
+
+
+async def test_stranded_flyers_get_their_jobs_from_the_sweep_once(make_api, redis_server):
+    """Uploads whose jobs are not there, and no retry came: one whose enqueue went unanswered,
+    one whose job a Redis without persistence lost. The schedule's sweep
+    (`flyer_ocr.requeue_stranded`) queues their jobs once Redis is back, and only once."""
+    async with make_api(installed=("flyer_ocr",), REDIS_URL=redis_server.url) as api:
+        _, ann = await api.user("ann@example.org")
+        files = {"file": ("sample.png", SAMPLE, "image/png")}
+        lost = (await api.client.post(UPLOAD, files=files, headers=ann)).json()
+        redis_server.stop()
+        unknown = unknown_job(await api.client.post(UPLOAD, files=files, headers=ann))
+        redis_server.start()
+
+        later = datetime.now(UTC) + timedelta(seconds=1)  # as if uploaded STRANDED_AFTER ago
+        assert await requeue_stranded(api.host, datetime.now(UTC) - timedelta(minutes=15)) == []
+        requeued = await requeue_stranded(api.host, later)
+        assert len(requeued) == 2 and lost["flyerId"] in requeued
+        for flyer_id in requeued:
+            flyer = await Flyers(api.host.db).get(flyer_id)
+            assert flyer is not None and flyer.job_id not in (None, unknown, lost["jobId"])
+            job = await api.host.job(flyer.job_id)
+            assert job is not None and (job.kwargs, job.state) == ({"flyer_id": flyer_id}, "waiting")
+        assert await requeue_stranded(api.host, later) == []
+        assert (await api.host.engine.counts(FLYER_QUEUE))["waiting"] == 2

@@ -36,7 +36,7 @@ class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
     def __init__(self, job_id: str, reason: BaseException) -> None:
         self.job_ids = [job_id]
         super().__init__(
-            f"Redis did not answer the enqueue of job {job_id!r} ({type(reason).__name__}: {reason}) nor, "
+            f"Redis did not answer the enqueue of job {job_id!r} ({reason or 'not in time'}) nor, "
             "right after, whether it was stored: the job may exist and run; look it up by id, or retry "
             "with the same idempotency key"
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -143,6 +144,19 @@ async def accept(
         raise
     await _uploaded(host, record)
     return Accepted(job_id, record.id)
+
+
+async def requeue_stranded(host: Host, before: datetime) -> list[int]:
+    """Queue the job of every flyer uploaded before `before` that is still `queued` without one:
+    its upload's enqueue went unanswered (Redis hung or was down) and no retry came, or the API
+    stopped between storing the flyer and queueing it. The ids of the flyers queued now."""
+    flyers = Flyers(host.db)
+    queued = []
+    for record in await flyers.queued_before(before):
+        if record.job_id is None or await host.job(record.job_id) is None:
+            await _queue(host, flyers, record)
+            queued.append(record.id)
+    return queued
 
 
 async def _uploaded(host: Host, record: FlyerRecord) -> None:
