@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobhost.queue import producer
 from jobhost.queue.errors import EnqueueUnanswered
+from jobhost.queue.flow import Flow
 from jobhost.settings import Settings
 from jobhost.testing import discard
 from jobhost.worker import running_worker
@@ -29,13 +30,14 @@ TASK = "t-basic.add"
 
 class Relay:
     """A TCP relay in front of Redis that can lose what concerns one task: hold the requests that
-    name it (and deliver them later, as a slow network does), or drop the answers to them.
-    Everything else passes, so the engine can still ask about the job."""
+    name it (and deliver them later, as a slow network does), drop the answers to them, or cut
+    the connection once it delivered one. Everything else passes, so the engine can still ask
+    about the job."""
 
     def __init__(self, upstream_port: int, marker: str) -> None:
         self.upstream_port = upstream_port
         self.marker = marker.encode()
-        self.mode = "pass"  # or "hold" or "drop answers"
+        self.mode = "pass"  # or "hold", "drop answers", "cut"
         self.held: list[tuple[asyncio.StreamWriter, bytes]] = []
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -68,9 +70,12 @@ class Relay:
                 if self.marker in data and self.mode == "hold":
                     self.held.append((up_writer, data))
                     continue
-                marked = marked or (self.marker in data and self.mode == "drop answers")
+                marked = marked or (self.marker in data and self.mode in ("drop answers", "cut"))
                 up_writer.write(data)
                 await up_writer.drain()
+                if marked and self.mode == "cut":
+                    writer.close()  # Redis runs it; the client sees its connection break
+                    return
 
         async def answers() -> None:
             while data := await up_reader.read(65536):
@@ -169,3 +174,41 @@ async def test_an_enqueue_into_a_hung_redis_is_unknown_and_its_id_and_key_tell_t
         assert (await host.engine.counts("t-basic"))["waiting"] == 2  # no duplicate
     finally:
         await discard(host)
+
+
+async def test_an_enqueue_whose_connection_breaks_returns_its_job_once(redis_process, host_on):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "cut"  # every try of the client's: stored, then the connection breaks
+        job = await host.enqueue(TASK, {"a": 1, "b": 2})
+        assert job.kwargs == {"a": 1, "b": 2}
+        assert (await host.engine.counts("t-basic"))["waiting"] == 2
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_bulk_and_flow_enqueues_whose_connection_breaks_name_their_jobs(redis_process, host_on):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "cut"
+        with pytest.raises(EnqueueUnanswered) as bulk:
+            await host.enqueue_many(TASK, [{"a": i, "b": 0} for i in range(3)])
+        with pytest.raises(EnqueueUnanswered) as flow:
+            await host.enqueue_flow(Flow(TASK, {"a": 1, "b": 1}, children=[Flow(TASK, {"a": 2, "b": 2})]))
+        relay.mode = "pass"
+        # Each was stored (once, however often the client sent it): their ids tell.
+        assert len(bulk.value.job_ids) == 3
+        assert all([await host.job(job_id) for job_id in bulk.value.job_ids])
+        (root,) = flow.value.job_ids
+        stored = await host.job(root)
+        assert stored is not None and len(stored.depends_on) == 1
+        counts = await host.engine.counts("t-basic")
+        assert (counts["waiting"], counts["waiting-deps"]) == (5, 1)
+    finally:
+        await discard(host)
+        await relay.stop()

@@ -30,14 +30,14 @@ class OutcomeUnknown(Exception):
 
 
 class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
-    """Redis took the enqueue but did not answer, and could not be asked whether the job was
-    stored: it may run once Redis works again (a frozen server runs what its sockets hold)."""
+    """Redis took the enqueue but did not answer (nor, for one job, whether it was stored): the
+    jobs may run once Redis works again (a frozen server runs what its sockets hold)."""
 
-    def __init__(self, job_id: str, reason: BaseException) -> None:
-        self.job_ids = [job_id]
+    def __init__(self, job_ids: list[str], reason: BaseException) -> None:
+        self.job_ids = job_ids
         super().__init__(
-            f"Redis did not answer the enqueue of job {job_id!r} ({reason or 'not in time'}) nor, "
-            "right after, whether it was stored: the job may exist and run; look it up by id, or retry "
+            f"Redis did not answer the enqueue of {_named(job_ids)} ({str(reason) or 'no answer in time'}), "
+            "so whether it was stored is unknown: it may exist and run; look it up by id, or retry "
             "with the same idempotency key"
         )
 
@@ -50,8 +50,11 @@ class NotReplicated(OutcomeUnknown, RuntimeError):
     def __init__(self, job_ids: list[str], acked: int, wanted: int) -> None:
         self.job_ids = job_ids
         super().__init__(
-            f"job {job_ids[0]!r}{f' and {len(job_ids) - 1} more' if len(job_ids) > 1 else ''} "
-            f"stored, but only {acked} of the {wanted} Redis replica(s) JOBHOST_REDIS_MIN_REPLICAS "
-            "asks for confirmed it in time: it may be lost if the Redis primary fails now; "
-            "look it up by id before enqueueing it again"
+            f"{_named(job_ids)} stored, but only {acked} of the {wanted} Redis replica(s) "
+            "JOBHOST_REDIS_MIN_REPLICAS asks for confirmed it in time: it may be lost if the Redis "
+            "primary fails now; look it up by id before enqueueing it again"
         )
+
+
+def _named(job_ids: list[str]) -> str:
+    return f"job {job_ids[0]!r}{f' and {len(job_ids) - 1} more' if len(job_ids) > 1 else ''}"

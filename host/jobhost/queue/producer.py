@@ -210,7 +210,7 @@ class Producer:
             async with asyncio.timeout(SETTLE_TIMEOUT):
                 stored = await self.store.scripts.settle(keys=keys, args=[job_id, FENCE_TTL])
         except UNANSWERED:
-            raise EnqueueUnanswered(job_id, lost) from lost
+            raise EnqueueUnanswered([job_id], lost) from lost
         if not stored:
             raise RedisTimeoutError(
                 f"Redis did not answer the enqueue of job {job_id!r}; it was not stored"
@@ -267,7 +267,10 @@ class Producer:
             for call in range(start, min(start + PIPELINE_CHUNK, len(jobs)), JOBS_PER_CALL):
                 args = shared + [arg for job in jobs[call : call + JOBS_PER_CALL] for arg in job]
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except UNANSWERED as exc:  # the chunks before were stored, this one may have been
+                raise EnqueueUnanswered(ids[: start + PIPELINE_CHUNK], exc) from exc
             await self._replicated(task.queue, ids[start : start + PIPELINE_CHUNK])
         return ids
 
@@ -300,7 +303,10 @@ class Producer:
         for task, job_id, kwargs, payload, options in plan:
             args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except UNANSWERED as exc:  # one transaction: the root tells whether the flow was stored
+            raise EnqueueUnanswered([root], exc) from exc
         await self._replicated(plan[-1][0].queue, [root])
         job = await self.inspector.job(root)
         if job is None:
