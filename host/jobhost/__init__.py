@@ -24,7 +24,7 @@ from jobhost.hookspecs import (
 from jobhost.host import Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
-from jobhost.queue.errors import JobInputError
+from jobhost.queue.errors import JobInputError, OutcomeUnknown
 from jobhost.queue.flow import Flow
 from jobhost.queue.history import QueueDay
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
@@ -49,6 +49,7 @@ __all__ = [
     "JobInputError",
     "JobhostTask",
     "NoHostRunning",
+    "OutcomeUnknown",
     "PermanentError",
     "PolicyError",
     "QueueDay",

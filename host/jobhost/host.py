@@ -121,11 +121,16 @@ class Host:
         debounce: bool = False,
         depends_on: Sequence[str] | None = None,
         on_dependency_failure: str = "fail",
+        idempotency_key: str | None = None,
     ) -> Job:
         """Queue a job of a registered task now, after `delay` seconds or at `run_at`.
 
         `priority` (lower first, 0 = none), `unique_key`/`unique_ttl`/`debounce` (deduplication),
         `depends_on`/`on_dependency_failure` (wait for other jobs): see `Engine.enqueue`.
+        `idempotency_key` (a client's `Idempotency-Key`, per `owner`, kept 24 h): the same key
+        returns the job it first made; with other kwargs it raises JobInputError. When Redis does
+        not answer and cannot be asked whether the job was stored, `EnqueueUnanswered` names
+        the job id: look it up, or retry with the same key.
         """
         return await self.engine.enqueue(
             task,
@@ -139,6 +144,7 @@ class Host:
             debounce=debounce,
             depends_on=depends_on,
             on_dependency_failure=on_dependency_failure,
+            idempotency_key=idempotency_key,
         )
 
     async def enqueue_many(

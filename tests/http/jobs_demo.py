@@ -8,7 +8,7 @@ from litestar import get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 from sqlalchemy import func, select
 
 from jobhost import Backoff, Host, PermanentError, QueuePolicy, User, hookimpl
@@ -28,9 +28,14 @@ def work(ctx, steps: int = 2, fail: bool = False) -> dict[str, Any]:
 
 @post("/api/demo/jobs", status_code=202)
 async def enqueue(
-    host: NamedDependency[Host], user: NamedDependency[User], data: JSONBody[dict[str, Any]]
+    host: NamedDependency[Host],
+    user: NamedDependency[User],
+    data: JSONBody[dict[str, Any]],
+    key: Annotated[
+        str | None, HeaderParameter(name="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,255}$")
+    ] = None,
 ) -> dict[str, str]:
-    job = await host.enqueue("demo.work", data, owner=user.owner)
+    job = await host.enqueue("demo.work", data, owner=user.owner, idempotency_key=key)
     return {"job_id": job.id}
 
 

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from jobhost.queue import JobInputError
+from jobhost.queue.errors import IdempotencyKeyReused
 from jobhost.worker import running_worker
 from tests.queue.queue_support import runs
 
@@ -66,3 +67,25 @@ async def test_dedup_options_are_checked(host):
         await host.enqueue("t-basic.noop", unique_key="k", unique_ttl=0)
     with pytest.raises(JobInputError, match="unique_key must be a non-empty string"):
         await host.enqueue("t-basic.noop", unique_key="")
+
+
+async def test_an_idempotency_key_returns_the_first_job_of_its_owner_even_after_it_ended(host):
+    ann = {"owner": "ann", "idempotency_key": "req-1"}
+    first = await host.enqueue("t-basic.add", {"a": 1, "b": 1}, **ann)
+    again = await host.enqueue("t-basic.add", {"a": 1, "b": 1}, **ann)
+    bobs = await host.enqueue("t-basic.add", {"a": 1, "b": 1}, owner="bob", idempotency_key="req-1")
+    assert again.id == first.id and bobs.id != first.id
+    with pytest.raises(IdempotencyKeyReused, match="'req-1' was used for another request"):
+        await host.enqueue("t-basic.add", {"a": 2, "b": 1}, **ann)
+    async with running_worker(host, ["t-basic"]):
+        await host.engine.wait(first.id, timeout=10)
+    after = await host.enqueue("t-basic.add", {"a": 1, "b": 1}, **ann)
+    assert (after.id, after.state) == (first.id, "completed")
+    assert (await host.engine.counts("t-basic"))["completed"] == 2
+
+
+async def test_an_idempotency_key_is_checked(host):
+    with pytest.raises(JobInputError, match="idempotency_key or unique_key"):
+        await host.enqueue("t-basic.add", {"a": 1, "b": 1}, idempotency_key="k", unique_key="u")
+    with pytest.raises(JobInputError, match="1-255 characters"):
+        await host.enqueue("t-basic.add", {"a": 1, "b": 1}, idempotency_key="")

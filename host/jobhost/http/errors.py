@@ -1,7 +1,10 @@
 """Exceptions as JSON answers `{"status_code", "detail"}` that say what went wrong.
 
 A backing service that is down (Redis, the database, a plugin's service) gives 503 with a
-Retry-After, never a 500 and never a half-done success: the request did nothing.
+Retry-After, never a 500 and never a half-done success: the request did nothing. Except an
+enqueue whose outcome is unknown (Redis took it and went silent, or no replica confirmed it):
+its 503 says `"outcome": "unknown"` and names the job ids, to look up or to retry with the same
+Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from jobhost.errors import ServiceUnavailable
-from jobhost.queue.errors import JobInputError, JobNotFound, JobStateError, NotReplicated
+from jobhost.queue.errors import (
+    IdempotencyKeyReused,
+    JobInputError,
+    JobNotFound,
+    JobStateError,
+    OutcomeUnknown,
+)
 
 log = logging.getLogger("jobhost.http")
 
@@ -44,10 +53,10 @@ def _redis(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
     return unavailable("Redis is unavailable, so nothing was done; retry shortly")
 
 
-def _not_replicated(request: Request[Any, Any, Any], exc: NotReplicated) -> Response[dict[str, Any]]:
-    # Not "nothing was done": the jobs exist; the caller reconciles by id instead of resending.
+def _outcome_unknown(request: Request[Any, Any, Any], exc: OutcomeUnknown) -> Response[dict[str, Any]]:
+    # Not "nothing was done": the jobs may exist; the caller reconciles by id instead of resending.
     log.warning("%s %s: %s", request.method, request.url.path, exc)
-    body = {"status_code": 503, "detail": str(exc), "job_ids": exc.job_ids}
+    body = {"status_code": 503, "detail": str(exc), "outcome": "unknown", "job_ids": exc.job_ids}
     return Response(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 
@@ -132,12 +141,13 @@ def _status(status: int) -> Any:
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     JobInputError: _status(400),
+    IdempotencyKeyReused: _status(422),
     JobNotFound: _status(404),
     JobStateError: _status(409),
     ServiceUnavailable: _service,
     RedisConnectionError: _redis,
     ReadOnlyError: _redis,  # a replica, until the client finds the new primary
-    NotReplicated: _not_replicated,
+    OutcomeUnknown: _outcome_unknown,  # before the Redis errors: EnqueueUnanswered is one
     RedisTimeoutError: _redis,
     OperationalError: _database,
     InterfaceError: _database,

@@ -19,7 +19,9 @@ from jobhost.http.limits import BodyTooSlow
 
 
 class BackendUnavailable(HTTPException):
-    """Redis, the database or a plugin's service is down: nothing was done (with Retry-After)."""
+    """Redis, the database or a plugin's service is down: nothing was done (with Retry-After).
+    Unless the body says `"outcome": "unknown"`: an enqueue Redis took but did not answer, whose
+    jobs (`job_ids`) may exist; look them up, or retry with the same Idempotency-Key."""
 
     status_code = HTTP_503_SERVICE_UNAVAILABLE
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from jobhost.queue import codec, search
 from jobhost.queue.catalog import TaskSpec
-from jobhost.queue.errors import JobInputError, JobNotFound, NotReplicated
+from jobhost.queue.connection import SOCKET_TIMEOUT
+from jobhost.queue.errors import (
+    EnqueueUnanswered,
+    IdempotencyKeyReused,
+    JobInputError,
+    JobNotFound,
+    JobStateError,
+    NotReplicated,
+)
 from jobhost.queue.flow import MAX_FLOW_JOBS, Flow
 from jobhost.queue.inspector import Inspector
 from jobhost.queue.job import Job
@@ -22,6 +35,18 @@ from jobhost.queue.tasks import check_kwargs
 # sends the calls of PIPELINE_CHUNK jobs in one round trip.
 JOBS_PER_CALL = 250
 PIPELINE_CHUNK = 1000
+# An enqueue answers within one socket timeout (the client's retries after a restart or a
+# failover fit in it), else it is settled by its job id within SETTLE_TIMEOUT: stored, or fenced
+# so that it never will be (settle.lua), or, with Redis still silent, unknown (EnqueueUnanswered).
+ANSWER_TIMEOUT = SOCKET_TIMEOUT
+SETTLE_TIMEOUT = 3.0
+FENCE_TTL = 24 * 3600  # far longer than any write can wait in a socket or on the wire
+# Errors after which an enqueue may or may not have run (ReadOnlyError: the last try reached a
+# replica, an earlier one may have reached the primary).
+UNANSWERED = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, TimeoutError)
+# An idempotency key holds its first job this long (Stripe keeps keys for 24 h).
+IDEMPOTENCY_TTL = 24 * 3600
+MAX_IDEMPOTENCY_KEY = 255
 
 
 class Producer:
@@ -46,6 +71,7 @@ class Producer:
         on_dependency_failure: str = "fail",
         labels: dict[str, Any] | None = None,
         origin: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
         """Store a job for `task_name` and queue it (now, after `delay` s, or at `run_at`).
 
@@ -61,7 +87,15 @@ class Producer:
         the task reads their results with `ctx.dependency_results()`. If one dies, is cancelled
         or removed, the job dies too, unless `on_dependency_failure` is "run" (start at once) or
         "ignore" (wait for the others only).
+        `idempotency_key`: a client's key for this request (an HTTP `Idempotency-Key`): for
+        IDEMPOTENCY_TTL s the same key of the same `owner` returns the job it first made, and
+        with another task or other kwargs raises IdempotencyKeyReused.
+        When Redis does not answer, the job is settled by its id: returned if it was stored,
+        else the Redis error says nothing was stored; EnqueueUnanswered (with the id) when Redis
+        cannot even be asked.
         """
+        if idempotency_key is not None:
+            unique_key, unique_ttl = _idempotent(task_name, owner, idempotency_key, unique_key, debounce)
         options = EnqueueOptions(
             delay,
             run_at,
@@ -80,6 +114,12 @@ class Producer:
             await self._check_exist(task_name, options.depends_on)
         job = await self._enqueue(task_name, kwargs, options)
         assert job is not None  # only a `once` enqueue can be refused
+        if idempotency_key is not None and not _same_request(job, task_name, kwargs):
+            raise IdempotencyKeyReused(
+                f"idempotency key {idempotency_key!r} was used for another request (job {job.id}, task "
+                f"{job.task!r}, other arguments) in the last {IDEMPOTENCY_TTL // 3600} h; use a new key "
+                "for a new request"
+            )
         return job
 
     async def enqueue_once(
@@ -130,7 +170,12 @@ class Producer:
         job_id = options.job_id or new_job_id(task.queue)
         await self.store.setup([task.queue])
         args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
-        reply = (await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args))[0]
+        reply = await self._store_one(task.queue, job_id, args)
+        if reply[0] == "fenced":
+            raise JobStateError(
+                f"job id {job_id!r} belongs to an enqueue given up when Redis did not answer; "
+                "enqueue under a new id"
+            )
         await self._replicated(task.queue, [] if reply[0] == "taken" else [reply[1]])
         if reply[0] == "taken":
             return None
@@ -150,6 +195,28 @@ class Producer:
         record["origin"] = options.origin or ""
         return Job.from_hash(record)
 
+    async def _store_one(self, queue: str, job_id: str, args: list[Any]) -> list[Any]:
+        """enqueue.lua's reply for one job; when it does not come, the job's fate by its id."""
+        keys = self.store.base(queue)
+        try:
+            async with asyncio.timeout(ANSWER_TIMEOUT):
+                reply: list[Any] = (await self.store.scripts.enqueue(keys=keys, args=args))[0]
+                return reply
+        except UNANSWERED as exc:
+            lost: BaseException = exc
+        # The answer is lost, not necessarily the enqueue: a frozen Redis runs it when it resumes.
+        # Ask on another connection, briefly: found, or fenced so that it never runs.
+        try:
+            async with asyncio.timeout(SETTLE_TIMEOUT):
+                stored = await self.store.scripts.settle(keys=keys, args=[job_id, FENCE_TTL])
+        except UNANSWERED:
+            raise EnqueueUnanswered([job_id], lost) from lost
+        if not stored:
+            raise RedisTimeoutError(
+                f"Redis did not answer the enqueue of job {job_id!r}; it was not stored"
+            ) from lost
+        return ["duplicate", job_id]
+
     async def _replicated(self, queue: str, job_ids: list[str]) -> None:
         """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have these jobs
         (Redis WAIT), else raise NotReplicated naming them."""
@@ -165,7 +232,10 @@ class Producer:
         pipe.exists(*(keys.job(job_id) for job_id in job_ids))
         pipe.set(keys.replicated(queue), ms(time.time()), px=60_000)
         pipe.execute_command("WAIT", wanted, max(1, ms(self.store.settings.redis_replica_timeout)))
-        found, _, acked = await pipe.execute()
+        try:
+            found, _, acked = await pipe.execute()
+        except RedisError:  # stored, but no replica confirmed it: not "nothing was done"
+            raise NotReplicated(job_ids, 0, wanted) from None
         if found < len(job_ids) or acked < wanted:
             raise NotReplicated(job_ids, acked, wanted)
 
@@ -197,7 +267,10 @@ class Producer:
             for call in range(start, min(start + PIPELINE_CHUNK, len(jobs)), JOBS_PER_CALL):
                 args = shared + [arg for job in jobs[call : call + JOBS_PER_CALL] for arg in job]
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except UNANSWERED as exc:  # the chunks before were stored, this one may have been
+                raise EnqueueUnanswered(ids[: start + PIPELINE_CHUNK], exc) from exc
             await self._replicated(task.queue, ids[start : start + PIPELINE_CHUNK])
         return ids
 
@@ -230,9 +303,32 @@ class Producer:
         for task, job_id, kwargs, payload, options in plan:
             args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except UNANSWERED as exc:  # one transaction: the root tells whether the flow was stored
+            raise EnqueueUnanswered([root], exc) from exc
         await self._replicated(plan[-1][0].queue, [root])
         job = await self.inspector.job(root)
         if job is None:
             raise JobNotFound(f"flow root {root!r} was removed as soon as it was enqueued")
         return job
+
+
+def _same_request(job: Job, task_name: str, kwargs: dict[str, Any] | None) -> bool:
+    """Whether `job` is what an enqueue of `task_name` with `kwargs` (as the job stores them) makes."""
+    return job.task == task_name and job.kwargs == codec.loads(codec.dumps(kwargs or {}))
+
+
+def _idempotent(
+    task_name: str, owner: str | None, key: str, unique_key: str | None, debounce: bool
+) -> tuple[str, float]:
+    """The unique key and its TTL an idempotency key maps onto (per owner)."""
+    where = f"task {task_name!r}"
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise JobInputError(
+            f"{where}: idempotency_key must be 1-{MAX_IDEMPOTENCY_KEY} characters, got {key!r}"
+        )
+    if unique_key is not None or debounce:
+        raise JobInputError(f"{where}: give idempotency_key or unique_key (and debounce), not both")
+    owner = owner or ""
+    return f"idem:{len(owner)}:{owner}:{key}", IDEMPOTENCY_TTL  # the length: owners may hold ':'

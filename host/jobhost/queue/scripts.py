@@ -37,6 +37,7 @@ NAMES = (
     "progress",
     "admin",
     "index",
+    "settle",
 )
 
 
@@ -105,3 +106,4 @@ class Scripts:
     admin: Resilient
     stopped: Resilient
     index: Resilient
+    settle: Resilient

@@ -1,9 +1,10 @@
 """Taking a flyer in: the checks, the stored file, the record, and then its job or its OCR now.
 
 `accept` is the queue-based path (`POST /api/ai/upload-and-process`, `jobhost demo`): nothing is
-stored unless every check passes, and a retried request with the same Idempotency-Key gets the
-first answer. `process_now` is the deprecated synchronous path. `finish` is what both the job
-and `process_now` do with a result: store the deals, then tell the other plugins.
+stored unless every check passes, a retried request with the same Idempotency-Key gets the
+first answer, and a flyer is never removed while its job may exist. `process_now` is the
+deprecated synchronous path. `finish` is what both the job and `process_now` do with a result:
+store the deals, then tell the other plugins.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from datetime import datetime
 from typing import Any
 
 import attrs
 
-from jobhost import BlobError, Host
+from jobhost import BlobError, Host, OutcomeUnknown
 from jobhost_flyer_ocr.config import limits_from
 from jobhost_flyer_ocr.errors import FlyerRejected
 from jobhost_flyer_ocr.model import Flyer
@@ -61,7 +63,7 @@ async def _store(host: Host, data: bytes, kind: str) -> str:
     return key
 
 
-def _replay(first: FlyerRecord | None, key: str, digest: str) -> Accepted:
+async def _replay(host: Host, first: FlyerRecord | None, key: str, digest: str) -> Accepted:
     if first is None:  # the racing request failed and was rolled back
         raise IdempotencyConflict(f"the first request with Idempotency-Key {key!r} failed; retry it", 409)
     if first.sha256 != digest:
@@ -69,11 +71,27 @@ def _replay(first: FlyerRecord | None, key: str, digest: str) -> Accepted:
             f"Idempotency-Key {key!r} was already used for a different file; use a new key for a new upload",
             422,
         )
-    if first.job_id is None:
-        raise IdempotencyConflict(
-            f"the first request with Idempotency-Key {key!r} is still being accepted; retry in a moment", 409
-        )
+    if first.status == "queued" and (first.job_id is None or await host.job(first.job_id) is None):
+        # Its job is not there: the first request is still queueing it, or its enqueue failed
+        # or went unanswered (Redis hung). Queue it now: the flyer's unique key lets one job be.
+        return Accepted(await _queue(host, Flyers(host.db), first), first.id)
+    assert first.job_id is not None  # set before the status leaves "queued"
     return Accepted(first.job_id, first.id)
+
+
+async def _queue(host: Host, flyers: Flyers, record: FlyerRecord) -> str:
+    """Queue the flyer's job and note its id on the record. Whatever happens, the record and its
+    file stay: when the outcome is unknown, the job may exist and runs later."""
+    from jobhost_flyer_ocr.task import process_flyer  # the task module needs this one first
+
+    kicker = process_flyer.kicker().with_labels(owner=record.owner, unique_key=f"flyer:{record.id}")
+    try:
+        kicked = await kicker.kiq(flyer_id=record.id)
+    except OutcomeUnknown as exc:  # the client is told the job id; its follow-up finds the record
+        await flyers.set_job(record.id, exc.job_ids[0])
+        raise
+    await flyers.set_job(record.id, kicked.task_id)
+    return str(kicked.task_id)
 
 
 async def accept(
@@ -87,13 +105,15 @@ async def accept(
 ) -> Accepted:
     """Check, store and queue an upload; the same key and file again give the same answer.
 
-    Raises `FlyerRejected` (nothing stored) or `IdempotencyConflict`; when the job cannot be
-    queued (Redis down), the file and the record are removed again before the error goes on.
+    Raises `FlyerRejected` (nothing stored) or `IdempotencyConflict`. When the job surely was
+    not queued (Redis down, and it said so), the file and the record are removed again before
+    the error goes on; when it may have been (`OutcomeUnknown`: Redis hung), they stay for it,
+    and a retry with the same key queues it only if it is not there.
     """
     upload, digest = await asyncio.to_thread(_checked, data, filename, limits_from(host.settings))
     flyers = Flyers(host.db)
     if key is not None and (first := await flyers.by_key(owner, key)) is not None:
-        return _replay(first, key, digest)
+        return await _replay(host, first, key, digest)
     stored = await _store(host, data, upload.kind)
     try:
         record = await flyers.create(
@@ -110,21 +130,33 @@ async def accept(
     except DuplicateKey as exc:  # the same key in a request racing this one
         await host.blobs.delete(stored)
         taken = str(exc)
-        return _replay(await flyers.by_key(owner, taken), taken, digest)
+        return await _replay(host, await flyers.by_key(owner, taken), taken, digest)
     except BaseException:
         await host.blobs.delete(stored)
         raise
     try:
-        from jobhost_flyer_ocr.task import process_flyer  # the task module needs this one first
-
-        kicked = await process_flyer.kicker().with_labels(owner=owner).kiq(flyer_id=record.id)
-    except BaseException:
+        job_id = await _queue(host, flyers, record)
+    except OutcomeUnknown:
+        raise
+    except Exception:  # Redis refused or was down and said so: no job exists, none will
         await flyers.remove(record.id)
         await host.blobs.delete(stored)
         raise
-    await flyers.set_job(record.id, kicked.task_id)
     await _uploaded(host, record)
-    return Accepted(kicked.task_id, record.id)
+    return Accepted(job_id, record.id)
+
+
+async def requeue_stranded(host: Host, before: datetime) -> list[int]:
+    """Queue the job of every flyer uploaded before `before` that is still `queued` without one:
+    its upload's enqueue went unanswered (Redis hung or was down) and no retry came, or the API
+    stopped between storing the flyer and queueing it. The ids of the flyers queued now."""
+    flyers = Flyers(host.db)
+    queued = []
+    for record in await flyers.queued_before(before):
+        if record.job_id is None or await host.job(record.job_id) is None:
+            await _queue(host, flyers, record)
+            queued.append(record.id)
+    return queued
 
 
 async def _uploaded(host: Host, record: FlyerRecord) -> None:

@@ -11,7 +11,7 @@ from jobhost_flyer_ocr.config import SETTINGS
 from jobhost_flyer_ocr.demo import demo
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.routes import ROUTES
-from jobhost_flyer_ocr.task import QUEUE, QUEUE_TIMEOUT, process_flyer
+from jobhost_flyer_ocr.task import QUEUE, QUEUE_TIMEOUT, REQUEUE_TASK, process_flyer, requeue_stranded_flyers
 from jobhost_flyer_ocr.uploads import PREFIX
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -43,6 +43,12 @@ def register_queues(register):
 @hookimpl
 def register_tasks(register):
     register(process_flyer)
+    register(requeue_stranded_flyers)
+
+
+@hookimpl
+def register_schedules(register):
+    register("flyer_ocr.requeue-stranded", cron="*/15 * * * *", task=REQUEUE_TASK)
 
 
 @hookimpl

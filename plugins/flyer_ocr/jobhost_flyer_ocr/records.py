@@ -227,6 +227,14 @@ class Flyers:
         assert saved is not None
         return saved
 
+    async def queued_before(self, before: datetime) -> list[FlyerRecord]:
+        """The flyers still `queued` that were uploaded before `before` (without their deals: none yet)."""
+        async with self._sessions() as session:
+            rows = (await session.execute(select(flyers).where(flyers.c.status == "queued"))).all()
+        return [
+            _record(row) for row in rows if (made := _aware(row.created_at)) is not None and made < before
+        ]
+
     async def upload_owners(self, keys: Sequence[str], done_before: datetime) -> dict[str, bool]:
         """For each stored upload key a flyer has: True when it may go (processed, or failed,
         before `done_before`), False when it stays (queued, processing, or done since)."""

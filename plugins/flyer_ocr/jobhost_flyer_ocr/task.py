@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from taskiq import TaskiqDepends
@@ -12,13 +13,17 @@ import jobhost
 from jobhost import BlobNotFound, JobContext, PermanentError
 from jobhost_flyer_ocr.config import limits_from
 from jobhost_flyer_ocr.errors import FlyerRejected
-from jobhost_flyer_ocr.intake import TASK, finish, result_of
+from jobhost_flyer_ocr.intake import TASK, finish, requeue_stranded, result_of
 from jobhost_flyer_ocr.pipeline import process
 from jobhost_flyer_ocr.records import Flyers
 
 QUEUE = "flyer-processing"
 # The flyer-processing queue's timeout (its policy is the one source the task reads it from).
 QUEUE_TIMEOUT = 600.0
+REQUEUE_TASK = "flyer_ocr.requeue_stranded"
+# A flyer queued this long without a job is stranded (its upload's enqueue went unanswered):
+# far longer than any upload request takes.
+STRANDED_AFTER = timedelta(minutes=15)
 # tesseract is stopped this share of the timeout (at most 10 s) before it, so a try that runs
 # out of time fails as retryable and leaves no tesseract running behind it.
 TIMEOUT_MARGIN = 0.1
@@ -65,3 +70,12 @@ async def process_flyer(flyer_id: int, ctx: JobContext = TaskiqDepends()) -> dic
     ctx.progress(100, "done", stage="done")
     ctx.log(f"{len(saved.items)} deals on {saved.pages} pages")
     return result_of(saved)
+
+
+@jobhost.task(REQUEUE_TASK, queue=QUEUE)
+async def requeue_stranded_flyers(ctx: JobContext = TaskiqDepends()) -> dict[str, Any]:
+    """Give every stranded flyer (queued without a job for STRANDED_AFTER) its job."""
+    queued = await requeue_stranded(ctx.host, datetime.now(UTC) - STRANDED_AFTER)
+    if queued:
+        ctx.log(f"queued the jobs of stranded flyers {queued}")
+    return {"requeued": queued}

@@ -9,7 +9,7 @@
 -- ARGV: the options every job of the call shares, then for each job its id, kwargs (JSON) and
 -- the count then the list of the terms search finds it by (`<field>\0<value>`, queue/search.py).
 -- Returns one reply per job: {'created', id, now, state, run_at} | {'duplicate', existing id}
--- | {'debounced', existing id} | {'taken'}.
+-- | {'debounced', existing id} | {'taken'} | {'fenced', id} (an id settle.lua gave up on).
 local task, attempts, owner = ARGV[1], ARGV[2], ARGV[3]
 local delay_ms, run_at_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
 local once_key, once_ttl = ARGV[6], ARGV[7]
@@ -27,6 +27,7 @@ if delay_ms then run_at_asked = now + delay_ms elseif run_at_ms then run_at_aske
 local function enqueue(id, kwargs, terms)
   local run_at = run_at_asked
   if redis.call('EXISTS', jkey(id)) == 1 then return {'duplicate', id} end -- a caller-chosen id
+  if redis.call('EXISTS', base .. 'fenced:' .. id) == 1 then return {'fenced', id} end
   if once_key ~= '' and not redis.call('SET', base .. once_key, '1', 'NX', 'EX', once_ttl) then return {'taken'} end
   -- Deduplication
   if unique ~= '' then

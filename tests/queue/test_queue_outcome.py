@@ -1,0 +1,214 @@
+"""An enqueue that Redis does not answer: it is settled by its job id before the caller hears of
+it. Lost on the way there: fenced, so it never runs, and the caller is told nothing was stored.
+Its answer lost: the job is found and returned. Redis hung (SIGSTOP) throughout: the caller is
+told the outcome is unknown, with the job id, which (and a retry with the same idempotency key)
+tells the truth once Redis is back. Each test runs a redis-server of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+
+import pytest
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from jobhost.queue import producer
+from jobhost.queue.errors import EnqueueUnanswered
+from jobhost.queue.flow import Flow
+from jobhost.settings import Settings
+from jobhost.testing import discard
+from jobhost.worker import running_worker
+from tests.queue.queue_support import load_host
+from tests.redis_topologies import RedisProcess
+
+pytestmark = pytest.mark.slow
+
+TASK = "t-basic.add"
+
+
+class Relay:
+    """A TCP relay in front of Redis that can lose what concerns one task: hold the requests that
+    name it (and deliver them later, as a slow network does), drop the answers to them, or cut
+    the connection once it delivered one. Everything else passes, so the engine can still ask
+    about the job."""
+
+    def __init__(self, upstream_port: int, marker: str) -> None:
+        self.upstream_port = upstream_port
+        self.marker = marker.encode()
+        self.mode = "pass"  # or "hold", "drop answers", "cut"
+        self.held: list[tuple[asyncio.StreamWriter, bytes]] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> Relay:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def release(self) -> None:
+        """Deliver the held requests, late, each on the connection it came on."""
+        self.mode = "pass"
+        for upstream, data in self.held:
+            upstream.write(data)
+            await upstream.drain()
+        self.held.clear()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        marked = False  # this connection asked about the task while answers are dropped
+
+        async def requests() -> None:
+            nonlocal marked
+            while data := await reader.read(65536):
+                if self.marker in data and self.mode == "hold":
+                    self.held.append((up_writer, data))
+                    continue
+                marked = marked or (self.marker in data and self.mode in ("drop answers", "cut"))
+                up_writer.write(data)
+                await up_writer.drain()
+                if marked and self.mode == "cut":
+                    writer.close()  # Redis runs it; the client sees its connection break
+                    return
+
+        async def answers() -> None:
+            while data := await up_reader.read(65536):
+                if not marked:
+                    writer.write(data)
+                    await writer.drain()
+
+        # Held requests outlive their client (it gave up): the upstream stays open for them.
+        with contextlib.suppress(OSError):
+            await asyncio.gather(requests(), answers())
+        writer.close()
+
+
+@pytest.fixture
+def redis_process(tmp_path):
+    server = RedisProcess(tmp_path, "--save", "", "--appendonly", "no").start()
+    yield server
+    if server.proc is not None:
+        os.kill(server.proc.pid, signal.SIGCONT)  # a stopped server cannot stop
+    server.stop()
+
+
+@pytest.fixture
+def host_on(prefix, tmp_path):
+    """A host on the Redis at a port (the test discards it)."""
+
+    def make(port: int):
+        url = f"redis://127.0.0.1:{port}/0"
+        return load_host(
+            Settings(redis_url=url, redis_prefix=prefix, load_plugins=("testjobs",), data_dir=tmp_path)
+        )
+
+    return make
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Redis answers an enqueue within a second here (10 s in production), so the tests are quick."""
+    monkeypatch.setattr(producer, "ANSWER_TIMEOUT", 1.0)
+    monkeypatch.setattr(producer, "SETTLE_TIMEOUT", 1.0)
+
+
+async def test_an_enqueue_lost_on_the_way_is_fenced_and_never_runs(redis_process, host_on, quick):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})  # the queue is set up, the script loaded
+        relay.mode = "hold"
+        with pytest.raises(RedisTimeoutError, match="it was not stored") as refused:
+            await host.enqueue(TASK, {"a": 1, "b": 2})
+        assert not isinstance(refused.value, EnqueueUnanswered)  # a sure answer: nothing was done
+        await relay.release()  # the enqueue reaches Redis after all
+        async with running_worker(host, ["t-basic"]):
+            done = await host.enqueue(TASK, {"a": 5, "b": 5})
+            await host.wait(done.id, timeout=20)
+        counts = await host.engine.counts("t-basic")
+        assert counts["completed"] == 2 and sum(counts.values()) == 2  # the late one stored nothing
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_an_enqueue_whose_answer_is_lost_returns_its_job_once(redis_process, host_on, quick):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "drop answers"
+        job = await host.enqueue(TASK, {"a": 1, "b": 2})  # the client's retries lose theirs too
+        assert job.kwargs == {"a": 1, "b": 2} and job.state == "waiting"
+        assert (await host.engine.counts("t-basic"))["waiting"] == 2
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_an_enqueue_into_a_hung_redis_is_unknown_and_its_id_and_key_tell_the_truth(
+    redis_process, host_on
+):
+    """The finding: Redis frozen longer than the socket timeout. With the production timeouts."""
+    host = host_on(redis_process.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0}, owner="ann")
+        await asyncio.gather(*(host.engine.redis.ping() for _ in range(4)))  # a warm pool
+        os.kill(redis_process.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(EnqueueUnanswered) as unknown:
+                await host.enqueue(TASK, {"a": 1, "b": 2}, owner="ann", idempotency_key="k-1")
+        finally:
+            os.kill(redis_process.proc.pid, signal.SIGCONT)
+        (job_id,) = unknown.value.job_ids
+        stored = await host.job(job_id)  # Redis ran what its socket held: the id tells
+        assert stored is not None and stored.kwargs == {"a": 1, "b": 2}
+        again = await host.enqueue(TASK, {"a": 1, "b": 2}, owner="ann", idempotency_key="k-1")
+        assert again.id == job_id
+        assert (await host.engine.counts("t-basic"))["waiting"] == 2  # no duplicate
+    finally:
+        await discard(host)
+
+
+async def test_an_enqueue_whose_connection_breaks_returns_its_job_once(redis_process, host_on):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "cut"  # every try of the client's: stored, then the connection breaks
+        job = await host.enqueue(TASK, {"a": 1, "b": 2})
+        assert job.kwargs == {"a": 1, "b": 2}
+        assert (await host.engine.counts("t-basic"))["waiting"] == 2
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_bulk_and_flow_enqueues_whose_connection_breaks_name_their_jobs(redis_process, host_on):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "cut"
+        with pytest.raises(EnqueueUnanswered) as bulk:
+            await host.enqueue_many(TASK, [{"a": i, "b": 0} for i in range(3)])
+        with pytest.raises(EnqueueUnanswered) as flow:
+            await host.enqueue_flow(Flow(TASK, {"a": 1, "b": 1}, children=[Flow(TASK, {"a": 2, "b": 2})]))
+        relay.mode = "pass"
+        # Each was stored (once, however often the client sent it): their ids tell.
+        assert len(bulk.value.job_ids) == 3
+        assert all([await host.job(job_id) for job_id in bulk.value.job_ids])
+        (root,) = flow.value.job_ids
+        stored = await host.job(root)
+        assert stored is not None and len(stored.depends_on) == 1
+        counts = await host.engine.counts("t-basic")
+        assert (counts["waiting"], counts["waiting-deps"]) == (5, 1)
+    finally:
+        await discard(host)
+        await relay.stop()
