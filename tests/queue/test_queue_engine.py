@@ -337,3 +337,14 @@ async def test_a_rate_limited_claim_books_the_next_free_place_ahead(host):
     assert booked.id == jobs[2].id and 0 < booked.start_in <= 0.25
     starts = {j.id: (await host.engine.job(j.id)).started_at for j in jobs}
     assert starts[jobs[2].id] - starts[jobs[0].id] == timedelta(seconds=1)
+
+
+async def test_a_burst_of_commands_beyond_a_hundred_waits_for_none(host):
+    """redis-py 8 caps a pool at 100 connections and fails the next command at once; a process
+    with more in flight (a thousand event streams opening) must not fail them."""
+    key = f"{host.engine.keys.base('t-basic')}burst"  # one hash slot on a Cluster
+    # A cold Cluster client's concurrent first commands trip over each other's discovery of the
+    # nodes (redis-py); a host's start has made its first commands before any burst.
+    await host.engine.redis.get(key)
+    replies = await asyncio.gather(*(host.engine.redis.blpop([key], timeout=0.5) for _ in range(150)))
+    assert replies == [None] * 150

@@ -33,6 +33,11 @@ SOCKET_TIMEOUT = 10.0
 # outlives it.
 RETRIES = 6
 BACKOFF = (0.05, 1.0)  # first wait, longest wait (s), with jitter
+# Connections one client may hold open at once. redis-py 8 caps a pool at 100 and fails the next
+# command at once ("Too many connections"): a burst of a thousand event streams opening hit it.
+# What bounds a process is its work: an API serves at most JOBHOST_HTTP_CONNECTIONS requests at
+# once, a worker runs at most its concurrency; each has one command in flight.
+MAX_CONNECTIONS = 10_000
 
 _embedded: fakeredis.FakeServer | None = None
 
@@ -50,6 +55,7 @@ def _options(target: redis_url.RedisTarget, retry: Any) -> dict[str, Any]:
         "decode_responses": True,
         "socket_timeout": SOCKET_TIMEOUT,
         "socket_connect_timeout": 5.0,
+        "max_connections": MAX_CONNECTIONS,
         "retry": retry,
         # ReadOnlyError: still connected to a primary Sentinel has turned into a replica
         "retry_on_error": [ConnectionError, TimeoutError, OSError, ReadOnlyError],
@@ -89,7 +95,9 @@ def connect(settings: Settings) -> aioredis.Redis:
     """The async client every engine call goes through (a RedisCluster on a Cluster: it speaks
     the same commands, and the engine keeps each call inside one hash slot)."""
     if settings.embedded:
-        return fake_aioredis.FakeRedis(server=embedded_server(), decode_responses=True)
+        return fake_aioredis.FakeRedis(
+            server=embedded_server(), decode_responses=True, max_connections=MAX_CONNECTIONS
+        )
     assert settings.redis_url is not None  # not embedded
     target = redis_url.parse(settings.redis_url)
     options = _options(target, AsyncRetry(ExponentialWithJitterBackoff(*reversed(BACKOFF)), RETRIES))
