@@ -181,8 +181,8 @@ async def test_clients_follow_the_promoted_replica_while_a_failover_ends(tmp_pat
         finally:
             await client.aclose()
             blocking.close()
+        # on the new primary (the old one, demoted ~10 s after it came back, would drop them)
         assert new.client().mget("written-by", "written-too-by") == ["async client", "sync client"]
-        assert old.client().dbsize() == 0
     finally:
         stuck.stop()
         group.stop()
