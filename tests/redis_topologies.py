@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
+from tests.ports import free_port
+
 SERVICE = "jobhost"  # the Sentinels' name for the primary
-
-
-def free_port() -> int:
-    """A free port in 20000-50000 (random, so helpers running side by side rarely meet; a
-    cluster node also takes the port 10000 above for its bus)."""
-    while True:
-        port = random.randint(20000, 50000)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def _until(check, timeout: float, what: str) -> None:

@@ -15,7 +15,6 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import attrs
 import click
 
 if TYPE_CHECKING:
@@ -33,15 +32,7 @@ EMBEDDED_REFUSAL = (
 def reach_running(host: Host) -> bool:
     """Whether `host` reaches shared queues: REDIS_URL, or in embedded mode the loopback door of
     the `jobhost run` on the same data directory (then the host's settings point there)."""
-    from jobhost.queue.loopback import running
-
-    if not host.settings.embedded:
-        return True
-    url = running(host.settings.data_dir)
-    if url is None:
-        return False
-    host.settings = attrs.evolve(host.settings, redis_url=url)
-    return True
+    return not host.settings.embedded or host.attach_running()
 
 
 def host_of(ctx: click.Context) -> Host:
@@ -120,8 +111,9 @@ def pass_host(*, shared: bool = False) -> Callable[[F], F]: ...
 def pass_host(fn: F | None = None, /, *, shared: bool = False) -> F | Callable[[F], F]:
     """Decorate a click command's function (below `@cli.command()`) to receive the host first.
 
-    `shared=True` refuses to run in embedded mode (no REDIS_URL), where the command could not
-    reach the queues of a running `jobhost run`, with the host's usual message.
+    `shared=True` is for commands whose jobs the deployment's workers must run: in embedded mode
+    (no REDIS_URL) it uses the queues of the `jobhost run` on the same data directory, and
+    refuses with the host's usual message when none runs.
     """
 
     def decorate(fn: F) -> F:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from taskiq import async_shared_broker
 
 from jobhost.broker import JobhostBroker
@@ -68,6 +69,19 @@ class Host:
     @property
     def degraded(self) -> bool:
         return self.registry.degraded
+
+    def attach_running(self) -> bool:
+        """In embedded mode (no REDIS_URL), use the queues of the `jobhost run` running on the
+        same data directory, through its loopback door; call it before `start()`. True when one
+        was found: its workers run what this host enqueues. False with REDIS_URL (the queues are
+        shared already) or when no `jobhost run` runs here."""
+        from jobhost.queue.loopback import running
+
+        url = running(self.settings.data_dir) if self.settings.embedded else None
+        if url is None:
+            return False
+        self.settings = attrs.evolve(self.settings, redis_url=url)
+        return True
 
     @property
     def engine(self) -> Engine:

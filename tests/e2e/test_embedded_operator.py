@@ -62,6 +62,15 @@ def test_operator_commands_work_on_a_running_embedded_host_and_only_with_its_tok
             assert time.monotonic() < taken, "the running host's worker did not take the job"
             time.sleep(0.3)
 
+        # `jobhost demo` beside it sends the sample flyer to its queue, for its workers to run:
+        # the job outlives the demo, and the running host's worker ran it.
+        demo = jobhost(env, "demo").stdout
+        assert "using the queue of the `jobhost run` running on this data directory" in demo
+        demo_job = demo.split(" job ", 1)[1].split()[0]
+        shown = json.loads(jobhost(env, "jobs", "show", demo_job).stdout)
+        assert shown["state"] == "completed" and "12 deals" in demo
+        assert shown["worker"] == json.loads(jobhost(env, "jobs", "show", job_id).stdout)["worker"]
+
         # Without the token the port answers nothing but a refusal.
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         for first in (b"*1\r\n$4\r\nPING\r\n", b"*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n"):

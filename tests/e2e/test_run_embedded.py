@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ import httpx
 import pytest
 
 import jobhost_flyer_ocr
+from tests.ports import free_port
 
 SAMPLE = Path(jobhost_flyer_ocr.__file__).parent / "samples" / "sample-flyer.png"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobhost.policy import RateLimit
 from jobhost.queue import JobInputError, JobNotFound, JobStateError
 from jobhost.queue.history import day_number
 from jobhost.scheduler import Scheduler
@@ -42,14 +43,16 @@ async def test_replay_from_dead_set_checks_edited_kwargs(host):
     job = await host.enqueue("t-basic.fail", {"times": 99})
     async with running_worker(host, ["t-basic"]):
         dead = await host.engine.wait(job.id, timeout=15)
-        assert dead.state == "dead"
-        with pytest.raises(JobInputError, match="unexpected keyword argument 'extra'"):
-            await host.engine.replay(job.id, {"times": 0, "extra": 1})
-        with pytest.raises(JobInputError, match=r"kwargs\['times'\] is a datetime"):
-            await host.engine.replay(job.id, {"times": datetime.now(UTC)})
-        assert (await host.job(job.id)).state == "dead"  # a refused edit loses nothing
-        replayed = await host.engine.replay(job.id, {"times": 0})
-        assert (replayed.state, replayed.attempt, replayed.kwargs) == ("waiting", 0, {"times": 0})
+    assert dead.state == "dead"
+    with pytest.raises(JobInputError, match="unexpected keyword argument 'extra'"):
+        await host.engine.replay(job.id, {"times": 0, "extra": 1})
+    with pytest.raises(JobInputError, match=r"kwargs\['times'\] is a datetime"):
+        await host.engine.replay(job.id, {"times": datetime.now(UTC)})
+    assert (await host.job(job.id)).state == "dead"  # a refused edit loses nothing
+    # No worker runs now: a running one could take the job before the replay reads it back.
+    replayed = await host.engine.replay(job.id, {"times": 0})
+    assert (replayed.state, replayed.attempt, replayed.kwargs) == ("waiting", 0, {"times": 0})
+    async with running_worker(host, ["t-basic"]):
         done = await host.engine.wait(job.id, timeout=10)
     assert (done.state, done.result, done.attempt) == ("completed", "ok", 1)
     assert len(done.errors) == 4  # the history of the dead run stays
@@ -317,3 +320,20 @@ async def test_the_group_forgets_consumers_of_gone_workers(host):
     consumers = await host.engine.redis.xinfo_consumers(stream, "workers")
     assert [c["name"] for c in consumers] == ["busy"]
     assert await host.engine.complete(busy, 2)
+
+
+async def test_a_rate_limited_claim_books_the_next_free_place_ahead(host):
+    """At 2 starts a second, a third job is first refused (`limited`, until 250 ms before a place
+    frees), then booked for exactly one second after the first start, before that moment."""
+    await host.engine.setup(["t-rate"])
+    rate = RateLimit(2, 1.0)
+    jobs = [await host.enqueue("t-rate.sleep", {"seconds": 0}) for _ in range(3)]
+    first = await host.engine.claim("t-rate", "w", 3, 30, rate)
+    assert [(j.id, j.start_in) for j in first.jobs] == [(jobs[0].id, 0), (jobs[1].id, 0)]
+    refused = await host.engine.claim("t-rate", "w", 1, 30, rate)
+    assert refused.kind == "limited" and 0.6 < refused.wait <= 0.75
+    await asyncio.sleep(refused.wait)
+    (booked,) = (await host.engine.claim("t-rate", "w", 1, 30, rate)).jobs
+    assert booked.id == jobs[2].id and 0 < booked.start_in <= 0.25
+    starts = {j.id: (await host.engine.job(j.id)).started_at for j in jobs}
+    assert starts[jobs[2].id] - starts[jobs[0].id] == timedelta(seconds=1)

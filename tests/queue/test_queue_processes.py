@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from jobhost.settings import Settings
 from jobhost.testing import discard
 from jobhost.worker import running_worker
 from tests.conftest import write_distribution
+from tests.ports import free_port
 from tests.queue.queue_support import load_host, process_argv, process_env, runs
 
 pytestmark = pytest.mark.slow
@@ -373,19 +373,13 @@ def test_worker_process_env_isolated():
     assert os.path.exists(process_argv("worker")[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_redis(port: int, workdir: Path) -> subprocess.Popen:
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     return subprocess.Popen([*argv, "--appendonly", "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL)
 
 
 async def test_worker_rides_out_a_redis_restart(tmp_path, prefix):
-    port = _free_port()
+    port = free_port()
     server = _start_redis(port, tmp_path)
     url = f"redis://127.0.0.1:{port}/0"
     host = load_host(Settings(redis_url=url, redis_prefix=prefix, load_plugins=("testjobs",)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,16 +28,11 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from jobhost.testing import forget_keys
 from tests.http.conftest import REDIS_URL
+from tests.ports import free_port
 
 EXAMPLES = 25  # per operation and token: about 35 operations x 2 tokens
 # Findings the description cannot rule out yet (see the module's docstring); printed only.
 TOLERATED = {"Schema-valid request rejected"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def jobhost(env: dict[str, str], *args: str) -> str:

@@ -43,6 +43,8 @@ class Claimed:
     owner: str | None
     labels: str = ""  # JSON object of the taskiq labels the job was kicked with, or ""
     suspect: bool = False  # back from a dead worker: its worker runs it alone (claim.lua)
+    # Seconds until its start: a rate-limited job is booked a little ahead of its place (claim.lua).
+    start_in: float = 0.0
 
 
 # What else runs in a claiming worker's process (claim.lua): other jobs, nothing, or it runs one
@@ -91,7 +93,7 @@ class Consumer:
             reply = await self.store.scripts.claim(keys=keys, args=args)
         kind = reply[0]
         if kind in ("jobs", "suspect"):
-            fields = [reply[i : i + 8] for i in range(1, len(reply), 8)]
+            fields = [reply[i : i + 9] for i in range(1, len(reply), 9)]
             suspect = kind == "suspect"
             jobs = tuple(
                 Claimed(
@@ -105,8 +107,9 @@ class Consumer:
                     owner or None,
                     labels,
                     suspect,
+                    int(start_in) / 1000,
                 )
-                for job_id, sid, task, kwargs, attempt, attempts, owner, labels in fields
+                for job_id, sid, task, kwargs, attempt, attempts, owner, labels, start_in in fields
             )
             return Claim("jobs", jobs)
         if kind == "drain":
@@ -199,21 +202,13 @@ class Consumer:
         Returns seconds until the next delayed job is due (None when none is).
         """
         names = list(self.store.registry.queues if queues is None else queues)
-        pipe = self.store.redis.pipeline(transaction=False)
-        for queue in names:
-            policy = self.store.policy(queue)
-            done, dead = policy.keep_completed, policy.keep_dead
-            args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
-            args += [done.count, int(done.age), dead_consumer_ms]
-            await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
-        due = [ms for ms in await pipe.execute() if ms >= 0]
         # `async with`: a pipeline that failed (Redis went away) still gives its connection back.
         async with self.store.redis.pipeline(transaction=False) as pipe:
             for queue in names:
                 policy = self.store.policy(queue)
                 done, dead = policy.keep_completed, policy.keep_dead
                 args = [ms(done.age), ms(dead.age), REAP_EVERY_MS, TICK_BATCH, dead.count, int(dead.age)]
-                args += [done.count, int(done.age)]
+                args += [done.count, int(done.age), dead_consumer_ms]
                 await self.store.scripts.tick(keys=self.store.base(queue), args=args, client=pipe)
             due = [ms for ms in await pipe.execute() if ms >= 0]
         return min(due) / 1000 if due else None

@@ -139,3 +139,6 @@ MINUTE_TTL_S = 7200
 DURATION_STEPS = 4
 # How long a day's counters are kept: a week's report, run a day late, still finds them all.
 DAY_TTL = 9 * 86400
+# How far ahead (ms) a rate-limited queue books a start (claim.lua): a worker that claims up to
+# this late after a place in the window frees still starts its job on time.
+RATE_AHEAD_MS = 250

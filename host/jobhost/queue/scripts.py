@@ -21,6 +21,7 @@ from jobhost.queue.keys import (
     GROUP,
     LOG_LINES_KEPT,
     MINUTE_TTL_S,
+    RATE_AHEAD_MS,
     TOKEN,
 )
 
@@ -52,6 +53,7 @@ CONSTANTS = (
     f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, {MINUTE_TTL_S}\n"
     f"local DURATION_STEPS = {DURATION_STEPS}\n"
     f"local DAY_TTL_S = {DAY_TTL}\n"
+    f"local AHEAD = {RATE_AHEAD_MS}\n"
 )
 
 

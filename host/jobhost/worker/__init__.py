@@ -309,6 +309,8 @@ class Worker:
             raise LookupError(
                 f"task {job.task!r} is not registered in this worker (is its plugin installed and enabled?)"
             )
+        if job.start_in:
+            await asyncio.sleep(job.start_in)  # booked ahead by the rate limit; leased from then
         timeout = q.policy.timeout
         if task.needs_context:
             running.ctx = self.progress.context(running, timeout)

@@ -28,7 +28,7 @@ def analytics() -> None:
     metavar="SECONDS",
     help="Wait up to this long for a worker to make it, then print it as JSON.",
 )
-@pass_host(shared=True)  # the workers must see the job: refuse embedded mode (no REDIS_URL)
+@pass_host(shared=True)  # the workers must see the job: a private embedded queue won't do
 async def report(host: Host, day: str | None, week: str | None, timeout: float | None) -> None:
     """Queue a daily or weekly report now (again: it replaces the stored one) and print its job."""
     if (day is None) == (week is None):

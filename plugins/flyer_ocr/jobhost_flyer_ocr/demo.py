@@ -1,13 +1,16 @@
 """`jobhost demo`: a first run that shows the job, on a sample flyer shipped with the plugin.
 
 It goes the way an upload goes: the checks, the stored file, a job on the flyer-processing
-queue run by a worker in this process, its live progress, then the deals as a table. It works
-in embedded mode (no Redis) and against a real REDIS_URL alike.
+queue, its live progress, then the deals as a table. It works in embedded mode (no Redis) and
+against a real REDIS_URL alike. A worker in this process runs the job, except beside a running
+embedded `jobhost run` on the same data directory: then the job goes to that process's queue
+and its workers run it, so it shows in its dashboard.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -59,11 +62,12 @@ def deals_table(items: list[dict]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-async def run_demo(host: Host, data: bytes, filename: str, timeout: float) -> dict:
-    """Queue the flyer, show its progress until its job ends, and return the finished job's view."""
+async def run_demo(host: Host, data: bytes, filename: str, timeout: float, own_worker: bool = True) -> dict:
+    """Queue the flyer, show its progress until its job ends, and return the finished job's view;
+    with `own_worker`, a worker in this process runs it."""
     await host.start()
     try:
-        async with host.worker([QUEUE]):
+        async with host.worker([QUEUE]) if own_worker else contextlib.nullcontext():
             accepted = await accept(host, OWNER, data, filename=filename)
             click.echo(f"flyer {accepted.flyer_id}: job {accepted.job_id} on queue {QUEUE}")
             shown = None
@@ -95,7 +99,8 @@ def demo(ctx: click.Context, file: Path | None, timeout: float, sample: bool) ->
     """Read a flyer's deals through the queue, with live progress (default: a sample flyer).
 
     Migrates the database first (as `jobhost db upgrade` does) and runs a worker for the
-    flyer-processing queue inside this command.
+    flyer-processing queue inside this command; beside a running embedded `jobhost run`, that
+    process's queue and workers instead.
     """
     if sample:
         click.echo(SAMPLE_FLYER)
@@ -104,8 +109,11 @@ def demo(ctx: click.Context, file: Path | None, timeout: float, sample: bool) ->
     ctx.invoke(upgrade)
     path = file or SAMPLE_FLYER
     host = Host.load()
+    beside = host.attach_running()
+    if beside:
+        click.echo("using the queue of the `jobhost run` running on this data directory")
     try:
-        job = asyncio.run(run_demo(host, path.read_bytes(), path.name, timeout))
+        job = asyncio.run(run_demo(host, path.read_bytes(), path.name, timeout, own_worker=not beside))
     except FlyerRejected as exc:
         raise click.ClickException(f"{path}: {exc}") from None
     if job["state"] != "completed":

@@ -137,7 +137,7 @@ def register_commands(cli: click.Group) -> None:
 
     @cli.command("hello-later")
     @click.argument("name")
-    @pass_host(shared=True)  # the workers must see the job: refuse embedded mode (no REDIS_URL)
+    @pass_host(shared=True)  # the workers must see the job: a private embedded queue won't do
     async def hello_later(host: Host, name: str) -> None:
         """Queue a greeting for the workers and print its job id."""
         _cli_greeting(name)

@@ -9,7 +9,6 @@ import datetime
 import ipaddress
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -37,16 +36,11 @@ from jobhost.testing import discard
 from jobhost_email.config import MailConfig
 from jobhost_email.ledger import Ledger
 from jobhost_email.tables import metadata
+from tests.ports import free_port
 
 # A DATA answer that closes the connection instead of replying.
 DROP = "drop"
 USERNAME, PASSWORD = "mailer", "s3cret-pa55"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @attrs.frozen
@@ -54,6 +48,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    at: float  # time.time() when the server took it
 
 
 class ScriptedHandler:
@@ -94,7 +89,7 @@ class ScriptedHandler:
             # SMTP carries CRLF; the tests compare bodies as Python text.
             content = envelope.original_content.replace(b"\r\n", b"\n")
             message = message_from_bytes(content, policy=policy.default)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, time.time()))
         return answer
 
     async def handle_QUIT(self, server, session, envelope):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import attrs
 import httpx
 
 from jobhost.testing import forget_keys
+from tests.ports import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct horse battery staple"
@@ -40,12 +40,6 @@ def tesseract_children() -> list[int]:
         if parent == os.getpid() and name == "tesseract":
             children.append(int(stat.parent.name))
     return children
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def multipart(filename: str | None, content: bytes, **fields: str) -> tuple[bytes, dict[str, str]]:

@@ -6,41 +6,56 @@
 -- only to a worker with nothing else running, which then runs it alone: `mode` says what else
 -- runs in the consumer's process: 'busy' (other jobs), 'idle' (nothing), 'solo' (it runs one job
 -- at a time). A busy one is told to drain while suspects wait.
--- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, labels, ...}
+-- Returns {'jobs', id, sid, task, kwargs, attempt, attempts, owner, labels, start in, ...}
 --       | {'suspect', <the same fields, of one job>}
 --       | {'idle', last stream id} | {'drain'}
---       | {'paused'} | {'limited', ms until a start is allowed}.
+--       | {'paused'} | {'limited', ms until a start can be booked}.
 local consumer, n, lease_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local limit, per = tonumber(ARGV[4]), tonumber(ARGV[5]) -- rate limit: `limit` starts per `per` ms
 local aging, mode = ARGV[6] == '1', ARGV[7]
 if redis.call('EXISTS', base .. 'paused') == 1 then return {'paused'} end
 local now = now_ms()
-local rate = base .. 'rate'
+-- The rate limit is a sliding window: `rate` holds the start time of each of the last `limit`
+-- starts, and a start frees its place `per` ms later. A job may be claimed up to `AHEAD` ms
+-- before a place frees: it is booked for that time and its worker waits until then ('start in').
+-- So the worker's latency between a place freeing and its next claim costs no starts, and no
+-- window of `per` ms ever holds more than `limit` starts.
+local rate, slots = base .. 'rate', {}
 if limit then
+  local ahead = math.min(AHEAD, per)
   redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - per)
-  local free = limit - redis.call('ZCARD', rate)
-  if free <= 0 then
-    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
-    return {'limited', tonumber(oldest[2]) + per - now}
+  for _ = 1, math.min(n, limit - redis.call('ZCARD', rate)) do table.insert(slots, {now}) end
+  if #slots < n then
+    local due = redis.call('ZRANGEBYSCORE', rate, '-inf', now + ahead - per, 'WITHSCORES', 'LIMIT', 0,
+      n - #slots)
+    for i = 1, #due, 2 do table.insert(slots, {tonumber(due[i + 1]) + per, due[i]}) end
   end
-  n = math.min(n, free)
+  if #slots == 0 then
+    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
+    return {'limited', math.max(tonumber(oldest[2]) + per - ahead - now, 1)}
+  end
+  n = #slots
 end
 local out = {'jobs'}
-local lease_until = now + lease_ms
 -- How the tries run, for the reaper (tick.lua): alone ('solo', 'suspect') or beside others ('').
 local run = mode == 'solo' and 'solo' or ''
 local function take(id, sid, from, rec)
-  local attempt = tonumber(rec[4]) + 1
-  redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', attempt, 'started', now,
+  local attempt, start = tonumber(rec[4]) + 1, now
+  if limit then
+    local slot = table.remove(slots, 1)
+    start = slot[1]
+    if slot[2] then redis.call('ZREM', rate, slot[2]) end
+    redis.call('ZADD', rate, start, sid)
+  end
+  redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', attempt, 'started', start,
     'worker', consumer, 'run', run)
   redis.call('ZREM', base .. from, id)
-  redis.call('ZADD', base .. 'active', now, id)
-  redis.call('ZADD', base .. 'leases', lease_until, id)
-  if limit then redis.call('ZADD', rate, now, sid) end
+  redis.call('ZADD', base .. 'active', start, id)
+  redis.call('ZADD', base .. 'leases', start + lease_ms, id)
   -- the one state event naming a worker: the job page shows who ran each try
-  event(id, '{"type":"state","state":"active","attempt":' .. attempt .. ',"at":' .. now ..
+  event(id, '{"type":"state","state":"active","attempt":' .. attempt .. ',"at":' .. start ..
     ',"worker":' .. cjson.encode(consumer) .. '}')
-  for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or ''}) do
+  for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or '', start - now}) do
     table.insert(out, value)
   end
   n = n - 1
