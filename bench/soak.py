@@ -2,13 +2,13 @@
 injected, then an account of every job the API accepted.
 
     python bench/soak.py [--minutes 10] [--fsync always|everysec] [--min-replicas 0|1]
-                         [--rate 40] [--workers 3]
+                         [--rate 40] [--workers 3] [--keep]
 
-Starts its own Redis (a primary and a replica with AOF at `--fsync`, 3 Sentinels; see
-tests/redis_topologies.py), a scratch PostgreSQL database on the shared server, an API process
-(jobhost's app, plus a `POST /soak/jobs` route answering 202 with the job id) and `--workers`
-worker processes. Tasks append each run to a file of this run (outside Redis, so a Redis fault
-cannot erase the evidence) and write a row to PostgreSQL.
+Starts its own Redis (a primary and a replica with AOF at `--fsync`, 3 Sentinels that call a
+primary down after 5 s; see tests/redis_topologies.py), a scratch PostgreSQL database on the
+shared server, an API process (jobhost's app, plus a `POST /soak/jobs` route answering 202
+with the job id) and `--workers` worker processes. Tasks append each run to a file of this run
+(outside Redis, so a Redis fault cannot erase the evidence) and write a row to PostgreSQL.
 
 Load: `--rate` requests a second across two queues; 1 in 5 jobs fails its first try (a retry),
 1 in 10 requests is a flow (two children on two queues, then the parent).
@@ -19,7 +19,9 @@ database restart (every connection of the app's database terminated).
 
 Then it waits up to 90 s for the jobs to finish and prints: enqueued (202s), completed, dead,
 ran more than once (a completed run counted twice in the run files), lost (202 answered, no
-job in Redis), and every job answered 202 that never finished. Not a test, and not run by CI.
+job in Redis; finished jobs are kept for the whole run), and every job answered 202 that never
+finished. `--keep` keeps the run's directory (Redis, Sentinel and process logs). Not a test,
+and not run by CI.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import random
@@ -43,7 +46,7 @@ import httpx
 from litestar import post
 from litestar.di import NamedDependency
 
-from jobhost import Backoff, Flow, Host, QueuePolicy, hookimpl
+from jobhost import Backoff, Flow, Host, QueuePolicy, Retention, hookimpl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -94,11 +97,19 @@ def soak_plugin():
         job = await host.enqueue(f"{data['queue']}.work", {"n": data["n"], "fail_first": data["fail_first"]})
         return {"job_ids": [job.id]}
 
+    # The account reads every job's state at the end: finished jobs are kept for the whole run
+    # (with the default 1,000 per queue, the trimmed ones were counted as lost).
+    keep = {
+        "keep_completed": Retention(age=86_400, count=1_000_000),
+        "keep_dead": Retention(age=86_400, count=1_000_000),
+    }
+    shared = {"attempts": 8, "backoff": Backoff.fixed(0.5), "lease": 5, **keep}
+
     class Soak:
         @hookimpl
         def register_queues(self, register):
-            register(QueuePolicy("soak-a", attempts=8, backoff=Backoff.fixed(0.5), concurrency=8, lease=5))
-            register(QueuePolicy("soak-b", attempts=8, backoff=Backoff.fixed(0.5), concurrency=4, lease=5))
+            register(QueuePolicy("soak-a", concurrency=8, **shared))
+            register(QueuePolicy("soak-b", concurrency=4, **shared))
 
         @hookimpl
         def register_tasks(self, register):
@@ -138,7 +149,10 @@ class Run:
         self.runs = workdir / "runs"
         self.runs.mkdir()
         persistence = ("--appendonly", "yes", "--appendfsync", args.fsync, "--save", "")
-        self.redis = SentinelGroup(workdir / "redis", *persistence)
+        # Sentinels that wait 5 s before they call the primary down, as an operator's do (the
+        # default is 30 s): longer than a restart, so a restart is not also a failover in which
+        # the old primary, back with its AOF, takes writes until Sentinel demotes it.
+        self.redis = SentinelGroup(workdir / "redis", *persistence, down_after_ms=5000)
         self.pg_url = pg_url
         self.env = {
             **os.environ,
@@ -363,13 +377,20 @@ def main() -> None:
     parser.add_argument("--min-replicas", type=int, default=0)
     parser.add_argument("--rate", type=float, default=40, help="requests a second")
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the run's directory (every log)")
     args = parser.parse_args()
     from jobhost.store.scratch import scratch_postgres
 
     with (
-        tempfile.TemporaryDirectory(prefix="jobhost-soak-") as tmp,
+        (
+            contextlib.nullcontext(tempfile.mkdtemp(prefix="jobhost-soak-"))
+            if args.keep
+            else tempfile.TemporaryDirectory(prefix="jobhost-soak-")
+        ) as tmp,
         scratch_postgres(PG, "jobhost_soak") as pg,
     ):
+        if args.keep:
+            print("run directory:", tmp)
         asyncio.run(soak(args, Path(tmp), pg))
 
 

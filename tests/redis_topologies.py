@@ -43,8 +43,8 @@ class RedisProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
+    def client(self, password: str | None = None) -> redis.Redis:
+        return redis.Redis(port=self.port, password=password, decode_responses=True, socket_timeout=5)
 
     def start(self) -> RedisProcess:
         conf = self.dir / "redis.conf"
@@ -98,9 +98,14 @@ class Cluster:
 
 
 class SentinelGroup:
-    """A primary, a replica of it, and 3 Sentinels watching them (quorum 2, fast failover)."""
+    """A primary, a replica of it, and 3 Sentinels watching them (quorum 2, by default a fast
+    failover: the primary is down after 1 s without an answer)."""
 
-    def __init__(self, workdir: Path, *persistence: str) -> None:
+    def __init__(
+        self, workdir: Path, *persistence: str, down_after_ms: int = 1000, failover_timeout_ms: int = 5000
+    ) -> None:
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
         keep = persistence or ("--save", "", "--appendonly", "no")
         self.primary = RedisProcess(workdir, *keep)
         # `replicaof` in the file, not on the command line: Sentinel rewrites the file when it
@@ -124,8 +129,8 @@ class SentinelGroup:
             (sentinel.dir / "redis.conf").write_text(
                 f"port {sentinel.port}\nbind 127.0.0.1\ndir {sentinel.dir}\n"
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary.port} 2\n"
-                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
-                f"sentinel failover-timeout {SERVICE} 5000\n"
+                f"sentinel down-after-milliseconds {SERVICE} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {SERVICE} {self.failover_timeout_ms}\n"
                 f"sentinel parallel-syncs {SERVICE} 1\n"
             )
             sentinel.start()

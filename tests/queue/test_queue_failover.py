@@ -9,12 +9,13 @@ import asyncio
 
 import pytest
 
+from jobhost.queue.connection import connect, connect_sync
 from jobhost.queue.errors import NotReplicated
 from jobhost.settings import Settings
 from jobhost.testing import discard
 from tests.queue.queue_support import load_host, runs
 from tests.queue.test_queue_processes import Procs, until
-from tests.redis_topologies import RedisProcess, SentinelGroup
+from tests.redis_topologies import SERVICE, RedisProcess, SentinelGroup
 
 pytestmark = pytest.mark.slow
 
@@ -112,19 +113,21 @@ async def test_sentinel_failover_mid_drain(tmp_path, prefix, min_replicas):
 
         jobs = await until(settled, 90, every=0.5)
         lost = [job_id for job_id, job in zip(producer.acked, jobs, strict=True) if job is None]
+        cut_off = set(producer.acked[cut_at:killed_at])
         twice = [job_id for job_id in producer.acked if len(await runs(host, job_id)) > 1]
         print(
             f"\nfailover (min_replicas={min_replicas}): {len(producer.acked)} acknowledged, "
-            f"{killed_at - cut_at} of them while the replica was cut off, {len(lost)} lost, "
-            f"{len(twice)} ran more than once, {producer.refused} enqueue calls refused, "
+            f"{len(cut_off)} of them while the replica was cut off, {len(lost)} lost "
+            f"({len(cut_off.intersection(lost))} of those), {len(twice)} ran more than once, "
+            f"{producer.refused} enqueue calls refused, "
             f"{len(producer.not_replicated)} answered not-replicated"
         )
-        # Without WAIT, jobs acknowledged after the failover were lost too (once the old primary
-        # came back; seen in most runs under load, cause not yet found): counted above, not asserted.
         if min_replicas:
             assert lost == [] and producer.not_replicated  # the window's enqueues were answered 503
         else:
-            assert lost  # acknowledged, and gone: what JOBHOST_REDIS_MIN_REPLICAS is for
+            # acknowledged by the primary alone, and gone with it: what JOBHOST_REDIS_MIN_REPLICAS
+            # is for; none acknowledged before the cut or by the new primary is
+            assert lost and set(lost) <= cut_off
     finally:
         procs.stop_all()
         await host.engine.close()
@@ -137,3 +140,62 @@ async def _workers(host, n: int) -> bool:
 
 async def _mid_drain(host, producer: Producer) -> bool:
     return len(producer.acked) >= 600 and (await host.engine.counts("t-failover"))["completed"] >= 300
+
+
+async def test_clients_follow_the_promoted_replica_while_a_failover_ends(tmp_path):
+    """Until a failover ends (every other replica reconfigured, or failover-timeout), the leading
+    Sentinel's SENTINEL MASTERS still names the old primary, back up by then, as a healthy
+    primary: a client that asked that (redis-py does) wrote to it for the ~10 s until Sentinel
+    made it a replica, and those writes were gone. A second replica that cannot sync with the new
+    primary holds the failover open here, so the moment is not a race."""
+    group = SentinelGroup(tmp_path, failover_timeout_ms=60_000)
+    # logs in with the password the old primary is given below, which the new one refuses
+    stuck = RedisProcess(
+        tmp_path,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        config=f"replicaof 127.0.0.1 {group.primary.port}\nreplica-priority 0\nmasterauth cut-off\n",
+    )
+    try:
+        old, new = group.start().primary, group.replica
+        old.client().config_set("requirepass", "cut-off")
+        stuck.start()
+        await until(lambda: _sentinels_see_replicas(group, 2), 30)
+        old.client(password="cut-off").client_kill_filter(_type="replica")  # only `stuck` is back
+        old.kill()
+        group.wait_promoted(old.port)
+        old.start()  # the machine comes back (no persistence: empty), a primary until Sentinel says
+        leader = await until(lambda: _still_naming(group, old.port), 30, every=0.1)
+        url = (
+            f"redis+sentinel://{leader.address},"
+            + ",".join(s.address for s in group.sentinels if s is not leader)
+            + f"/{SERVICE}/0"
+        )
+        settings = Settings(redis_url=url, redis_prefix="unused")
+        client, blocking = connect(settings), connect_sync(settings)
+        try:
+            await client.set("written-by", "async client")
+            blocking.set("written-too-by", "sync client")
+        finally:
+            await client.aclose()
+            blocking.close()
+        # on the new primary (the old one, demoted ~10 s after it came back, would drop them)
+        assert new.client().mget("written-by", "written-too-by") == ["async client", "sync client"]
+    finally:
+        stuck.stop()
+        group.stop()
+
+
+async def _sentinels_see_replicas(group: SentinelGroup, n: int) -> bool:
+    return all(int(s.client().sentinel_master(SERVICE)["num-slaves"]) >= n for s in group.sentinels)
+
+
+async def _still_naming(group: SentinelGroup, old_port: int) -> RedisProcess | None:
+    """The Sentinel whose SENTINEL MASTERS names the restarted old primary as a primary up."""
+    for sentinel in group.sentinels:
+        state = sentinel.client().sentinel_master(SERVICE)
+        if int(state["port"]) == old_port and not (state["is_sdown"] or state["is_odown"]):
+            return sentinel
+    return None

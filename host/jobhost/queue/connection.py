@@ -11,12 +11,14 @@ import redis.asyncio as aioredis
 from fakeredis import aioredis as fake_aioredis
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import MasterNotFoundError as AsyncMasterNotFoundError
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import ClusterNode as SyncClusterNode
 from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel
+from redis.utils import str_if_bytes
 
 from jobhost import redis_url
 from jobhost.queue.loopback import Loopback
@@ -78,6 +80,54 @@ def _sentinel_options(target: redis_url.RedisTarget) -> dict[str, Any]:
     return options
 
 
+class _AsyncSentinel(AsyncSentinel):
+    """Asks the Sentinels for the primary with SENTINEL GET-MASTER-ADDR-BY-NAME, the command the
+    Sentinel client guidelines name. redis-py reads SENTINEL MASTERS instead
+    (redis/redis-py#626), where the Sentinel leading a failover keeps naming the old primary until
+    the failover ends (redis/redis#2615): a connection opened then, once the old primary is back,
+    stays on it, and every write on it is dropped when Sentinel makes that node a replica."""
+
+    async def discover_master(self, service_name: str) -> tuple[str, int]:
+        errors: list[str] = []
+        for n, sentinel in enumerate(self.sentinels):
+            try:
+                address = await sentinel.sentinel_get_master_addr_by_name(service_name)
+            except (ConnectionError, TimeoutError) as exc:
+                errors.append(f"{sentinel}: {exc!r}")
+                continue
+            if address:
+                return _first(self.sentinels, n, address)
+        raise AsyncMasterNotFoundError(_no_primary(service_name, errors))
+
+
+class _Sentinel(Sentinel):
+    """_AsyncSentinel's blocking twin (the worker's heartbeat thread)."""
+
+    def discover_master(self, service_name: str) -> tuple[str, int]:
+        errors: list[str] = []
+        for n, sentinel in enumerate(self.sentinels):
+            try:
+                address = sentinel.sentinel_get_master_addr_by_name(service_name)
+            except (ConnectionError, TimeoutError) as exc:
+                errors.append(f"{sentinel}: {exc!r}")
+                continue
+            if address:
+                return _first(self.sentinels, n, address)
+        raise MasterNotFoundError(_no_primary(service_name, errors))
+
+
+def _first(sentinels: list[Any], n: int, address: Any) -> tuple[str, int]:
+    """The address the n-th Sentinel named; that one is asked first from now on."""
+    sentinels[0], sentinels[n] = sentinels[n], sentinels[0]
+    host, port = address
+    return str_if_bytes(host), int(port)
+
+
+def _no_primary(service_name: str, errors: list[str]) -> str:
+    # MasterNotFoundError is a ConnectionError: the command is retried, as during an election
+    return f"no Sentinel names a primary for {service_name!r}" + "".join(f"; {e}" for e in errors)
+
+
 def embedded_snapshots(settings: Settings) -> Snapshots:
     """The snapshot file that keeps the embedded store across restarts, in the data directory."""
     return Snapshots(
@@ -106,7 +156,7 @@ def connect(settings: Settings) -> aioredis.Redis:
         nodes = [ClusterNode(host, port) for host, port in target.nodes]
         return aioredis.RedisCluster(startup_nodes=nodes, **options)  # type: ignore[return-value]
     if target.kind == "sentinel":
-        sentinel = AsyncSentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
+        sentinel = _AsyncSentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
         return sentinel.master_for(target.service, db=target.db, **options)
     return aioredis.Redis.from_url(settings.redis_url, **options)
 
@@ -123,6 +173,6 @@ def connect_sync(settings: Settings) -> redis.Redis:
         nodes = [SyncClusterNode(host, port) for host, port in target.nodes]
         return redis.RedisCluster(startup_nodes=nodes, **options)  # type: ignore[return-value]
     if target.kind == "sentinel":
-        sentinel = Sentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
+        sentinel = _Sentinel(list(target.nodes), sentinel_kwargs=_sentinel_options(target))
         return sentinel.master_for(target.service, db=target.db, **options)
     return redis.Redis.from_url(url, **options)
