@@ -147,6 +147,16 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError)
 
 
+def failure(log: logging.Logger, exc: BaseException, message: str, *args: Any) -> None:
+    """Log a failure with its traceback; or, when it is an outage (a failover, a restart), as one
+    warning line naming the error (the traceback only at DEBUG)."""
+    if not unreachable(exc):
+        log.error(message, *args, exc_info=exc)
+        return
+    log.warning(f"{message} (unreachable: %s: %s)", *args, type(exc).__name__, exc)
+    log.debug(message, *args, exc_info=exc)
+
+
 # One per process: the worker's consumers, its heartbeat and the scheduler report to it, so a
 # Redis outage is one warning for the whole process.
 OUTAGES = Outages()

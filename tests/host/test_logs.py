@@ -3,6 +3,7 @@ thousands; JOBHOST_LOG_FORMAT=json writes one object a line, with the job on eve
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -106,3 +107,45 @@ async def test_json_logs_are_one_object_a_line_with_the_job_on_every_job_line(ma
     assert said["logger"] == "tests.logged"
     outside = next(line for line in lines if line["message"] == "not about a job")
     assert "job_id" not in outside and outside["level"] == "WARNING"
+
+
+STOPPING = QueuePolicy("t-stopping", attempts=2)
+
+
+class StoppingPlugin:
+    """A task that stops the Redis its worker records outcomes in, like a failover mid-job."""
+
+    def __init__(self, redis: RedisServer) -> None:
+        self.redis = redis
+
+    @hookimpl
+    def register_queues(self, register):
+        register(STOPPING)
+
+    @hookimpl
+    def register_tasks(self, register):
+        @task("t-stopping.stop", queue="t-stopping")
+        async def stop() -> None:
+            await asyncio.to_thread(self.redis.stop)
+
+        register(stop)
+
+
+async def test_an_outcome_lost_to_an_outage_is_one_line_without_a_traceback(make_host, tmp_path, caplog):
+    redis = RedisServer(tmp_path)
+    redis.start()
+    host = make_host(StoppingPlugin(redis), REDIS_URL=redis.url, SHUTDOWN_TIMEOUT="1")
+    caplog.set_level(logging.INFO, "jobhost")
+    try:
+        async with host.worker(["t-stopping"]):
+            job = await host.enqueue("t-stopping.stop")
+            deadline = time.monotonic() + 30
+            while "recording its outcome failed" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                await asyncio.sleep(0.1)
+    finally:
+        redis.stop()
+    [line] = [r for r in caplog.records if "recording its outcome failed" in r.getMessage()]
+    assert line.levelno == logging.WARNING and job.id in line.getMessage()
+    assert "(unreachable: ConnectionError: Error 111 connecting" in line.getMessage()
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.INFO]

@@ -72,14 +72,21 @@ async def test_a_hung_redis_answers_unknown_and_the_same_key_never_duplicates(ma
         assert (await api.host.engine.counts(jobs_demo.QUEUE))["waiting"] == 4
 
 
+async def uploader(api, key: str):
+    """Ann, her headers, and the same with `key` as Idempotency-Key, after one upload (which sets
+    up the queue and warms the connections)."""
+    ann_user, ann = await api.user("ann@example.org")
+    files = {"file": ("sample.png", SAMPLE, "image/png")}
+    assert (await api.client.post(UPLOAD, files=files, headers=ann)).status_code == 202
+    return ann_user, ann, {**ann, "Idempotency-Key": key}
+
+
 async def test_a_flyer_upload_into_a_hung_redis_keeps_its_flyer_and_the_retry_answers_its_job(
     make_api, redis_server
 ):
     async with make_api(installed=("flyer_ocr",), REDIS_URL=redis_server.url) as api:
-        ann_user, ann = await api.user("ann@example.org")
-        keyed = {**ann, "Idempotency-Key": "upload-hung"}
+        ann_user, ann, keyed = await uploader(api, "upload-hung")
         files = {"file": ("sample.png", SAMPLE, "image/png")}
-        assert (await api.client.post(UPLOAD, files=files, headers=ann)).status_code == 202  # warm
         with frozen(redis_server):
             job_id = unknown_job(await api.client.post(UPLOAD, files=files, headers=keyed))
 
@@ -99,10 +106,8 @@ async def test_a_flyer_upload_while_redis_is_down_is_queued_by_the_retry_once_it
     make_api, redis_server
 ):
     async with make_api(installed=("flyer_ocr",), REDIS_URL=redis_server.url) as api:
-        ann_user, ann = await api.user("ann@example.org")
-        keyed = {**ann, "Idempotency-Key": "upload-down"}
+        ann_user, ann, keyed = await uploader(api, "upload-down")
         files = {"file": ("sample.png", SAMPLE, "image/png")}
-        assert (await api.client.post(UPLOAD, files=files, headers=ann)).status_code == 202
         redis_server.stop()
         first = unknown_job(await api.client.post(UPLOAD, files=files, headers=keyed))
         flyer = await Flyers(api.host.db).by_key(ann_user.owner, "upload-down")

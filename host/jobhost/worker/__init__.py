@@ -34,7 +34,7 @@ from typing import Any
 
 from jobhost.errors import PermanentError, RetryLater
 from jobhost.events import OUTBOX
-from jobhost.logs import OUTAGES, job_context
+from jobhost.logs import OUTAGES, failure, job_context
 
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
 from jobhost.processes import serve  # noqa: F401
@@ -130,8 +130,8 @@ class Worker:
         await self._drain()
         try:  # what the last jobs emitted goes out now rather than with the next worker
             await self.host.events.relay(self.queues)
-        except Exception:
-            log.exception("worker %s: relaying the last events failed; another worker will", self.id)
+        except Exception as exc:
+            failure(log, exc, "worker %s: relaying the last events failed; another worker will", self.id)
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
@@ -156,9 +156,12 @@ class Worker:
                         log.warning(
                             "worker %s: job %s did not finish in time; put back", self.id, running.job.id
                         )
-                except Exception:
-                    log.exception(
-                        "job %s: putting it back failed; its lease will bring it back", running.job.id
+                except Exception as exc:
+                    failure(
+                        log,
+                        exc,
+                        "job %s: putting it back failed; its lease will bring it back",
+                        running.job.id,
                     )
                 if running.task:
                     running.task.cancel()
@@ -269,8 +272,8 @@ class Worker:
                 await self.receiver.saved(running.outcome)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("job %s: recording its outcome failed; its lease will bring it back", job.id)
+        except Exception as exc:
+            failure(log, exc, "job %s: recording its outcome failed; its lease will bring it back", job.id)
         finally:
             q.running.pop(job.id, None)
             self.progress.forget(running)
