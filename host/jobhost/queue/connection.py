@@ -15,7 +15,7 @@ from redis.asyncio.sentinel import MasterNotFoundError as AsyncMasterNotFoundErr
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import ClusterNode as SyncClusterNode
-from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.exceptions import ConnectionError, ReadOnlyError, ResponseError, TimeoutError
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel
 from redis.utils import str_if_bytes
@@ -81,51 +81,49 @@ def _sentinel_options(target: redis_url.RedisTarget) -> dict[str, Any]:
 
 
 class _AsyncSentinel(AsyncSentinel):
-    """Asks the Sentinels for the primary with SENTINEL GET-MASTER-ADDR-BY-NAME, the command the
-    Sentinel client guidelines name. redis-py reads SENTINEL MASTERS instead
-    (redis/redis-py#626), where the Sentinel leading a failover keeps naming the old primary until
-    the failover ends (redis/redis#2615): a connection opened then, once the old primary is back,
-    stays on it, and every write on it is dropped when Sentinel makes that node a replica."""
+    """Asks every Sentinel for the primary (SENTINEL GET-MASTER-ADDR-BY-NAME) and the epoch of its
+    configuration (SENTINEL MASTER), and believes the newest. redis-py takes the first answer of
+    SENTINEL MASTERS (redis/redis-py#626), but the Sentinel leading a failover names the old
+    primary there until the failover ends (redis/redis#2615), and the other Sentinels name it
+    until they hear of the failover, a second or two later. A connection opened then on an old
+    primary back from a reboot (it still takes writes) stays there, and every write on it is
+    dropped when Sentinel makes that node a replica."""
 
     async def discover_master(self, service_name: str) -> tuple[str, int]:
-        errors: list[str] = []
-        for n, sentinel in enumerate(self.sentinels):
+        answers, errors = [], []
+        for sentinel in self.sentinels:
             try:
-                address = await sentinel.sentinel_get_master_addr_by_name(service_name)
-            except (ConnectionError, TimeoutError) as exc:
+                state = await sentinel.sentinel_master(service_name)
+                answers.append((state, await sentinel.sentinel_get_master_addr_by_name(service_name)))
+            except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel}: {exc!r}")
-                continue
-            if address:
-                return _first(self.sentinels, n, address)
-        raise AsyncMasterNotFoundError(_no_primary(service_name, errors))
+        return _newest(service_name, answers, errors, AsyncMasterNotFoundError)
 
 
 class _Sentinel(Sentinel):
     """_AsyncSentinel's blocking twin (the worker's heartbeat thread)."""
 
     def discover_master(self, service_name: str) -> tuple[str, int]:
-        errors: list[str] = []
-        for n, sentinel in enumerate(self.sentinels):
+        answers, errors = [], []
+        for sentinel in self.sentinels:
             try:
-                address = sentinel.sentinel_get_master_addr_by_name(service_name)
-            except (ConnectionError, TimeoutError) as exc:
+                state = sentinel.sentinel_master(service_name)
+                answers.append((state, sentinel.sentinel_get_master_addr_by_name(service_name)))
+            except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel}: {exc!r}")
-                continue
-            if address:
-                return _first(self.sentinels, n, address)
-        raise MasterNotFoundError(_no_primary(service_name, errors))
+        return _newest(service_name, answers, errors, MasterNotFoundError)
 
 
-def _first(sentinels: list[Any], n: int, address: Any) -> tuple[str, int]:
-    """The address the n-th Sentinel named; that one is asked first from now on."""
-    sentinels[0], sentinels[n] = sentinels[n], sentinels[0]
-    host, port = address
+def _newest(
+    service_name: str, answers: list[tuple[Any, Any]], errors: list[str], missing: type[Exception]
+) -> tuple[str, int]:
+    """The primary the newest configuration names (the highest config-epoch; the first of a tie).
+    MasterNotFoundError is a ConnectionError: the command is retried, as during an election."""
+    named = [(state["config-epoch"], address) for state, address in answers if address]
+    if not named:
+        raise missing(f"no Sentinel names a primary for {service_name!r}" + "".join(f"; {e}" for e in errors))
+    _, (host, port) = max(named, key=lambda answer: answer[0])
     return str_if_bytes(host), int(port)
-
-
-def _no_primary(service_name: str, errors: list[str]) -> str:
-    # MasterNotFoundError is a ConnectionError: the command is retried, as during an election
-    return f"no Sentinel names a primary for {service_name!r}" + "".join(f"; {e}" for e in errors)
 
 
 def embedded_snapshots(settings: Settings) -> Snapshots:
