@@ -93,8 +93,8 @@ class _AsyncSentinel(AsyncSentinel):
         answers, errors = [], []
         for sentinel in self.sentinels:
             try:
-                state = await sentinel.sentinel_master(service_name)
-                answers.append((state, await sentinel.sentinel_get_master_addr_by_name(service_name)))
+                async with sentinel.pipeline(transaction=False) as pipe:  # one round trip each
+                    answers.append(await _asked(pipe, service_name).execute())
             except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel}: {exc!r}")
         return _newest(service_name, answers, errors, AsyncMasterNotFoundError)
@@ -107,15 +107,23 @@ class _Sentinel(Sentinel):
         answers, errors = [], []
         for sentinel in self.sentinels:
             try:
-                state = sentinel.sentinel_master(service_name)
-                answers.append((state, sentinel.sentinel_get_master_addr_by_name(service_name)))
+                with sentinel.pipeline(transaction=False) as pipe:
+                    answers.append(_asked(pipe, service_name).execute())
             except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel}: {exc!r}")
         return _newest(service_name, answers, errors, MasterNotFoundError)
 
 
+def _asked(pipe: Any, service_name: str) -> Any:
+    """`pipe` with what a Sentinel is asked: the state of the primary it knows (its configuration's
+    epoch) and where that primary is now."""
+    pipe.sentinel_master(service_name)
+    pipe.sentinel_get_master_addr_by_name(service_name)
+    return pipe
+
+
 def _newest(
-    service_name: str, answers: list[tuple[Any, Any]], errors: list[str], missing: type[Exception]
+    service_name: str, answers: list[list[Any]], errors: list[str], missing: type[Exception]
 ) -> tuple[str, int]:
     """The primary the newest configuration names (the highest config-epoch; the first of a tie).
     MasterNotFoundError is a ConnectionError: the command is retried, as during an election."""
