@@ -53,8 +53,7 @@ local function take(id, sid, from, rec)
   redis.call('ZADD', base .. 'active', start, id)
   redis.call('ZADD', base .. 'leases', start + lease_ms, id)
   -- the one state event naming a worker: the job page shows who ran each try
-  event(id, '{"type":"state","state":"active","attempt":' .. attempt .. ',"at":' .. start ..
-    ',"worker":' .. cjson.encode(consumer) .. '}')
+  state_event(id, 'active', attempt, start, nil, consumer)
   for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or '', start - now}) do
     table.insert(out, value)
   end

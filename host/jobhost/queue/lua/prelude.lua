@@ -30,8 +30,10 @@ local function new_run(id)
   if #last > 0 then redis.call('HSET', jkey(id), 'events_after', last[1][1]) end
 end
 
-local function state_event(id, state, attempt, now, ttl)
-  event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. '}', ttl)
+local function state_event(id, state, attempt, now, ttl, worker)
+  local by = worker and (',"worker":' .. cjson.encode(worker)) or ''
+  event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. by .. '}',
+    ttl)
 end
 
 -- The events a completed try emitted (JSON list), kept in the queue's slot until the relay
