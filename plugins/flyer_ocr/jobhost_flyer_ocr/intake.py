@@ -71,12 +71,18 @@ async def _replay(host: Host, first: FlyerRecord | None, key: str, digest: str) 
             f"Idempotency-Key {key!r} was already used for a different file; use a new key for a new upload",
             422,
         )
-    if first.status == "queued" and (first.job_id is None or await host.job(first.job_id) is None):
+    if first.status == "queued" and await _jobless(host, first):
         # Its job is not there: the first request is still queueing it, or its enqueue failed
         # or went unanswered (Redis hung). Queue it now: the flyer's unique key lets one job be.
         return Accepted(await _queue(host, Flyers(host.db), first), first.id)
     assert first.job_id is not None  # set before the status leaves "queued"
     return Accepted(first.job_id, first.id)
+
+
+async def _jobless(host: Host, record: FlyerRecord) -> bool:
+    """Whether a queued flyer's job is missing: not queued yet, or its enqueue failed or went
+    unanswered and stored nothing."""
+    return record.job_id is None or await host.job(record.job_id) is None
 
 
 async def _queue(host: Host, flyers: Flyers, record: FlyerRecord) -> str:
@@ -153,7 +159,7 @@ async def requeue_stranded(host: Host, before: datetime) -> list[int]:
     flyers = Flyers(host.db)
     queued = []
     for record in await flyers.queued_before(before):
-        if record.job_id is None or await host.job(record.job_id) is None:
+        if await _jobless(host, record):
             await _queue(host, flyers, record)
             queued.append(record.id)
     return queued
