@@ -8,10 +8,12 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from jobhost.policy import RateLimit
 from jobhost.queue import JobInputError, JobNotFound, JobStateError
+from jobhost.queue.consumer import Asking
 from jobhost.queue.history import day_number
 from jobhost.scheduler import Scheduler
 from jobhost.worker import running_worker
@@ -337,6 +339,31 @@ async def test_a_rate_limited_claim_books_the_next_free_place_ahead(host):
     assert booked.id == jobs[2].id and 0 < booked.start_in <= 0.25
     starts = {j.id: (await host.engine.job(j.id)).started_at for j in jobs}
     assert starts[jobs[2].id] - starts[jobs[0].id] == timedelta(seconds=1)
+
+
+async def test_a_batch_of_successes_claims_the_next_jobs_in_the_same_call(host):
+    """How a worker reports successes: the jobs are recorded (a stale try's report counts for
+    nothing) and the slots they free are refilled in one call, which counts and times each job as
+    if it had been recorded alone. A queue whose group Redis lost is regrouped, with the
+    successes recorded once."""
+    await host.engine.setup(["t-basic"])
+    jobs = [await host.enqueue("t-basic.noop") for _ in range(7)]
+    first = await host.engine.claim("t-basic", "w", 3, 30, None, "busy")
+    stale = attrs.evolve(first.jobs[2], sid="0-1")
+    done = [(first.jobs[0], "a", ""), (first.jobs[1], "b", ""), (stale, "late", "")]
+    asking = Asking("w", 3, 30, None, "busy")
+    recorded, refill = await host.engine.consumer.complete_and_claim("t-basic", done, asking)
+    assert recorded == [True, True, False]
+    assert [j.id for j in refill.jobs] == [j.id for j in jobs[3:6]]
+    assert [(await host.job(j.id)).result for j in jobs[:2]] == ["a", "b"]
+    assert {(await host.job(j.id)).state for j in jobs[2:6]} == {"active"}
+    await host.engine.redis.xgroup_destroy(host.engine.keys.stream("t-basic"), "workers")
+    done = [(job, "c", "") for job in (first.jobs[2], *refill.jobs)]
+    recorded, last = await host.engine.consumer.complete_and_claim("t-basic", done, asking)
+    assert recorded == [True] * 4 and [j.id for j in last.jobs] == [jobs[6].id]
+    assert await host.engine.totals("t-basic") == {"completed": 6, "failed": 0, "dead": 0}
+    [day] = await host.engine.days("t-basic", datetime.now(UTC).date(), 1)
+    assert (day.completed, day.tries) == (6, 6)
 
 
 async def test_a_burst_of_commands_beyond_a_hundred_waits_for_none(host):

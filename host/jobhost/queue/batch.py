@@ -30,6 +30,11 @@ class Batcher(Generic[Item, Answer]):
             self._sending = asyncio.create_task(self._send_all())
         return await answer
 
+    async def settled(self, timeout: float) -> None:
+        """Wait up to `timeout` s for the call in flight, if any, to be answered."""
+        if self._sending is not None:
+            await asyncio.wait([self._sending], timeout=timeout)
+
     async def _send_all(self) -> None:
         try:
             while self._waiting:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal, TypeVar
 
 import attrs
 from redis.exceptions import ResponseError
@@ -27,6 +27,8 @@ REAP_EVERY_MS = 1000
 # live one reads every few seconds while idle, connection.py BLOCK_MS; one it drops while busy
 # is added back by its next read).
 DEAD_CONSUMER_MS = 60_000
+
+Answer = TypeVar("Answer")
 
 
 @attrs.frozen
@@ -63,6 +65,50 @@ class Claim:
     wait: float = 0.0
 
 
+@attrs.frozen
+class Asking:
+    """What a claim asks for: up to `count` jobs for `consumer`, leased `lease` s, within the
+    queue's `rate` limit; `mode` says what else runs in the consumer's process."""
+
+    consumer: str
+    count: int
+    lease: float
+    rate: RateLimit | None
+    mode: ClaimMode
+
+
+def _claimed(queue: str, reply: list[Any]) -> Claim:
+    """claim.lua's answer as a Claim."""
+    kind = reply[0]
+    if kind in ("jobs", "suspect"):
+        fields = [reply[i : i + 9] for i in range(1, len(reply), 9)]
+        suspect = kind == "suspect"
+        jobs = tuple(
+            Claimed(
+                job_id,
+                sid,
+                queue,
+                task,
+                kwargs,
+                int(attempt),
+                int(attempts),
+                owner or None,
+                labels,
+                suspect,
+                int(start_in) / 1000,
+            )
+            for job_id, sid, task, kwargs, attempt, attempts, owner, labels, start_in in fields
+        )
+        return Claim("jobs", jobs)
+    if kind == "drain":
+        return Claim("drain")
+    if kind == "idle":
+        return Claim("idle", last_id=reply[1])
+    if kind == "limited":
+        return Claim("limited", wait=max(int(reply[1]), 1) / 1000)
+    return Claim("paused")
+
+
 class Consumer:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -79,46 +125,45 @@ class Consumer:
     ) -> Claim:
         """Take up to `count` jobs and lease them to `consumer` (one round trip); `mode` says what
         else runs beside them. An idle consumer may be handed one suspect instead, to run alone."""
-        aging = "1" if self.store.policy(queue).priority_aging else ""
-        args: list[str | int] = [consumer, count, ms(lease)]
-        args += [rate.count, ms(rate.per)] if rate else ["", ""]
-        args += [aging, mode]
-        keys = self.store.base(queue)
+        asking = Asking(consumer, count, lease, rate, mode)
+        return await self._regrouped(queue, lambda: self._claim(queue, asking))
+
+    async def _claim(self, queue: str, asking: Asking) -> Claim:
+        args = self._claim_args(queue, asking)
+        return _claimed(queue, await self.store.scripts.claim(keys=self.store.base(queue), args=args))
+
+    async def complete_and_claim(
+        self, queue: str, done: Sequence[tuple[Claimed, Any, str]], asking: Asking
+    ) -> tuple[list[bool], Claim]:
+        """Record these successes (job, JSON-checked result, events JSON or "") and take the next
+        jobs, in one round trip: a worker refills the slots its finished jobs free as it reports
+        them. The claim runs first, so a claim that fails (NOGROUP) has recorded nothing yet."""
+
+        async def call() -> tuple[list[bool], Claim]:
+            claim_args = self._claim_args(queue, asking)
+            args = [len(claim_args), *claim_args, *self._complete_args(queue, done)]
+            keys = self.store.base(queue)
+            claimed, completed = await self.store.scripts.claim_complete(keys=keys, args=args)
+            return [bool(ok) for ok in completed], _claimed(queue, claimed)
+
+        return await self._regrouped(queue, call)
+
+    async def _regrouped(self, queue: str, call: Callable[[], Awaitable[Answer]]) -> Answer:
+        """`call()`, again once the queue's consumer group is made anew if Redis had lost it (a
+        restart without persistence, a stream deleted by hand)."""
         try:
-            reply = await self.store.scripts.claim(keys=keys, args=args)
+            return await call()
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
-            await self.store.regroup(queue)
-            reply = await self.store.scripts.claim(keys=keys, args=args)
-        kind = reply[0]
-        if kind in ("jobs", "suspect"):
-            fields = [reply[i : i + 9] for i in range(1, len(reply), 9)]
-            suspect = kind == "suspect"
-            jobs = tuple(
-                Claimed(
-                    job_id,
-                    sid,
-                    queue,
-                    task,
-                    kwargs,
-                    int(attempt),
-                    int(attempts),
-                    owner or None,
-                    labels,
-                    suspect,
-                    int(start_in) / 1000,
-                )
-                for job_id, sid, task, kwargs, attempt, attempts, owner, labels, start_in in fields
-            )
-            return Claim("jobs", jobs)
-        if kind == "drain":
-            return Claim("drain")
-        if kind == "idle":
-            return Claim("idle", last_id=reply[1])
-        if kind == "limited":
-            return Claim("limited", wait=max(int(reply[1]), 1) / 1000)
-        return Claim("paused")
+        await self.store.regroup(queue)
+        return await call()
+
+    def _claim_args(self, queue: str, asking: Asking) -> list[str | int]:
+        rate = asking.rate
+        args: list[str | int] = [asking.consumer, asking.count, ms(asking.lease)]
+        args += [rate.count, ms(rate.per)] if rate else ["", ""]
+        return [*args, "1" if self.store.policy(queue).priority_aging else "", asking.mode]
 
     async def wait_for_jobs(self, queue: str, last_id: str, block_ms: int = BLOCK_MS) -> None:
         """Block until the queue's stream has an entry after `last_id`, or `block_ms` passed."""
@@ -132,15 +177,20 @@ class Consumer:
         """
         batcher = self._completers.get(job.queue)
         if batcher is None:
-            batcher = self._completers[job.queue] = Batcher(functools.partial(self._complete, job.queue))
+            batcher = self._completers[job.queue] = Batcher(functools.partial(self.complete_many, job.queue))
         return await batcher((job, result, codec.dumps(list(events)) if events else ""))
 
-    async def _complete(self, queue: str, done: Sequence[tuple[Claimed, Any, str]]) -> list[bool]:
+    async def complete_many(self, queue: str, done: Sequence[tuple[Claimed, Any, str]]) -> list[bool]:
+        """Record these successes (job, JSON-checked result, events JSON or "") in one call."""
+        args = self._complete_args(queue, done)
+        return [bool(ok) for ok in await self.store.scripts.complete(keys=self.store.base(queue), args=args)]
+
+    def _complete_args(self, queue: str, done: Sequence[tuple[Claimed, Any, str]]) -> list[Any]:
         keep = self.store.policy(queue).keep_completed
         args: list[Any] = [keep.count, int(keep.age)]
         for job, result, events in done:
             args += [job.id, job.sid, codec.dumps(result), events]
-        return [bool(ok) for ok in await self.store.scripts.complete(keys=self.store.base(queue), args=args)]
+        return args
 
     async def outbox(self, queues: Iterable[str], count: int) -> list[tuple[str, str, str]]:
         """Up to `count` outbox entries of each queue, oldest first: (queue, entry id, events JSON)."""

@@ -25,6 +25,12 @@ from jobhost.queue.keys import (
     TOKEN,
 )
 
+# Scripts made of two, run in one call (one round trip, one atomic step): the worker's
+# "take the next jobs, then record the last ones" of each batch (worker/__init__.py). The call's
+# ARGV[1] says how many of the rest are the first part's; the answer is {first's, second's}.
+PAIRS = {"claim_complete": ("claim", "complete")}
+
+
 NAMES = (
     "enqueue",
     "claim",
@@ -38,6 +44,7 @@ NAMES = (
     "admin",
     "index",
     "settle",
+    *PAIRS,
 )
 
 
@@ -58,9 +65,26 @@ CONSTANTS = (
 )
 
 
+def _part(name: str) -> str:
+    """A script's text as a local function of its ARGV (the call's, or its part of a pair's)."""
+    return f"local function script_{name}(ARGV)\n{_source(name)}\nend\n"
+
+
 def script_source(name: str) -> str:
-    """The full text of one script: the shared constants, the prelude, the script."""
-    return CONSTANTS + _source("prelude") + _source(name)
+    """The full text of one script: the shared constants, the prelude, then the script (or the
+    two of a pair) and the prelude's `at_end`, which writes what the script tallied and trims
+    the sets it asked for, once, after the script."""
+    if name in PAIRS:
+        first, second = PAIRS[name]
+        parts = _part(first) + _part(second)
+        call = (
+            "local n = tonumber(ARGV[1])\n"
+            f"local answer = {{script_{first}({{unpack(ARGV, 2, n + 1)}}),\n"
+            f"  script_{second}({{unpack(ARGV, n + 2)}})}}\n"
+        )
+    else:
+        parts, call = _part(name), f"local answer = script_{name}(ARGV)\n"
+    return CONSTANTS + _source("prelude") + parts + call + "at_end()\nreturn answer\n"
 
 
 class Resilient:
@@ -107,3 +131,4 @@ class Scripts:
     stopped: Resilient
     index: Resilient
     settle: Resilient
+    claim_complete: Resilient

@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import socket
 import threading
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from typing import Any
 
 from jobhost.errors import PermanentError, RetryLater
@@ -39,7 +40,8 @@ from jobhost.logs import OUTAGES, failure, job_context
 # `jobhost.worker.serve` is where the shared peer benchmark (bench-peers' q_jobhost.py) finds it.
 from jobhost.processes import serve  # noqa: F401
 from jobhost.queue import codec
-from jobhost.queue.consumer import Claimed
+from jobhost.queue.batch import Batcher
+from jobhost.queue.consumer import Asking, Claim, Claimed, ClaimMode
 from jobhost.queue.engine import Engine
 from jobhost.queue.lane import Lane
 from jobhost.queue.ticker import keep_ticking, sleep_unless
@@ -80,7 +82,9 @@ class Worker:
         self.queues = {}
         for name in names:
             policy = self.engine.policy(name)  # unknown queue → JobInputError naming the known ones
-            self.queues[name] = QueueSlots(policy, settings.concurrency(policy), settings.rate_limit(policy))
+            q = QueueSlots(policy, settings.concurrency(policy), settings.rate_limit(policy))
+            q.finishing = Batcher(functools.partial(self._finish, q))
+            self.queues[name] = q
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(2).hex()}"
         self.started = asyncio.Event()
         self.completed = 0
@@ -148,6 +152,8 @@ class Worker:
             log.info("worker %s: waiting up to %gs for %d running jobs", self.id, timeout, len(tasks))
             await asyncio.wait(tasks, timeout=timeout)
         for q in self.queues.values():
+            # A batch of successes on its way may bring jobs to refill their slots: hand those back too.
+            await q.finishing.settled(CANCEL_GRACE)
             for running in list(q.running.values()):
                 # Hand it back first, so the cancelled task's outcome no longer counts.
                 running.ending = True
@@ -182,7 +188,7 @@ class Worker:
                 continue
             # Jobs, not slots: a thread left behind by a timed-out sync task (its try is over)
             # must not keep a suspect waiting for ever.
-            mode = self.lane.mode(sum(len(each.running) for each in self.queues.values()))
+            mode = self.lane.mode(self._running())
             if mode is None:  # a suspect runs alone, or waits for the running jobs to end
                 await self.lane.wait()
                 continue
@@ -194,23 +200,38 @@ class Worker:
                 await sleep_unless(self._stop, wait)
                 continue
             OUTAGES.recovered("Redis", log)
-            suspect = any(job.suspect for job in claim.jobs)
-            self.lane.claimed(mode, claim.kind == "drain", suspect)
-            if suspect:
-                log.info(
-                    "worker %s: job %s is back from a dead worker; running it alone",
-                    self.id,
-                    claim.jobs[0].id,
-                )
-            if claim.kind == "jobs":
-                for job in claim.jobs:
-                    self._start(q, job)
-            elif claim.kind == "drain":
-                continue  # the lane holds the next claim until the running jobs are done
+            self._took(q, mode, claim)
+            if claim.kind in ("jobs", "drain"):
+                continue  # on a drain, the lane holds the next claim until the running jobs are done
             elif claim.kind == "idle":
                 await self._until_stopped(self.engine.wait_for_jobs(q.name, claim.last_id))
             else:
                 await sleep_unless(self._stop, PAUSED_POLL if claim.kind == "paused" else claim.wait)
+
+    def _took(self, q: QueueSlots, mode: ClaimMode, claim: Claim) -> None:
+        """Start what a claim in `mode` took (the lane hears whether it was a suspect, or a drain)."""
+        suspect = any(job.suspect for job in claim.jobs)
+        self.lane.claimed(mode, claim.kind == "drain", suspect)
+        if suspect:
+            job_id = claim.jobs[0].id
+            log.info("worker %s: job %s is back from a dead worker; running it alone", self.id, job_id)
+        for job in claim.jobs:
+            self._start(q, job)
+
+    def _running(self) -> int:
+        return sum(len(each.running) for each in self.queues.values())
+
+    async def _finish(self, q: QueueSlots, done: Sequence[tuple[Claimed, Any, str]]) -> list[bool]:
+        """Record a batch of successes and, in the same round trip, claim as many jobs to take
+        the slots they free (unless the worker stops, or the lane holds claims for a suspect)."""
+        mode = None if self._stop.is_set() else self.lane.mode(self._running())
+        if mode is None:
+            return await self.engine.consumer.complete_many(q.name, done)
+        asking = Asking(self.id, len(done), q.policy.lease, q.rate, mode)
+        with self.lane.claiming(mode):
+            recorded, claim = await self.engine.consumer.complete_and_claim(q.name, done, asking)
+        self._took(q, mode, claim)
+        return recorded
 
     async def _until_stopped(self, aw: Awaitable[Any]) -> None:
         waiting = asyncio.ensure_future(aw)
@@ -262,7 +283,7 @@ class Worker:
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
             elif error is not None:
                 await self._record_failure(q, job, error)
-            elif await self.engine.complete(job, result, [e.as_kwargs() for e in running.events]):
+            elif await q.finishing((job, result, _events(running))):
                 self.completed += 1
                 if running.events:
                     self.host.events.wake.set()
@@ -357,6 +378,11 @@ class Worker:
             log.warning("job %s (%s) is dead after try %d: %s", job.id, job.task, job.attempt, error)
         else:
             log.info("job %s try %d failed (%s); retry in %.3gs", job.id, job.attempt, error, retry_in)
+
+
+def _events(running: Running) -> str:
+    """The events a try emitted, as the complete script takes them (JSON list, or "")."""
+    return codec.dumps([e.as_kwargs() for e in running.events]) if running.events else ""
 
 
 class _Stuck(Exception):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import attrs
 
 from jobhost.events import Event
 from jobhost.policy import QueuePolicy, RateLimit
+from jobhost.queue.batch import Batcher
 from jobhost.queue.consumer import Claimed
 from jobhost.queue.context import JobContext
 from jobhost.receiver import Outcome
@@ -34,6 +36,8 @@ class QueueSlots:
     busy: int = 0
     running: dict[str, Running] = attrs.field(factory=dict)
     slot_freed: asyncio.Event = attrs.field(factory=asyncio.Event)
+    # The queue's successes, recorded in batches that claim the next jobs (Worker._finish).
+    finishing: Batcher[tuple[Claimed, Any, str], bool] = attrs.field(init=False)
 
     @property
     def name(self) -> str:

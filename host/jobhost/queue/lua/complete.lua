@@ -7,12 +7,12 @@ local now = now_ms()
 local done = {}
 for i = 3, #ARGV, 4 do
   local id, sid, result, events = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if owned(id, sid) then
+  local rec = owned(id, sid, 'started')
+  if rec then
     leave_active(id, sid)
-    redis.call('HSET', jkey(id), 'result', result)
-    timed(id, now)
+    timed(rec[3], now)
     count('completed', now)
-    finish(id, 'completed', now, keep_age_s, keep_count)
+    finish(id, 'completed', now, keep_age_s, keep_count, result)
     outbox(id, events)
     table.insert(done, 1)
   else

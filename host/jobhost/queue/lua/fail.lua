@@ -2,14 +2,14 @@
 -- worker (token `sid`) no longer holds the job.
 local id, sid, failure, retry_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local keep_count, keep_age_s = tonumber(ARGV[5]), ARGV[6]
-local rec = owned(id, sid, 'attempt')
+local rec = owned(id, sid, 'attempt', 'started')
 if not rec then return 0 end
 local jk = jkey(id)
 local now = now_ms()
 leave_active(id, sid)
 local n = redis.call('HINCRBY', jk, 'nerr', 1)
 redis.call('HSET', jk, 'e' .. n, failure)
-timed(id, now)
+timed(rec[4], now)
 count('failed', now)
 if retry_ms then
   count('retried', now)

@@ -46,36 +46,56 @@ end
 -- enough for last week's report.
 local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end
 
--- Completed/failed/retried/dead counters: totals, per-minute buckets for rates, the day's.
-local function count(kind, now)
-  redis.call('HINCRBY', base .. 'totals', kind, 1)
-  local minute = base .. 'minute:' .. math.floor(now / 60000)
-  redis.call('HINCRBY', minute, kind, 1)
-  redis.call('EXPIRE', minute, MINUTE_TTL_S)
-  local day = day_key(now)
-  redis.call('HINCRBY', day, kind, 1)
-  redis.call('EXPIRE', day, DAY_TTL_S)
+-- What a call counts is tallied here and written once, when the script ends (scripts.py wraps
+-- each script so that `write_tally` runs last): a batch of fifty completions costs a few
+-- HINCRBYs, not fifty times as many. `adds[key][field]` sums, `maxes[key][field]` keeps the
+-- largest, `ttls[key]` is the expiry each key gets.
+local adds, maxes, ttls = {}, {}, {}
+local function tally(key, field, by, ttl)
+  local fields = adds[key]
+  if not fields then fields = {}; adds[key] = fields end
+  fields[field] = (fields[field] or 0) + by
+  if ttl then ttls[key] = ttl end
 end
 
--- How long a try ran, into the queue's duration histogram (one bucket per try; the engine sums
--- them up into Prometheus' cumulative form).
-local function timed(id, now)
-  local started = tonumber(redis.call('HGET', jkey(id), 'started'))
+-- Completed/failed/retried/dead counters: totals, per-minute buckets for rates, the day's.
+local function count(kind, now)
+  tally(base .. 'totals', kind, 1)
+  tally(base .. 'minute:' .. math.floor(now / 60000), kind, 1, MINUTE_TTL_S)
+  tally(day_key(now), kind, 1, DAY_TTL_S)
+end
+
+-- How long a try ran (it `started` at that ms; nil: never started), into the queue's duration
+-- histogram (one bucket per try; the engine sums them up into Prometheus' cumulative form).
+local function timed(started, now)
+  started = tonumber(started)
   if not started then return end
   local ms = math.max(0, now - started)
   local bucket = 'inf'
   for _, bound in ipairs(DURATION_BOUNDS_MS) do
     if ms <= bound then bucket = tostring(bound); break end
   end
-  redis.call('HINCRBY', base .. 'durations', bucket, 1)
-  redis.call('HINCRBY', base .. 'durations', 'sum_ms', ms)
+  tally(base .. 'durations', bucket, 1)
+  tally(base .. 'durations', 'sum_ms', ms)
   -- and into the day's log-spaced histogram (`d<k>`: ms ≤ 2^(k/DURATION_STEPS)), with the exact max
   local day = day_key(now)
   local k = ms > 1 and math.ceil(math.log(ms) / math.log(2) * DURATION_STEPS - 1e-9) or 0
-  redis.call('HINCRBY', day, 'd' .. k, 1)
-  redis.call('HINCRBY', day, 'sum_ms', ms)
-  if ms > (tonumber(redis.call('HGET', day, 'max_ms')) or -1) then redis.call('HSET', day, 'max_ms', ms) end
-  redis.call('EXPIRE', day, DAY_TTL_S)
+  tally(day, 'd' .. k, 1, DAY_TTL_S)
+  tally(day, 'sum_ms', ms)
+  maxes[day] = maxes[day] or {}
+  maxes[day].max_ms = math.max(maxes[day].max_ms or 0, ms)
+end
+
+local function write_tally()
+  for key, fields in pairs(adds) do
+    for field, by in pairs(fields) do redis.call('HINCRBY', key, field, by) end
+  end
+  for key, fields in pairs(maxes) do
+    for field, value in pairs(fields) do
+      if value > (tonumber(redis.call('HGET', key, field)) or -1) then redis.call('HSET', key, field, value) end
+    end
+  end
+  for key, ttl in pairs(ttls) do redis.call('EXPIRE', key, ttl) end
 end
 
 -- Put a job (back) in line; returns the state it is in now. A job without a priority goes to the
@@ -145,9 +165,9 @@ local function unqueue(id, state, sid)
   redis.call('ZREM', base .. 'suspects', id)
 end
 
--- A job holding a deduplication key until it ends lets go of it (unless the key moved on).
-local function release(id)
-  local unique = redis.call('HGET', jkey(id), 'unique')
+-- A job holding deduplication key `unique` (its record's, or nil) until it ends lets go of it
+-- (unless the key moved on).
+local function release(id, unique)
   if unique and redis.call('GET', base .. 'unique:' .. unique) == id then
     redis.call('DEL', base .. 'unique:' .. unique)
   end
@@ -187,12 +207,12 @@ end
 
 -- Remove a job in any state: from the stream, its state set, the lease set; then its keys.
 local function remove(id)
-  local rec = redis.call('HMGET', jkey(id), 'state', 'sid')
+  local rec = redis.call('HMGET', jkey(id), 'state', 'sid', 'unique', 'dependents')
   if not rec[1] then return 0 end
   unqueue(id, rec[1], rec[2])
   redis.call('ZREM', base .. 'leases', id)
-  release(id)
-  settle_dependents(id, 'removed', now_ms())
+  release(id, rec[3])
+  settle_dependents(id, 'removed', now_ms(), rec[4])
   drop(id)
   return 1
 end
@@ -207,14 +227,24 @@ local function trim(state, keep)
   end
 end
 
--- A job in a terminal state: record it, count it, trim the set to its retention.
-local function finish(id, state, now, ttl, keep)
-  release(id)
-  redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '')
+-- Finished-state sets to trim when the script ends (once, however many jobs it finished), with
+-- the queue (`base`) each belongs to: {base, state, keep}.
+local trims = {}
+
+-- A job in a terminal state (a completed one with its `result`): record it, count it, trim the
+-- set to its retention.
+local function finish(id, state, now, ttl, keep, result)
+  local rec = redis.call('HMGET', jkey(id), 'attempt', 'unique', 'dependents')
+  release(id, rec[2])
+  if result then
+    redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '', 'result', result)
+  else
+    redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '')
+  end
   redis.call('ZADD', base .. state, now, id)
-  state_event(id, state, redis.call('HGET', jkey(id), 'attempt'), now, ttl)
-  trim(state, keep)
-  settle_dependents(id, state, now)
+  state_event(id, state, rec[1], now, ttl)
+  trims[base .. state] = {base, state, keep}
+  settle_dependents(id, state, now, rec[3], result)
 end
 
 -- Dependencies. A job enqueued with `depends_on` waits in `waiting-deps` while `pending` of them
@@ -223,16 +253,17 @@ end
 local PREFIX = string.match(base, '^(.*):{[^{}]*}:$')
 local function base_of(id) return PREFIX .. ':{' .. string.match(id, '^[^:]+') .. '}:' end
 
--- fn(...) run as if in job `id`'s queue (every function here builds keys from `base`).
-local function within(id, fn, ...)
+-- fn(...) run as if in the queue of key prefix `at` (every function here builds keys from `base`).
+local function in_queue(at, fn, ...)
   local saved = base
-  base = base_of(id)
-  stream = base .. 'stream'
+  base, stream = at, at .. 'stream'
   local result = fn(...)
-  base = saved
-  stream = base .. 'stream'
+  base, stream = saved, saved .. 'stream'
   return result
 end
+
+-- fn(...) run as if in job `id`'s queue.
+local function within(id, fn, ...) return in_queue(base_of(id), fn, ...) end
 
 -- The last dependency is settled: in line now, or delayed until the job's own run_at.
 local function unblock(id, now)
@@ -268,11 +299,12 @@ local function settle(id, dep, state, result, now)
   if redis.call('HINCRBY', jk, 'pending', -1) <= 0 then unblock(id, now) end
 end
 
-settle_dependents = function(id, state, now)
-  local rec = redis.call('HMGET', jkey(id), 'dependents', 'result')
-  if not rec[1] then return end
-  for _, dependent in ipairs(cjson.decode(rec[1])) do
-    within(dependent, settle, dependent, id, state, rec[2], now)
+-- Job `id` ended in `state` (with `result` if completed): its `dependents` (the record's JSON
+-- list, or nil) settle it.
+settle_dependents = function(id, state, now, dependents, result)
+  if not dependents then return end
+  for _, dependent in ipairs(cjson.decode(dependents)) do
+    within(dependent, settle, dependent, id, state, result, now)
   end
 end
 
@@ -293,4 +325,11 @@ local function wait_for(id, deps, now)
       redis.call('HSET', dk, 'dependents', cjson.encode(dependents))
     end
   end
+end
+
+-- What the script left for its end (scripts.py runs this after every script): the tally, then
+-- the trims.
+local function at_end()
+  write_tally()
+  for _, t in pairs(trims) do in_queue(t[1], trim, t[2], t[3]) end
 end
