@@ -1,7 +1,7 @@
 """Many callers' small writes as one call: what arrives while a call is in flight goes in the next.
 
-Under load the batch grows to what finishes during one round trip; alone, a caller waits for
-just its own call. Each caller still learns its own answer (or the call's error).
+Under load the batch grows to what arrives during one round trip (up to its cap); alone, a
+caller waits for just its own call. Each caller still learns its own answer (or the call's error).
 """
 
 from __future__ import annotations
@@ -18,36 +18,47 @@ MAX_BATCH = 500
 
 
 class Batcher(Generic[Item, Answer]):
-    def __init__(self, send: Callable[[Sequence[Item]], Awaitable[Sequence[Answer]]]) -> None:
+    """Sends what callers hand it in batches of up to `max_batch`, with up to `lanes` calls in
+    flight at once."""
+
+    def __init__(
+        self,
+        send: Callable[[Sequence[Item]], Awaitable[Sequence[Answer]]],
+        *,
+        lanes: int = 1,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self._send = send
+        self._lanes = lanes
+        self._max_batch = max_batch
         self._waiting: list[tuple[Item, asyncio.Future[Answer]]] = []
-        self._sending: asyncio.Task[None] | None = None
+        self._senders: set[asyncio.Task[None]] = set()
 
     async def __call__(self, item: Item) -> Answer:
         answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, answer))
-        if self._sending is None:
-            self._sending = asyncio.create_task(self._send_all())
+        if len(self._senders) < self._lanes:
+            sender = asyncio.create_task(self._send_all())
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
         return await answer
 
     async def settled(self, timeout: float) -> None:
-        """Wait up to `timeout` s for the call in flight, if any, to be answered."""
-        if self._sending is not None:
-            await asyncio.wait([self._sending], timeout=timeout)
+        """Wait up to `timeout` s for the calls in flight, if any, to be answered."""
+        if self._senders:
+            await asyncio.wait(self._senders, timeout=timeout)
 
     async def _send_all(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-                try:
-                    answers = await self._send([item for item, _ in batch])
-                except Exception as exc:  # every caller of this batch hears why
-                    for _, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(exc)
-                    continue
-                for (_, answer), value in zip(batch, answers, strict=True):
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            try:
+                answers = await self._send([item for item, _ in batch])
+            except Exception as exc:  # every caller of this batch hears why
+                for _, answer in batch:
                     if not answer.done():
-                        answer.set_result(value)
-        finally:
-            self._sending = None
+                        answer.set_exception(exc)
+                continue
+            for (_, answer), value in zip(batch, answers, strict=True):
+                if not answer.done():
+                    answer.set_result(value)

@@ -58,6 +58,12 @@ PAUSED_POLL = 0.5  # how soon a paused queue's workers notice a resume
 # process exits by force: together under the second the process may take beyond the timeout.
 CANCEL_GRACE = 0.3
 EXIT_GRACE = 0.8
+# Successes are recorded (and their slots refilled) in calls of at most ten jobs, two calls in
+# flight: such a call holds Redis for about a millisecond, so the commands of running jobs wait
+# little behind it, and the worker readies the next batch while Redis runs one. One call of
+# everything that finished meanwhile left both idle, by turns, a third of the time: measured
+# with the peer harness, two lanes of ten drained 1.4-1.6 times as many jobs a second.
+FINISH_LANES, FINISH_BATCH = 2, 10
 
 
 class JobTimeout(Exception):
@@ -83,7 +89,9 @@ class Worker:
         for name in names:
             policy = self.engine.policy(name)  # unknown queue → JobInputError naming the known ones
             q = QueueSlots(policy, settings.concurrency(policy), settings.rate_limit(policy))
-            q.finishing = Batcher(functools.partial(self._finish, q))
+            q.finishing = Batcher(
+                functools.partial(self._finish, q), lanes=FINISH_LANES, max_batch=FINISH_BATCH
+            )
             self.queues[name] = q
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(2).hex()}"
         self.started = asyncio.Event()
