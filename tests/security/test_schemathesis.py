@@ -23,6 +23,7 @@ import attrs
 import httpx
 import pytest
 import schemathesis
+from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.failures import Failure, FailureGroup
 
@@ -43,6 +44,11 @@ def jobhost(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+class _Sink:
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
+        return "250 OK"
+
+
 @attrs.frozen
 class Server:
     url: str
@@ -52,6 +58,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
+    smtp = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
+    smtp.start()
     prefix = f"jobhost-test-{uuid.uuid4().hex[:12]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JOBHOST_")},
@@ -60,9 +68,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "JOBHOST_DATA_DIR": str(tmp / "data"),
         "JOBHOST_REDIS_PREFIX": prefix,
         "JOBHOST_SECRET_KEY": "schemathesis-secret",
-        # Nothing listens there: mail is queued, never sent.
+        # A real mail server, which accepts and drops everything: the admin's test message gets
+        # the server's answer (no worker runs, so queued mail stays queued).
         "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(free_port()),
+        "SMTP_PORT": str(smtp.port),
         "SMTP_TLS": "none",
         "MAIL_FROM": "noreply@example.org",
         "JOBHOST_PASSWORD_RESET_ANSWER_TIME": "10ms",
@@ -96,6 +105,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         proc.terminate()
         proc.wait(30)
+        smtp.stop()
         forget_keys(REDIS_URL, prefix)
         errors = [line for line in (tmp / "api.log").read_text().splitlines() if "ERROR" in line]
         assert not errors, "\n".join(errors)  # every 5xx is logged; none may have happened
