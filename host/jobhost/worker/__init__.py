@@ -159,9 +159,9 @@ class Worker:
             timeout = self.host.settings.shutdown_timeout
             log.info("worker %s: waiting up to %gs for %d running jobs", self.id, timeout, len(tasks))
             await asyncio.wait(tasks, timeout=timeout)
+        # Batches of successes on their way may bring jobs to refill their slots: hand those back too.
+        await asyncio.gather(*(q.finishing.settled(CANCEL_GRACE) for q in self.queues.values()))
         for q in self.queues.values():
-            # A batch of successes on its way may bring jobs to refill their slots: hand those back too.
-            await q.finishing.settled(CANCEL_GRACE)
             for running in list(q.running.values()):
                 # Hand it back first, so the cancelled task's outcome no longer counts.
                 running.ending = True
