@@ -352,14 +352,14 @@ async def test_a_batch_of_successes_claims_the_next_jobs_in_the_same_call(host):
     stale = attrs.evolve(first.jobs[2], sid="0-1")
     done = [(first.jobs[0], "a", ""), (first.jobs[1], "b", ""), (stale, "late", "")]
     asking = Asking("w", 3, 30, None, "busy")
-    recorded, refill = await host.engine.consumer.complete_and_claim("t-basic", done, asking)
+    recorded, refill = await host.engine.complete_and_claim("t-basic", done, asking)
     assert recorded == [True, True, False]
     assert [j.id for j in refill.jobs] == [j.id for j in jobs[3:6]]
     assert [(await host.job(j.id)).result for j in jobs[:2]] == ["a", "b"]
     assert {(await host.job(j.id)).state for j in jobs[2:6]} == {"active"}
     await host.engine.redis.xgroup_destroy(host.engine.keys.stream("t-basic"), "workers")
     done = [(job, "c", "") for job in (first.jobs[2], *refill.jobs)]
-    recorded, last = await host.engine.consumer.complete_and_claim("t-basic", done, asking)
+    recorded, last = await host.engine.complete_and_claim("t-basic", done, asking)
     assert recorded == [True] * 4 and [j.id for j in last.jobs] == [jobs[6].id]
     assert await host.engine.totals("t-basic") == {"completed": 6, "failed": 0, "dead": 0}
     [day] = await host.engine.days("t-basic", datetime.now(UTC).date(), 1)

@@ -65,6 +65,11 @@ class Claim:
     wait: float = 0.0
 
 
+def events_json(events: Sequence[dict[str, Any]]) -> str:
+    """The events a try emitted, as the complete script takes them (a JSON list, or "" for none)."""
+    return codec.dumps(list(events)) if events else ""
+
+
 @attrs.frozen
 class Asking:
     """What a claim asks for: up to `count` jobs for `consumer`, leased `lease` s, within the
@@ -178,7 +183,7 @@ class Consumer:
         batcher = self._completers.get(job.queue)
         if batcher is None:
             batcher = self._completers[job.queue] = Batcher(functools.partial(self.complete_many, job.queue))
-        return await batcher((job, result, codec.dumps(list(events)) if events else ""))
+        return await batcher((job, result, events_json(events)))
 
     async def complete_many(self, queue: str, done: Sequence[tuple[Claimed, Any, str]]) -> list[bool]:
         """Record these successes (job, JSON-checked result, events JSON or "") in one call."""

@@ -69,6 +69,8 @@ class Engine:
         self.claim = consumer.claim
         self.wait_for_jobs = consumer.wait_for_jobs
         self.complete = consumer.complete
+        self.complete_many = consumer.complete_many
+        self.complete_and_claim = consumer.complete_and_claim
         self.outbox = consumer.outbox
         self.outbox_done = consumer.outbox_done
         self.fail = consumer.fail

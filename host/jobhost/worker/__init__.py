@@ -41,7 +41,7 @@ from jobhost.logs import OUTAGES, failure, job_context
 from jobhost.processes import serve  # noqa: F401
 from jobhost.queue import codec
 from jobhost.queue.batch import Batcher
-from jobhost.queue.consumer import Asking, Claim, Claimed, ClaimMode
+from jobhost.queue.consumer import Asking, Claim, Claimed, ClaimMode, events_json
 from jobhost.queue.engine import Engine
 from jobhost.queue.lane import Lane
 from jobhost.queue.ticker import keep_ticking, sleep_unless
@@ -211,7 +211,7 @@ class Worker:
             self._took(q, mode, claim)
             if claim.kind in ("jobs", "drain"):
                 continue  # on a drain, the lane holds the next claim until the running jobs are done
-            elif claim.kind == "idle":
+            if claim.kind == "idle":
                 await self._until_stopped(self.engine.wait_for_jobs(q.name, claim.last_id))
             else:
                 await sleep_unless(self._stop, PAUSED_POLL if claim.kind == "paused" else claim.wait)
@@ -234,10 +234,10 @@ class Worker:
         the slots they free (unless the worker stops, or the lane holds claims for a suspect)."""
         mode = None if self._stop.is_set() else self.lane.mode(self._running())
         if mode is None:
-            return await self.engine.consumer.complete_many(q.name, done)
+            return await self.engine.complete_many(q.name, done)
         asking = Asking(self.id, len(done), q.policy.lease, q.rate, mode)
         with self.lane.claiming(mode):
-            recorded, claim = await self.engine.consumer.complete_and_claim(q.name, done, asking)
+            recorded, claim = await self.engine.complete_and_claim(q.name, done, asking)
         self._took(q, mode, claim)
         return recorded
 
@@ -291,7 +291,7 @@ class Worker:
                     log.info("job %s (%s) cancelled while it ran", job.id, job.task)
             elif error is not None:
                 await self._record_failure(q, job, error)
-            elif await q.finishing((job, result, _events(running))):
+            elif await q.finishing((job, result, events_json([e.as_kwargs() for e in running.events]))):
                 self.completed += 1
                 if running.events:
                     self.host.events.wake.set()
@@ -386,11 +386,6 @@ class Worker:
             log.warning("job %s (%s) is dead after try %d: %s", job.id, job.task, job.attempt, error)
         else:
             log.info("job %s try %d failed (%s); retry in %.3gs", job.id, job.attempt, error, retry_in)
-
-
-def _events(running: Running) -> str:
-    """The events a try emitted, as the complete script takes them (JSON list, or "")."""
-    return codec.dumps([e.as_kwargs() for e in running.events]) if running.events else ""
 
 
 class _Stuck(Exception):

@@ -46,11 +46,11 @@ end
 -- enough for last week's report.
 local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end
 
--- What a call counts is tallied here and written once, when the script ends (scripts.py wraps
--- each script so that `write_tally` runs last): a batch of fifty completions costs a few
--- HINCRBYs, not fifty times as many. `adds[key][field]` sums, `maxes[key][field]` keeps the
--- largest, `ttls[key]` is the expiry each key gets.
-local adds, maxes, ttls = {}, {}, {}
+-- What a call counts is tallied here and written once, when the script ends (`at_end`, which
+-- scripts.py runs after every script): a batch of fifty completions costs a few HINCRBYs, not
+-- fifty times as many. `adds[key][field]` sums, `max_ms[day key]` keeps the day's longest try,
+-- `ttls[key]` is the expiry each key gets.
+local adds, max_ms, ttls = {}, {}, {}
 local function tally(key, field, by, ttl)
   local fields = adds[key]
   if not fields then fields = {}; adds[key] = fields end
@@ -82,18 +82,15 @@ local function timed(started, now)
   local k = ms > 1 and math.ceil(math.log(ms) / math.log(2) * DURATION_STEPS - 1e-9) or 0
   tally(day, 'd' .. k, 1, DAY_TTL_S)
   tally(day, 'sum_ms', ms)
-  maxes[day] = maxes[day] or {}
-  maxes[day].max_ms = math.max(maxes[day].max_ms or 0, ms)
+  max_ms[day] = math.max(max_ms[day] or 0, ms)
 end
 
 local function write_tally()
   for key, fields in pairs(adds) do
     for field, by in pairs(fields) do redis.call('HINCRBY', key, field, by) end
   end
-  for key, fields in pairs(maxes) do
-    for field, value in pairs(fields) do
-      if value > (tonumber(redis.call('HGET', key, field)) or -1) then redis.call('HSET', key, field, value) end
-    end
+  for day, ms in pairs(max_ms) do
+    if ms > (tonumber(redis.call('HGET', day, 'max_ms')) or -1) then redis.call('HSET', day, 'max_ms', ms) end
   end
   for key, ttl in pairs(ttls) do redis.call('EXPIRE', key, ttl) end
 end
