@@ -1,6 +1,7 @@
 """Drain and enqueue throughput: the full jobhost engine next to BullMQ and bare taskiq-redis.
 
     python bench/throughput.py [--n 20000] [--concurrency 50] [--port 6396] [--peers DIR]
+                               [--body incr|none]
 
 Starts a private redis-server on --port (no persistence, in a temp dir) and stops it by pid at
 the end. For each system: FLUSHALL (our private server), enqueue N no-op jobs from this process,
@@ -17,6 +18,9 @@ the peer harness (`--peers`) does: every job body runs `INCR bench:done`; the fi
   bullmq and ioredis installed under `$PEERBENCH/node`, default /tmp/peerbench: its `run.sh`
   sets that up); left out, saying so, when node or the adapter is missing.
 - body: the job body alone (N calls, 50 in flight, no queue), to tell its cost from the engine's.
+- `--body none`: every system's job does nothing but count itself in its worker process (the
+  first and the N-th stamp the clock), so the drain compares the engines alone. BullMQ then runs
+  a worker written here with the adapter's settings, as its job body is the only change.
 
 Prints jobs/s for each and the ratios of jobhost to the others. The machine's other load moves
 every figure: compare ratios within one run only.
@@ -46,16 +50,23 @@ IN_FLIGHT = 50
 # -- the job body, the same for both systems ---------------------------------------------------
 
 _client = None
+_counted = 0
 
 
-async def mark(url: str, n: int) -> None:
-    global _client
+async def mark(url: str, n: int, body: str = "incr") -> None:
+    global _client, _counted
     if _client is None:
         import redis.asyncio
 
         _client = redis.asyncio.Redis.from_url(url)
     started = time.time()
-    done = await _client.incr("bench:done")
+    if body == "incr":
+        done = await _client.incr("bench:done")
+    else:  # counted here: no Redis call per job
+        _counted += 1
+        done = _counted
+        if done == n:
+            await _client.set("bench:done", n)
     if done == 1:  # the CPU clock is read only here: a read per job costs more than it measures
         await _client.mset({"bench:t0": repr(started), "bench:c0": repr(time.process_time())})
     if done == n:
@@ -66,8 +77,8 @@ async def mark(url: str, n: int) -> None:
 
 
 class BenchPlugin:
-    def __init__(self, url: str, n: int, concurrency: int) -> None:
-        self.url, self.n, self.concurrency = url, n, concurrency
+    def __init__(self, url: str, n: int, concurrency: int, body: str) -> None:
+        self.url, self.n, self.concurrency, self.body = url, n, concurrency, body
 
     @hookimpl
     def register_queues(self, register):
@@ -83,20 +94,20 @@ class BenchPlugin:
 
     @hookimpl
     def register_tasks(self, register):
-        url, n = self.url, self.n
+        url, n, body = self.url, self.n, self.body
 
         async def noop() -> None:
-            await mark(url, n)
+            await mark(url, n, body)
 
         register(noop, queue=QUEUE, name="bench.noop")
 
 
-def jobhost_host(url: str, n: int, concurrency: int):
+def jobhost_host(url: str, n: int, concurrency: int, body: str = "incr"):
     from jobhost.host import Host
     from jobhost.settings import Settings
 
     settings = Settings(redis_url=url, redis_prefix="bench", load_plugins=("bench",))
-    return Host.load(settings, extra_plugins=[("bench", BenchPlugin(url, n, concurrency))])
+    return Host.load(settings, extra_plugins=[("bench", BenchPlugin(url, n, concurrency, body))])
 
 
 async def jobhost_enqueue(url: str, n: int, concurrency: int) -> dict[str, float]:
@@ -119,25 +130,25 @@ async def jobhost_enqueue(url: str, n: int, concurrency: int) -> dict[str, float
     return {"enqueue": n / single, "enqueue_bulk": n / bulk}
 
 
-async def jobhost_work(url: str, n: int, concurrency: int) -> None:
+async def jobhost_work(url: str, n: int, concurrency: int, body: str) -> None:
     from jobhost.processes import serve
     from jobhost.worker import run_worker
 
-    host = jobhost_host(url, n, concurrency)
+    host = jobhost_host(url, n, concurrency, body)
     await serve(lambda stop: run_worker(host, [QUEUE], stop))
 
 
 # -- bare taskiq-redis -------------------------------------------------------------------------
 
 
-def taskiq_broker(url: str, n: int, concurrency: int):
+def taskiq_broker(url: str, n: int, concurrency: int, body: str = "incr"):
     from taskiq_redis import RedisStreamBroker
 
     broker = RedisStreamBroker(url, queue_name=QUEUE, xread_count=concurrency)
 
     @broker.task(task_name="noop")
     async def noop() -> None:
-        await mark(url, n)
+        await mark(url, n, body)
 
     return broker, noop
 
@@ -158,10 +169,10 @@ async def taskiq_enqueue(url: str, n: int, concurrency: int) -> dict[str, float]
     return {"enqueue": n / elapsed}
 
 
-async def taskiq_work(url: str, n: int, concurrency: int) -> None:
+async def taskiq_work(url: str, n: int, concurrency: int, body: str) -> None:
     from taskiq.receiver import Receiver
 
-    broker, _ = taskiq_broker(url, n, concurrency)
+    broker, _ = taskiq_broker(url, n, concurrency, body)
     broker.is_worker_process = True
     await broker.startup()
     await Receiver(broker, max_async_tasks=concurrency).listen(asyncio.Event())
@@ -173,12 +184,32 @@ SYSTEMS = {"taskiq": (taskiq_enqueue, taskiq_work), "jobhost": (jobhost_enqueue,
 # -- BullMQ, through the peer harness's adapter ------------------------------------------------
 
 
+# `--body none`: the adapter's Worker (same connection and concurrency), its job only counting.
+BULLMQ_COUNTING_WORKER = """
+const { Worker } = require("bullmq");
+const IORedis = require("ioredis");
+const url = new URL(process.env.BENCH_REDIS_URL);
+const connection = { host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null };
+const N = Number(process.env.BENCH_N);
+const now = () => (performance.timeOrigin + performance.now()) / 1000;
+const redis = new IORedis(connection);
+let done = 0;
+new Worker("bench", async () => {
+  done += 1;
+  if (done === 1) await redis.set("bench:t0", String(now()));
+  if (done === N) await redis.mset("bench:t1", String(now()), "bench:done", String(N));
+}, { connection, concurrency: Number(process.env.BENCH_CONC) });
+"""
+
+
 def bullmq_command(args: argparse.Namespace, url: str, role: str) -> tuple[list[str], dict[str, str]] | None:
     adapter = os.path.join(args.peers, "q_bullmq.js")
     modules = os.path.join(os.environ.get("PEERBENCH", "/tmp/peerbench"), "node", "node_modules")
     if shutil.which("node") is None or not os.path.exists(adapter) or not os.path.isdir(modules):
         return None
     env = {**os.environ, "BENCH_REDIS_URL": url, "BENCH_N": str(args.n), "BENCH_CONC": str(args.concurrency)}
+    if role == "work" and args.body == "none":
+        return ["node", "-e", BULLMQ_COUNTING_WORKER], {**env, "NODE_PATH": modules}
     return ["node", adapter, role], {**env, "NODE_PATH": modules}
 
 
@@ -251,7 +282,7 @@ def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> tu
         argv, env = bullmq_command(args, url, "work")  # type: ignore[misc]
     else:
         argv = [sys.executable, __file__, "--role", system, "--url", url, "--n", str(args.n)]
-        argv += ["--concurrency", str(args.concurrency)]
+        argv += ["--concurrency", str(args.concurrency), "--body", args.body]
     worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.time() + 600
@@ -287,11 +318,17 @@ def main() -> None:
     parser.add_argument(
         "--listing", type=int, default=0, metavar="JOBS", help="Also time job listing with this many jobs."
     )
+    parser.add_argument(
+        "--body",
+        choices=["incr", "none"],
+        default="incr",
+        help="The job body: the harness's INCR (default), or none, to compare the engines alone.",
+    )
     parser.add_argument("--role", choices=list(SYSTEMS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:  # a worker process, on the event loop its system's own processes use
-        work = SYSTEMS[args.role][1](args.url, args.n, args.concurrency)
+        work = SYSTEMS[args.role][1](args.url, args.n, args.concurrency, args.body)
         (processes.run if args.role == "jobhost" else asyncio.run)(work)
         return
 
@@ -328,13 +365,14 @@ def main() -> None:
                 figures["drain_per_cpu_s"] = per_cpu
             results[system] = figures
             print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
-        r.flushall()
-        results["body"] = {"calls": asyncio.run(body_only(url, args.n))}
-        print(f"job body alone: {results['body']['calls']:,.0f} calls/s", flush=True)
+        if args.body == "incr":
+            r.flushall()
+            results["body"] = {"calls": asyncio.run(body_only(url, args.n))}
+            print(f"job body alone: {results['body']['calls']:,.0f} calls/s", flush=True)
         jh = results["jobhost"]
         print(
             f"\nN={args.n}, one worker process, concurrency {args.concurrency}, "
-            f"{IN_FLIGHT} enqueues in flight"
+            f"{IN_FLIGHT} enqueues in flight, job body: {args.body}"
         )
         for peer in [s for s in systems if s != "jobhost"]:
             other = results[peer]
