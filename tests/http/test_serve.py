@@ -20,6 +20,7 @@ import pytest
 from jobhost.testing import build_host, forget_keys
 from tests.http.conftest import REDIS_URL
 from tests.http.outages import free_port
+from tests.mail_sink import mail_sink
 
 SLOW_PLUGIN = """
 import asyncio
@@ -78,6 +79,8 @@ def served(tmp_path: Path, dist_path) -> Iterator[Served]:
     admin's token."""
     site = dist_path("jobhost-slow", {"slow": "slow_plugin"}, {"slow_plugin": SLOW_PLUGIN})
     port = free_port()
+    # A real mail server: a valid address for the admin's test mail gets its answer, not a 503.
+    smtp = mail_sink()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBHOST_", "DATABASE_URL", "REDIS_URL"))}
     env.update(
         PYTHONPATH=str(site),
@@ -87,6 +90,10 @@ def served(tmp_path: Path, dist_path) -> Iterator[Served]:
         JOBHOST_LOAD_PLUGINS="slow,email",  # email: the mail service password reset needs
         SHUTDOWN_TIMEOUT="10",
         JOBHOST_SECRET_KEY="test-secret-key-for-signed-links",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp.port),
+        SMTP_TLS="none",
+        MAIL_FROM="noreply@example.org",
     )
     jobhost(env, "db", "upgrade")
     jobhost(env, "users", "create", "root@example.org", "--admin", "--password", "admin-pass")
@@ -108,6 +115,7 @@ def served(tmp_path: Path, dist_path) -> Iterator[Served]:
         if proc.poll() is None:
             proc.terminate()
         proc.wait(30)
+        smtp.stop()
         forget_keys(env["REDIS_URL"], env["JOBHOST_REDIS_PREFIX"])
 
 

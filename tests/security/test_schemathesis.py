@@ -23,12 +23,12 @@ import attrs
 import httpx
 import pytest
 import schemathesis
-from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.failures import Failure, FailureGroup
 
 from jobhost.testing import forget_keys
 from tests.http.conftest import REDIS_URL
+from tests.mail_sink import mail_sink
 from tests.ports import free_port
 
 EXAMPLES = 25  # per operation and token: about 35 operations x 2 tokens
@@ -44,11 +44,6 @@ def jobhost(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-class _Sink:
-    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
-        return "250 OK"
-
-
 @attrs.frozen
 class Server:
     url: str
@@ -58,8 +53,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp("schemathesis")
-    smtp = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp = mail_sink()
     prefix = f"jobhost-test-{uuid.uuid4().hex[:12]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JOBHOST_")},
