@@ -28,6 +28,7 @@ from jobhost.queue import codec
 from jobhost.queue.consumer import Claimed
 from jobhost.queue.context import JobContext
 from jobhost.task import CTX
+from jobhost.timeouts import Timeouts
 
 # The futures a try submitted to the thread pool, so a sync task that outlives its timeout can
 # keep its slot until its thread returns (a thread cannot be stopped).
@@ -83,6 +84,7 @@ class JobhostReceiver(Receiver):
         # Without a middleware, an async task that injects nothing needs none of taskiq's
         # machinery (message, dependency graph, result): it is called directly.
         self._direct = not broker.middlewares
+        self._timeouts = Timeouts()
 
     def _prepare_task(self, name: str, handler: Callable[..., Any]) -> None:
         super()._prepare_task(name, handler)
@@ -113,16 +115,13 @@ class JobhostReceiver(Receiver):
             self.broker.custom_dependency_context[JobContext] = ctx
             self.broker.result_backend.running[job.id] = ctx
         try:
-            if timeout is None:
-                result, deadline = await self.run_task(task.fn, run), None
-            else:
-                async with asyncio.timeout(timeout) as deadline:
-                    result = await self.run_task(task.fn, run)
+            async with self._timeouts.after(timeout) as deadline:
+                result = await self.run_task(task.fn, run)
         finally:
             if ctx is not None:
                 self.broker.result_backend.running.pop(job.id, None)
         # run_task catches every BaseException, cancellation included, and returns it as the error.
-        if deadline is not None and deadline.expired():
+        if deadline.expired():
             raise TryTimedOut(f"timed out after {timeout:g}s")
         current = asyncio.current_task()
         if current is not None and current.cancelling():
@@ -135,7 +134,7 @@ class JobhostReceiver(Receiver):
         """A try as `run_task` would run it for a task without dependencies or middlewares: any
         exception is the try's error, a cancellation goes through."""
         kwargs = codec.loads(job.kwargs)
-        deadline = asyncio.timeout(timeout)
+        deadline = self._timeouts.after(timeout)
         try:
             async with deadline:
                 value = await task.fn(**kwargs)

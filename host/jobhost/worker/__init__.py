@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import gc
 import logging
 import os
 import socket
@@ -404,6 +405,11 @@ async def run_worker(host: Any, queues: Iterable[str] | None, stop: asyncio.Even
     a hook that hangs); jobs not finished by then were handed back or come back by their lease.
     """
     worker = Worker(host, queues, **options)
+    # What loading the host and its plugins made lives as long as the process: moved out of the
+    # collector's sight, a full collection walks a job's garbage, not 130,000 objects (it took
+    # 90-170 ms of a 20,000-job drain, 20 ms frozen).
+    gc.collect()
+    gc.freeze()
     watchdog = asyncio.create_task(_exit_late(stop, host.settings.shutdown_timeout + EXIT_GRACE))
     try:
         await worker.run(stop)

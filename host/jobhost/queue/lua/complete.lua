@@ -7,12 +7,12 @@ local now = now_ms()
 local done = {}
 for i = 3, #ARGV, 4 do
   local id, sid, result, events = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local rec = owned(id, sid, 'started')
+  local rec = owned(id, sid, 'started', 'attempt', 'unique', 'dependents')
   if rec then
     leave_active(id, sid)
     timed(rec[3], now)
     count('completed', now)
-    finish(id, 'completed', now, keep_age_s, keep_count, result)
+    finish(id, 'completed', now, keep_age_s, keep_count, result, {rec[4], rec[5], rec[6]})
     outbox(id, events)
     table.insert(done, 1)
   else

@@ -131,10 +131,32 @@ local settle_dependents
 
 -- A try's fencing token is its stream entry id, or for a prioritized job (not in the stream)
 -- TOKEN followed by a number.
+local function streamed(sid) return sid and sid ~= '' and sid:sub(1, #TOKEN) ~= TOKEN end
+
 local function unstream(sid)
-  if sid and sid ~= '' and sid:sub(1, #TOKEN) ~= TOKEN then
+  if streamed(sid) then
     redis.call('XACK', stream, GROUP, sid)
     redis.call('XDEL', stream, sid)
+  end
+end
+
+-- The entries of tries that ended leave their stream in one XTRIM when the script ends (at_end),
+-- not in an XDEL each (the dearest command of a completion): the group reads a stream in order,
+-- so every entry before one a worker took was delivered too, and nothing reads a delivered
+-- entry. `trim_to[stream]`: {ms, seq} of the last such entry.
+local trim_to = {}
+local function delivered(sid)
+  if not streamed(sid) then return end
+  redis.call('XACK', stream, GROUP, sid)
+  local ms, seq = string.match(sid, '^(%d+)-(%d+)$')
+  ms, seq = tonumber(ms), tonumber(seq)
+  local last = trim_to[stream]
+  if not last or ms > last[1] or (ms == last[1] and seq > last[2]) then trim_to[stream] = {ms, seq} end
+end
+
+local function trim_delivered()
+  for key, last in pairs(trim_to) do
+    redis.call('XTRIM', key, 'MINID', string.format('%d-%d', last[1], last[2] + 1))
   end
 end
 
@@ -148,7 +170,7 @@ end
 
 -- A try is over: the job leaves the stream, the active set and the lease set.
 local function leave_active(id, sid)
-  unstream(sid)
+  delivered(sid)
   redis.call('ZREM', base .. 'active', id)
   redis.call('ZREM', base .. 'leases', id)
 end
@@ -229,9 +251,9 @@ end
 local trims = {}
 
 -- A job in a terminal state (a completed one with its `result`): record it, count it, trim the
--- set to its retention.
-local function finish(id, state, now, ttl, keep, result)
-  local rec = redis.call('HMGET', jkey(id), 'attempt', 'unique', 'dependents')
+-- set to its retention. `known`: its record's attempt, unique and dependents, if read already.
+local function finish(id, state, now, ttl, keep, result, known)
+  local rec = known or redis.call('HMGET', jkey(id), 'attempt', 'unique', 'dependents')
   release(id, rec[2])
   if result then
     redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '', 'result', result)
@@ -328,5 +350,6 @@ end
 -- the trims.
 local function at_end()
   write_tally()
+  trim_delivered()
   for _, t in pairs(trims) do in_queue(t[1], trim, t[2], t[3]) end
 end
