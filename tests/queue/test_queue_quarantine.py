@@ -9,6 +9,8 @@ import itertools
 import time
 from datetime import timedelta
 
+import pytest
+
 from jobhost.worker import running_worker
 
 
@@ -91,10 +93,13 @@ async def test_a_busy_worker_drains_then_runs_each_suspect_alone(host):
     back = [await host.enqueue("t-basic.sleep", {"seconds": 0.2}) for _ in range(2)]
     await engine.claim("t-basic", "gone-worker", 2, 30, None, "idle")
     fresh = [await host.enqueue("t-basic.sleep", {"seconds": 0.3}) for _ in range(8)]
-    async with running_worker(host, ["t-basic"]):
+    async with running_worker(host, ["t-basic"]) as worker:
         await until(lambda: running(host, "t-basic", 4 + 2))  # busy with fresh jobs, when ...
         await worker_died(engine, "t-basic", "gone-worker")  # ... two suspects come back
-        done = [await engine.wait(j.id, timeout=20) for j in back + fresh]
+        try:
+            done = [await engine.wait(j.id, timeout=20) for j in back + fresh]
+        except TimeoutError:
+            pytest.fail(await _stalled(host, worker, back, fresh))
     assert [(j.state, j.attempt) for j in done] == [("completed", 1)] * 10
     spans = {j.id: (j.started_at, j.finished_at) for j in done}
     for suspect in back:
@@ -121,6 +126,21 @@ async def test_a_thread_left_behind_by_a_timed_out_task_does_not_hold_a_suspect_
         assert done.state == "completed"
         assert done.finished_at < timed_out.started_at + timedelta(seconds=4)  # the thread still ran
     assert timed_out.state == "dead" and "JobTimeout" in timed_out.errors[0].error
+
+
+async def _stalled(host, worker, back, fresh) -> str:
+    """What a worker that stopped getting through the jobs holds, and where each job is."""
+    lane, q = worker.lane, worker.queues["t-basic"]
+    lines = [
+        f"lane: claiming={lane._claiming} exclusive={lane._exclusive} suspect={lane._suspect} "
+        f"draining={lane._draining}; busy={q.busy}, running={list(q.running)}, "
+        f"suspects={await suspects(host.engine, 't-basic')}"
+    ]
+    for kind, jobs in (("suspect", back), ("fresh", fresh)):
+        for j in jobs:
+            job = await host.job(j.id)
+            lines.append(f"{kind} {j.id}: {job.state} try {job.attempt} {job.started_at}-{job.finished_at}")
+    return "jobs not done in 20 s:\n" + "\n".join(lines)
 
 
 async def running(host, queue: str, n: int) -> bool:
