@@ -26,7 +26,7 @@ class Timeouts:
 
     def after(self, seconds: float | None) -> Timeout:
         if seconds is None:
-            return Timeout(None)
+            return _NEVER
         line = self._lines.get(seconds)
         if line is None:
             line = self._lines[seconds] = _Line(seconds)
@@ -42,9 +42,9 @@ class _Line:
         self._timer: asyncio.TimerHandle | None = None
 
     def add(self, timeout: Timeout, loop: asyncio.AbstractEventLoop) -> None:
-        self.waiting[timeout] = loop.time() + self.seconds
+        deadline = self.waiting[timeout] = loop.time() + self.seconds
         if self._timer is None:
-            self._timer = loop.call_at(self.waiting[timeout], self._due, loop)
+            self._timer = loop.call_at(deadline, self._due, loop)
 
     def _due(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
@@ -60,7 +60,8 @@ class _Line:
 
 
 class Timeout:
-    """One try's deadline (see `Timeouts.after`)."""
+    """One try's deadline (see `Timeouts.after`); without a line, none (shared by every try
+    without a timeout: it keeps no state)."""
 
     __slots__ = ("_cancelling", "_expired", "_expiring", "_line", "_task")
 
@@ -81,13 +82,14 @@ class Timeout:
             self._expiring = True
 
     async def __aenter__(self) -> Timeout:
+        if self._line is None:
+            return self
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("Timeout should be used inside a task")
         self._task = task
         self._cancelling = task.cancelling()
-        if self._line is not None:
-            self._line.add(self, task.get_loop())
+        self._line.add(self, task.get_loop())
         return self
 
     async def __aexit__(
@@ -96,8 +98,9 @@ class Timeout:
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        if self._line is not None:
-            self._line.waiting.pop(self, None)
+        if self._line is None:
+            return
+        self._line.waiting.pop(self, None)
         if not self._expiring:
             return
         self._expired = True
@@ -106,3 +109,6 @@ class Timeout:
         # since the block began (a shutdown, an operator's cancel), goes on as a cancellation.
         if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
             raise TimeoutError from exc_val
+
+
+_NEVER = Timeout(None)
