@@ -47,11 +47,11 @@ local function take(id, sid, from, rec)
     if slot[2] then redis.call('ZREM', rate, slot[2]) end
     redis.call('ZADD', rate, start, sid)
   end
-  redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', attempt, 'started', start,
+  redis.call('HSET', jkey(id), 'state', 'active', 'sid', sid, 'attempt', text(attempt), 'started', text(start),
     'worker', consumer, 'run', run)
   redis.call('ZREM', base .. from, id)
-  redis.call('ZADD', base .. 'active', start, id)
-  redis.call('ZADD', base .. 'leases', start + lease_ms, id)
+  redis.call('ZADD', base .. 'active', text(start), id)
+  redis.call('ZADD', base .. 'leases', text(start + lease_ms), id)
   -- the one state event naming a worker: the job page shows who ran each try
   state_event(id, 'active', attempt, start, nil, consumer)
   for _, value in ipairs({id, sid, rec[2], rec[3], attempt, rec[5], rec[6], rec[8] or '', start - now}) do

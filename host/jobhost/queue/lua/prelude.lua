@@ -12,13 +12,31 @@ end
 
 local function jkey(id) return base .. 'job:' .. id end
 
+-- An integer as text, each value written once per script call. Lua writes a number with sprintf,
+-- and so does redis.call for each number argument: a tenth of what a drain costs Redis, by
+-- callgrind, while the values repeat (the script's clock, attempt counts, buckets).
+local texts = {}
+local function text(n)
+  local s = texts[n]
+  if s == nil then
+    s = string.format('%d', n)
+    texts[n] = s
+  end
+  return s
+end
+
+-- fn(...) over the items of `list`, at most a thousand at a time (Lua's unpack has a limit).
+local function by_thousand(list, fn)
+  for i = 1, #list, 1000 do fn(unpack(list, i, math.min(i + 999, #list))) end
+end
+
 -- Append to the job's event stream (bounded); `ttl` (seconds) makes it expire after the job ends.
 local function event(id, json, ttl)
   local key = base .. 'events:' .. id
-  redis.call('XADD', key, 'MAXLEN', EVENTS_KEPT, '*', 'e', json)
+  redis.call('XADD', key, 'MAXLEN', text(EVENTS_KEPT), '*', 'e', json)
   if ttl then redis.call('EXPIRE', key, ttl) end
   -- and to the queue's feed, which the dashboard follows (one XREAD for all of a queue's jobs)
-  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', FEED_KEPT, '*', 'id', id, 'e', json)
+  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', text(FEED_KEPT), '*', 'id', id, 'e', json)
 end
 
 -- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
@@ -30,10 +48,18 @@ local function new_run(id)
   if #last > 0 then redis.call('HSET', jkey(id), 'events_after', last[1][1]) end
 end
 
+local workers_json = {}
 local function state_event(id, state, attempt, now, ttl, worker)
-  local by = worker and (',"worker":' .. cjson.encode(worker)) or ''
-  event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. attempt .. ',"at":' .. now .. by .. '}',
-    ttl)
+  local by = ''
+  if worker then
+    by = workers_json[worker]
+    if not by then
+      by = ',"worker":' .. cjson.encode(worker)
+      workers_json[worker] = by
+    end
+  end
+  event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. text(attempt) .. ',"at":' .. text(now) .. by
+    .. '}', ttl)
 end
 
 -- The events a completed try emitted (JSON list), kept in the queue's slot until the relay
@@ -42,9 +68,20 @@ local function outbox(id, events)
   if events ~= '' then redis.call('XADD', base .. 'outbox', '*', 'job', id, 'events', events) end
 end
 
--- A UTC day's counters and try durations (queue/history.py reads them), kept DAY_TTL_S: long
--- enough for last week's report.
-local function day_key(now) return base .. 'day:' .. math.floor(now / 86400000) end
+-- The keys a script's tallies go to at `now` (ms), built once per queue and time: the totals, the
+-- minute's counters (for rates), a UTC day's counters and try durations (queue/history.py reads
+-- them, kept DAY_TTL_S: long enough for last week's report) and the duration histogram.
+local tally_keys = {}
+local function keys_at(now)
+  local k = tally_keys[base]
+  if not k or k.now ~= now then
+    k = {now = now, totals = base .. 'totals', durations = base .. 'durations',
+      minute = base .. 'minute:' .. text(math.floor(now / 60000)),
+      day = base .. 'day:' .. text(math.floor(now / 86400000))}
+    tally_keys[base] = k
+  end
+  return k
+end
 
 -- What a call counts is tallied here and written once, when the script ends (`at_end`, which
 -- scripts.py runs after every script): a batch of fifty completions costs a few HINCRBYs, not
@@ -60,9 +97,20 @@ end
 
 -- Completed/failed/retried/dead counters: totals, per-minute buckets for rates, the day's.
 local function count(kind, now)
-  tally(base .. 'totals', kind, 1)
-  tally(base .. 'minute:' .. math.floor(now / 60000), kind, 1, MINUTE_TTL_S)
-  tally(day_key(now), kind, 1, DAY_TTL_S)
+  local k = keys_at(now)
+  tally(k.totals, kind, 1)
+  tally(k.minute, kind, 1, MINUTE_TTL_S)
+  tally(k.day, kind, 1, DAY_TTL_S)
+end
+
+local step_fields = {}
+local function step_field(k)
+  local field = step_fields[k]
+  if not field then
+    field = 'd' .. text(k)
+    step_fields[k] = field
+  end
+  return field
 end
 
 -- How long a try ran (it `started` at that ms; nil: never started), into the queue's duration
@@ -73,14 +121,15 @@ local function timed(started, now)
   local ms = math.max(0, now - started)
   local bucket = 'inf'
   for _, bound in ipairs(DURATION_BOUNDS_MS) do
-    if ms <= bound then bucket = tostring(bound); break end
+    if ms <= bound then bucket = text(bound); break end
   end
-  tally(base .. 'durations', bucket, 1)
-  tally(base .. 'durations', 'sum_ms', ms)
+  local keys = keys_at(now)
+  tally(keys.durations, bucket, 1)
+  tally(keys.durations, 'sum_ms', ms)
   -- and into the day's log-spaced histogram (`d<k>`: ms ≤ 2^(k/DURATION_STEPS)), with the exact max
-  local day = day_key(now)
+  local day = keys.day
   local k = ms > 1 and math.ceil(math.log(ms) / math.log(2) * DURATION_STEPS - 1e-9) or 0
-  tally(day, 'd' .. k, 1, DAY_TTL_S)
+  tally(day, step_field(k), 1, DAY_TTL_S)
   tally(day, 'sum_ms', ms)
   max_ms[day] = math.max(max_ms[day] or 0, ms)
 end
@@ -192,13 +241,22 @@ local function release(id, unique)
   end
 end
 
--- Take a job's members out of the search index (queue/search.py); the record lists them in `ix`.
-local function unindex(id)
+local function unsearch(...) redis.call('ZREM', base .. 'search', ...) end
+
+-- Job `id`'s members of the search index (queue/search.py), added to `members`; its record lists
+-- them in `ix`. Returns whether it is indexed.
+local function indexed(id, members)
   local ix = redis.call('HGET', jkey(id), 'ix')
-  if not ix then return end
-  local members = {}
+  if not ix then return false end
   for member in string.gmatch(ix, '[^\n]+') do members[#members + 1] = member end
-  if #members > 0 then redis.call('ZREM', base .. 'search', unpack(members)) end
+  return true
+end
+
+-- Take a job's members out of the search index.
+local function unindex(id)
+  local members = {}
+  if not indexed(id, members) then return end
+  by_thousand(members, unsearch)
   redis.call('HDEL', jkey(id), 'ix')
 end
 
@@ -212,17 +270,27 @@ local function index(id, created, terms)
   local members, args = {}, {}
   for i, term in ipairs(terms) do
     members[i] = term .. suffix
-    args[2 * i - 1] = 0
+    args[2 * i - 1] = '0'
     args[2 * i] = members[i]
   end
   redis.call('ZADD', base .. 'search', unpack(args))
   redis.call('HSET', jkey(id), 'ix', table.concat(members, '\n'))
 end
 
-local function drop(id)
-  unindex(id)
-  redis.call('DEL', jkey(id), base .. 'log:' .. id, base .. 'events:' .. id)
+-- Delete these jobs: their keys and search members, in a few calls for all of them.
+local function drop_all(ids)
+  local members, keys = {}, {}
+  for _, id in ipairs(ids) do
+    indexed(id, members)
+    keys[#keys + 1] = jkey(id)
+    keys[#keys + 1] = base .. 'log:' .. id
+    keys[#keys + 1] = base .. 'events:' .. id
+  end
+  by_thousand(members, unsearch)
+  by_thousand(keys, function(...) redis.call('DEL', ...) end)
 end
+
+local function drop(id) drop_all({id}) end
 
 -- Remove a job in any state: from the stream, its state set, the lease set; then its keys.
 local function remove(id)
@@ -241,7 +309,7 @@ local function trim(state, keep)
   local set = base .. state
   local extra = math.min(redis.call('ZCARD', set) - keep, 1000)
   if extra > 0 then
-    for _, id in ipairs(redis.call('ZRANGE', set, 0, extra - 1)) do drop(id) end
+    drop_all(redis.call('ZRANGE', set, 0, extra - 1))
     redis.call('ZREMRANGEBYRANK', set, 0, extra - 1)
   end
 end
@@ -253,14 +321,15 @@ local trims = {}
 -- A job in a terminal state (a completed one with its `result`): record it, count it, trim the
 -- set to its retention. `known`: its record's attempt, unique and dependents, if read already.
 local function finish(id, state, now, ttl, keep, result, known)
-  local rec = known or redis.call('HMGET', jkey(id), 'attempt', 'unique', 'dependents')
+  local jk = jkey(id)
+  local rec = known or redis.call('HMGET', jk, 'attempt', 'unique', 'dependents')
   release(id, rec[2])
   if result then
-    redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '', 'result', result)
+    redis.call('HSET', jk, 'state', state, 'finished', text(now), 'sid', '', 'result', result)
   else
-    redis.call('HSET', jkey(id), 'state', state, 'finished', now, 'sid', '')
+    redis.call('HSET', jk, 'state', state, 'finished', text(now), 'sid', '')
   end
-  redis.call('ZADD', base .. state, now, id)
+  redis.call('ZADD', base .. state, text(now), id)
   state_event(id, state, rec[1], now, ttl)
   trims[base .. state] = {base, state, keep}
   settle_dependents(id, state, now, rec[3], result)
