@@ -99,6 +99,8 @@ class Resilient:
         self.script = script
 
     def __call__(self, keys: list[str], args: list[Any], client: Any = None) -> Any:
+        if client is None:  # the usual call, and an isinstance check of the cluster pipeline is dear
+            return self.script(keys=keys, args=args)
         if isinstance(client, Pipeline | ClusterPipeline):
             # queued; not the pipeline to await (awaiting a cluster pipeline starts it afresh)
             client.execute_command("EVAL", self.script.script, len(keys), *keys, *args)
