@@ -32,8 +32,9 @@ def test_an_argument_redis_cannot_take_gets_redis_pys_error(bad):
         packed.pack_command("SET", "k", bad)
 
 
-async def test_the_engine_client_packs_in_c_on_a_real_redis(prefix, tmp_path):
-    client = connect(make_settings("redis", prefix, tmp_path))
+@pytest.mark.parametrize("mode", ["redis", "sentinel"], indirect=True)
+async def test_the_engine_client_packs_in_c_on_a_real_redis(mode, prefix, tmp_path):
+    client = connect(make_settings(mode, prefix, tmp_path))
     key = f"{prefix}:packing"
     try:
         await client.set(key, "é ü 漢字\r\n")

@@ -98,9 +98,11 @@ async def test_sigkilled_worker_job_completes_elsewhere_on_an_idle_queue(redis_h
     await until(lambda: workers_up(host, 1), 15)
     job = await host.enqueue("t-lease.sleep", {"seconds": 1.0})
     await until(lambda: started(host, job.id), 10)
+    # Killed at once, while its job runs: started first, the other worker could take long enough
+    # on a loaded machine for the job to end before the kill.
+    victim.kill()
+    killed_at = time.monotonic()
     async with running_worker(host, ["t-lease"]):  # idle: no other job will arrive
-        victim.kill()
-        killed_at = time.monotonic()
         done = await host.engine.wait(job.id, timeout=20)
         elapsed = time.monotonic() - killed_at
     assert done.state == "completed"
@@ -116,9 +118,11 @@ async def test_sigkilled_worker_job_returns_within_10s_despite_a_30s_lease(redis
     await until(lambda: workers_up(host, 1), 15)
     job = await host.enqueue("t-slow.sleep", {"seconds": 0.5})
     await until(lambda: started(host, job.id), 10)
+    # Killed at once, while its job runs: started first, the other worker could take long enough
+    # on a loaded machine for the job to end before the kill.
+    victim.kill()
+    killed_at = time.monotonic()
     async with running_worker(host, ["t-slow"]):  # idle: no other job will arrive
-        victim.kill()
-        killed_at = time.monotonic()
         done = await host.engine.wait(job.id, timeout=20)
         elapsed = time.monotonic() - killed_at
     assert (done.state, done.attempt) == ("completed", 1)  # its crash is not counted (beside others?)
