@@ -90,37 +90,21 @@ def instructions(dump: str) -> int:
 
 async def drain(port: int, n: int, batch: int, between: tuple[list[str], list[str]]) -> None:
     """Enqueue n jobs, run `between[0]`, drain them `batch` at a time, run `between[1]`."""
-    from jobhost import QueuePolicy, Retention, hookimpl
-    from jobhost.host import Host
+    from throughput import IN_FLIGHT, QUEUE, jobhost_host  # its queue, policy and task (not run)
+
     from jobhost.queue.consumer import Asking
-    from jobhost.settings import Settings
 
-    class BenchPlugin:
-        @hookimpl
-        def register_queues(self, register):
-            kept = Retention(age=3600, count=1000)
-            register(QueuePolicy("bench", attempts=3, lease=30, keep_completed=kept))
-
-        @hookimpl
-        def register_tasks(self, register):
-            async def noop() -> None:
-                pass
-
-            register(noop, queue="bench", name="bench.noop")
-
-    url = f"redis://127.0.0.1:{port}/0"
-    settings = Settings(redis_url=url, redis_prefix="bench", load_plugins=("bench",))
-    host = Host.load(settings, extra_plugins=[("bench", BenchPlugin())])
+    host = jobhost_host(f"redis://127.0.0.1:{port}/0", n, IN_FLIGHT)
     engine = host.engine
     await engine.setup()
     for start in range(0, n, 1000):
         await engine.enqueue_many("bench.noop", [{}] * min(1000, n - start))
     subprocess.run(between[0], check=True, stdout=subprocess.DEVNULL)
-    asking = Asking("bench-worker", batch, 30, None, "busy")
+    asking = Asking("bench-worker", batch, engine.policy(QUEUE).lease, None, "busy")
     done: list = []
     finished = 0
     while finished < n:
-        _, claim = await engine.complete_and_claim("bench", [(job, None, "") for job in done], asking)
+        _, claim = await engine.complete_and_claim(QUEUE, [(job, None, "") for job in done], asking)
         finished += len(done)
         done = list(claim.jobs)
         if not done and finished < n:

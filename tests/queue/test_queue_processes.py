@@ -92,16 +92,20 @@ async def workers_up(host, n: int):
     return len(await host.engine.workers()) >= n
 
 
+async def kill_while_it_runs(host, victim, job_id: str) -> float:
+    """SIGKILL `victim` as soon as it runs the job; returns when (monotonic). Killed before another
+    worker starts: starting one first can take, on a loaded machine, longer than the job runs."""
+    await until(lambda: started(host, job_id), 10)
+    victim.kill()
+    return time.monotonic()
+
+
 async def test_sigkilled_worker_job_completes_elsewhere_on_an_idle_queue(redis_host, procs):
     host = redis_host
     victim = procs.worker("t-lease")
     await until(lambda: workers_up(host, 1), 15)
     job = await host.enqueue("t-lease.sleep", {"seconds": 1.0})
-    await until(lambda: started(host, job.id), 10)
-    # Killed at once, while its job runs: started first, the other worker could take long enough
-    # on a loaded machine for the job to end before the kill.
-    victim.kill()
-    killed_at = time.monotonic()
+    killed_at = await kill_while_it_runs(host, victim, job.id)
     async with running_worker(host, ["t-lease"]):  # idle: no other job will arrive
         done = await host.engine.wait(job.id, timeout=20)
         elapsed = time.monotonic() - killed_at
@@ -117,11 +121,7 @@ async def test_sigkilled_worker_job_returns_within_10s_despite_a_30s_lease(redis
     victim = procs.worker("t-slow")
     await until(lambda: workers_up(host, 1), 15)
     job = await host.enqueue("t-slow.sleep", {"seconds": 0.5})
-    await until(lambda: started(host, job.id), 10)
-    # Killed at once, while its job runs: started first, the other worker could take long enough
-    # on a loaded machine for the job to end before the kill.
-    victim.kill()
-    killed_at = time.monotonic()
+    killed_at = await kill_while_it_runs(host, victim, job.id)
     async with running_worker(host, ["t-slow"]):  # idle: no other job will arrive
         done = await host.engine.wait(job.id, timeout=20)
         elapsed = time.monotonic() - killed_at

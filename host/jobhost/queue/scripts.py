@@ -53,14 +53,15 @@ def _source(name: str) -> str:
 
 
 # What Python and Lua share, stated once (here) and given to every script ahead of the prelude.
+# Those only ever handed to redis.call come as text: a number argument costs Redis a sprintf.
 CONSTANTS = (
     f"local GROUP = '{GROUP}'\n"
     f"local TOKEN = '{TOKEN}'\n"
     f"local DURATION_BOUNDS_MS = {{{', '.join(map(str, DURATION_BUCKETS))}}}\n"
-    f"local EVENTS_KEPT, FEED_KEPT = {EVENTS_KEPT}, {FEED_KEPT}\n"
-    f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, {MINUTE_TTL_S}\n"
+    f"local EVENTS_KEPT, FEED_KEPT = '{EVENTS_KEPT}', '{FEED_KEPT}'\n"
+    f"local LOG_LINES_KEPT, MINUTE_TTL_S = {LOG_LINES_KEPT}, '{MINUTE_TTL_S}'\n"
     f"local DURATION_STEPS = {DURATION_STEPS}\n"
-    f"local DAY_TTL_S = {DAY_TTL}\n"
+    f"local DAY_TTL_S = '{DAY_TTL}'\n"
     f"local AHEAD = {RATE_AHEAD_MS}\n"
 )
 

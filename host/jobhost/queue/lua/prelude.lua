@@ -1,7 +1,8 @@
 -- Shared by every script. KEYS[1] is the queue's key prefix `<prefix>:{<queue>}:`; every key a
 -- script touches is built from it, so all of them sit in the queue's cluster slot.
 -- GROUP, TOKEN, DURATION_BOUNDS_MS, DURATION_STEPS, DAY_TTL_S and the *_KEPT / MINUTE_TTL_S
--- limits are injected from Python (scripts.py, from queue/keys.py) ahead of this file.
+-- limits are injected from Python (scripts.py, from queue/keys.py) ahead of this file; those only
+-- handed to redis.call (the *_KEPT but LOG_LINES_KEPT, the TTLs) as text.
 local base = KEYS[1]
 local stream = base .. 'stream'
 
@@ -12,18 +13,23 @@ end
 
 local function jkey(id) return base .. 'job:' .. id end
 
+-- fn, remembering its answer for each argument for the rest of the script call.
+local function memo(fn)
+  local answers = {}
+  return function(arg)
+    local answer = answers[arg]
+    if answer == nil then
+      answer = fn(arg)
+      answers[arg] = answer
+    end
+    return answer
+  end
+end
+
 -- An integer as text, each value written once per script call. Lua writes a number with sprintf,
 -- and so does redis.call for each number argument: a tenth of what a drain costs Redis, by
 -- callgrind, while the values repeat (the script's clock, attempt counts, buckets).
-local texts = {}
-local function text(n)
-  local s = texts[n]
-  if s == nil then
-    s = string.format('%d', n)
-    texts[n] = s
-  end
-  return s
-end
+local text = memo(function(n) return string.format('%d', n) end)
 
 -- fn(...) over the items of `list`, at most a thousand at a time (Lua's unpack has a limit).
 local function by_thousand(list, fn)
@@ -33,10 +39,10 @@ end
 -- Append to the job's event stream (bounded); `ttl` (seconds) makes it expire after the job ends.
 local function event(id, json, ttl)
   local key = base .. 'events:' .. id
-  redis.call('XADD', key, 'MAXLEN', text(EVENTS_KEPT), '*', 'e', json)
+  redis.call('XADD', key, 'MAXLEN', EVENTS_KEPT, '*', 'e', json)
   if ttl then redis.call('EXPIRE', key, ttl) end
   -- and to the queue's feed, which the dashboard follows (one XREAD for all of a queue's jobs)
-  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', text(FEED_KEPT), '*', 'id', id, 'e', json)
+  redis.call('XADD', base .. 'feed', 'MAXLEN', '~', FEED_KEPT, '*', 'id', id, 'e', json)
 end
 
 -- A finished job starts over (retry, replay): its events stream lives on (no expiry), and
@@ -48,16 +54,9 @@ local function new_run(id)
   if #last > 0 then redis.call('HSET', jkey(id), 'events_after', last[1][1]) end
 end
 
-local workers_json = {}
+local worker_field = memo(function(worker) return ',"worker":' .. cjson.encode(worker) end)
 local function state_event(id, state, attempt, now, ttl, worker)
-  local by = ''
-  if worker then
-    by = workers_json[worker]
-    if not by then
-      by = ',"worker":' .. cjson.encode(worker)
-      workers_json[worker] = by
-    end
-  end
+  local by = worker and worker_field(worker) or ''
   event(id, '{"type":"state","state":"' .. state .. '","attempt":' .. text(attempt) .. ',"at":' .. text(now) .. by
     .. '}', ttl)
 end
@@ -103,15 +102,7 @@ local function count(kind, now)
   tally(k.day, kind, 1, DAY_TTL_S)
 end
 
-local step_fields = {}
-local function step_field(k)
-  local field = step_fields[k]
-  if not field then
-    field = 'd' .. text(k)
-    step_fields[k] = field
-  end
-  return field
-end
+local step_field = memo(function(k) return 'd' .. text(k) end)
 
 -- How long a try ran (it `started` at that ms; nil: never started), into the queue's duration
 -- histogram (one bucket per try; the engine sums them up into Prometheus' cumulative form).
