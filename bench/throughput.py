@@ -17,7 +17,12 @@ the peer harness (`--peers`) does: every job body runs `INCR bench:done`; the fi
 - bullmq: the shared peer harness's adapter (`--peers`, default `../shared/bench-peers`, with
   bullmq and ioredis installed under `$PEERBENCH/node`, default /tmp/peerbench: its `run.sh`
   sets that up); left out, saying so, when node or the adapter is missing.
-- body: the job body alone (N calls, 50 in flight, no queue), to tell its cost from the engine's.
+- body: the job body alone (N calls, 50 in flight, no queue), to tell its cost from the engine's:
+  redis-py's asyncio client on asyncio's own loop (as taskiq's worker and the peer harness run it)
+  and on uvloop (as jobhost's worker does), and ioredis (as BullMQ's does).
+- CPU: each worker process's and redis-server's CPU time over the drain, read from /proc (Linux),
+  in µs per job; a system's engine costs its worker's CPU per job less its body's per call (an
+  estimate: the two share one event loop).
 - `--body none`: every system's job does nothing but count itself in its worker process (the
   first and the N-th stamp the clock), so the drain compares the engines alone. BullMQ then runs
   a worker written here with the adapter's settings, as its job body is the only change.
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import redis
 
@@ -65,12 +71,10 @@ async def mark(url: str, n: int, body: str = "incr") -> None:
     else:  # counted here: no Redis call per job (the N-th says so below)
         _counted += 1
         done = _counted
-    if done == 1:  # the CPU clock is read only here: a read per job costs more than it measures
-        await _client.mset({"bench:t0": repr(started), "bench:c0": repr(time.process_time())})
+    if done == 1:
+        await _client.set("bench:t0", repr(started))
     if done == n:
-        await _client.mset(
-            {"bench:t1": repr(time.time()), "bench:c1": repr(time.process_time()), "bench:done": n}
-        )
+        await _client.mset({"bench:t1": repr(time.time()), "bench:done": n})
 
 
 # -- jobhost: a one-queue plugin ---------------------------------------------------------------
@@ -213,6 +217,25 @@ def bullmq_command(args: argparse.Namespace, url: str, role: str) -> tuple[list[
     return ["node", adapter, role], {**env, "NODE_PATH": modules}
 
 
+# The adapter's job body alone: its client, 50 calls in flight.
+IOREDIS_BODY = """
+const IORedis = require("ioredis");
+const url = new URL(process.env.BENCH_REDIS_URL);
+const redis = new IORedis({ host: url.hostname, port: Number(url.port), maxRetriesPerRequest: null });
+const N = Number(process.env.BENCH_N);
+let todo = 0;
+const lane = async () => { while (todo++ < N) await redis.incr("bench:done"); };
+(async () => {
+  await redis.ping();
+  const cpu = process.cpuUsage(), started = performance.now();
+  await Promise.all(Array.from({ length: 50 }, lane));
+  const seconds = (performance.now() - started) / 1000, used = process.cpuUsage(cpu);
+  console.log(JSON.stringify({ calls: N / seconds, cpu_us: (used.user + used.system) / N }));
+  redis.disconnect();
+})();
+"""
+
+
 def bullmq_enqueue(args: argparse.Namespace, url: str) -> dict[str, float]:
     argv, env = bullmq_command(args, url, "enqueue")  # type: ignore[misc]
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
@@ -222,16 +245,26 @@ def bullmq_enqueue(args: argparse.Namespace, url: str) -> dict[str, float]:
 # -- the job body alone ------------------------------------------------------------------------
 
 
-async def body_only(url: str, n: int) -> float:
+async def body_only(url: str, n: int) -> dict[str, float]:
+    global _client
     todo = iter(range(n))
 
     async def lane() -> None:
         for _ in todo:
             await mark(url, n)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
-    return n / (time.perf_counter() - started)
+    figures = {"calls": n / (time.perf_counter() - started), "cpu_us": (time.process_time() - cpu) / n * 1e6}
+    await _client.aclose()  # type: ignore[union-attr]
+    _client = None  # a client belongs to the event loop that made it
+    return figures
+
+
+def ioredis_body_only(args: argparse.Namespace, url: str) -> dict[str, float]:
+    _, env = bullmq_command(args, url, "work")  # type: ignore[misc]
+    out = subprocess.run(["node", "-e", IOREDIS_BODY], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # -- listing a big registry --------------------------------------------------------------------
@@ -273,10 +306,16 @@ async def listing(url: str, sizes: tuple[int, int]) -> dict[int, float]:
 # -- the harness -------------------------------------------------------------------------------
 
 
-def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> tuple[float, float | None]:
-    """Jobs per second of wall time, and per second of the worker process's own CPU time (steadier
-    on a busy machine: what one job costs the worker, whatever else runs; None for BullMQ, whose
-    adapter does not stamp it)."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis, server: int) -> dict[str, float]:
+    """Jobs per second of wall time, and the CPU time one job costs the worker process and
+    redis-server (steadier on a busy machine than the wall time: whatever else runs)."""
     env = None
     if system == "bullmq":
         argv, env = bullmq_command(args, url, "work")  # type: ignore[misc]
@@ -286,16 +325,23 @@ def drain(system: str, args: argparse.Namespace, url: str, r: redis.Redis) -> tu
     worker = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.time() + 600
+        cpu: list[tuple[float, float]] = []  # (worker, redis-server) at the first job and the N-th
         while int(r.get("bench:done") or 0) < args.n:
             if worker.poll() is not None or time.time() > deadline:
                 raise SystemExit(f"{system} worker stopped or timed out at {r.get('bench:done')} jobs")
-            time.sleep(0.02)
+            if not cpu and r.exists("bench:t0"):
+                cpu.append((cpu_seconds(worker.pid), cpu_seconds(server)))
+            time.sleep(0.005)
+        cpu.append((cpu_seconds(worker.pid), cpu_seconds(server)))
         while not r.get("bench:t1"):
             time.sleep(0.01)
         wall = float(r.get("bench:t1")) - float(r.get("bench:t0"))
-        if not r.exists("bench:c1"):
-            return args.n / wall, None
-        return args.n / wall, args.n / (float(r.get("bench:c1")) - float(r.get("bench:c0")))
+        (worker0, server0), (worker1, server1) = cpu
+        return {
+            "drain": args.n / wall,
+            "worker_us": (worker1 - worker0) / args.n * 1e6,
+            "redis_us": (server1 - server0) / args.n * 1e6,
+        }
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -349,7 +395,7 @@ def main() -> None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        results: dict[str, dict[str, float]] = {}
+        results: dict[str, Any] = {}
         systems = ["bullmq", *SYSTEMS]
         if bullmq_command(args, url, "work") is None:
             print(f"bullmq left out: no node, or no {args.peers}/q_bullmq.js, or no bullmq installed")
@@ -360,15 +406,36 @@ def main() -> None:
                 figures = bullmq_enqueue(args, url)
             else:
                 figures = asyncio.run(SYSTEMS[system][0](url, args.n, args.concurrency))
-            figures["drain"], per_cpu = drain(system, args, url, r)
-            if per_cpu is not None:
-                figures["drain_per_cpu_s"] = per_cpu
-            results[system] = figures
-            print(f"{system}: " + ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items()), flush=True)
+            cost = drain(system, args, url, r, server.pid)
+            figures["drain"] = cost.pop("drain")
+            rates = ", ".join(f"{k} {v:,.0f} jobs/s" for k, v in figures.items())
+            print(
+                f"{system}: {rates}; CPU per job: worker {cost['worker_us']:.1f} µs, "
+                f"redis {cost['redis_us']:.1f} µs",
+                flush=True,
+            )
+            results[system] = {**figures, **cost}
+        # Each worker's job body alone, on its event loop: taskiq's worker runs on asyncio's own.
+        bodies = {}
         if args.body == "incr":
-            r.flushall()
-            results["body"] = {"calls": asyncio.run(body_only(url, args.n))}
-            print(f"job body alone: {results['body']['calls']:,.0f} calls/s", flush=True)
+            for label, run in (("redis-py, asyncio", asyncio.run), ("redis-py, uvloop", processes.run)):
+                r.flushall()
+                bodies[label] = run(body_only(url, args.n))
+            if "bullmq" in systems:
+                bodies["ioredis"] = ioredis_body_only(args, url)
+            for label, figures in bodies.items():
+                print(
+                    f"job body alone ({label}): {figures['calls']:,.0f} calls/s, "
+                    f"CPU {figures['cpu_us']:.1f} µs per call",
+                    flush=True,
+                )
+            results["body"] = bodies
+        body_of = {"taskiq": "redis-py, asyncio", "jobhost": "redis-py, uvloop", "bullmq": "ioredis"}
+        own = {s: results[s]["worker_us"] - bodies.get(body_of[s], {}).get("cpu_us", 0.0) for s in systems}
+        print(
+            "engine's own worker CPU per job (the worker's less its body's): "
+            + ", ".join(f"{s} {us:.1f} µs" for s, us in own.items())
+        )
         jh = results["jobhost"]
         print(
             f"\nN={args.n}, one worker process, concurrency {args.concurrency}, "
@@ -377,9 +444,8 @@ def main() -> None:
         for peer in [s for s in systems if s != "jobhost"]:
             other = results[peer]
             print(f"drain   jobhost / {peer}: {jh['drain'] / other['drain']:.2f}")
-            if "drain_per_cpu_s" in other:
-                per_cpu = jh["drain_per_cpu_s"] / other["drain_per_cpu_s"]
-                print(f"drain per worker CPU second, jobhost / {peer}: {per_cpu:.2f}")
+            print(f"worker CPU per job, jobhost / {peer}: {jh['worker_us'] / other['worker_us']:.2f}")
+            print(f"engine's own worker CPU per job, jobhost / {peer}: {own['jobhost'] / own[peer]:.2f}")
             print(f"enqueue jobhost (one by one) / {peer}: {jh['enqueue'] / other['enqueue']:.2f}")
             print(f"enqueue jobhost (enqueue_many) / {peer}: {jh['enqueue_bulk'] / other['enqueue']:.2f}")
         print(json.dumps(results))
