@@ -24,7 +24,7 @@ from jobhost.hookspecs import (
 from jobhost.host import Host, connect
 from jobhost.policy import Backoff, PolicyError, QueuePolicy, RateLimit, Retention
 from jobhost.queue.context import JobContext
-from jobhost.queue.errors import JobInputError, OutcomeUnknown
+from jobhost.queue.errors import EnqueueIncomplete, JobInputError, OutcomeUnknown
 from jobhost.queue.flow import Flow
 from jobhost.queue.history import QueueDay
 from jobhost.settings import Setting, parse_bool, parse_duration, parse_positive_int
@@ -40,6 +40,7 @@ __all__ = [
     "BlobNotFound",
     "Blobs",
     "CleanupTarget",
+    "EnqueueIncomplete",
     "Event",
     "Flow",
     "Host",

@@ -155,7 +155,10 @@ class Host:
         owner: str | None = None,
         priority: int = 0,
     ) -> list[str]:
-        """Queue many jobs of one task at once (bulk loads, fastest); returns their ids in order."""
+        """Queue many jobs of one task at once (bulk loads, fastest); returns their ids in order.
+
+        When Redis stops answering part way, EnqueueIncomplete says which jobs were stored (the
+        others never will be); EnqueueUnanswered when it cannot even be asked (see Engine's)."""
         return await self.engine.enqueue_many(task, kwargs_list, owner=owner, priority=priority)
 
     async def enqueue_flow(self, flow: Flow) -> Job:

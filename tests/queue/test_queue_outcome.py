@@ -15,7 +15,7 @@ import pytest
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from jobhost.queue import producer
-from jobhost.queue.errors import EnqueueUnanswered
+from jobhost.queue.errors import EnqueueIncomplete, EnqueueUnanswered
 from jobhost.queue.flow import Flow
 from jobhost.settings import Settings
 from jobhost.testing import discard
@@ -190,25 +190,82 @@ async def test_an_enqueue_whose_connection_breaks_returns_its_job_once(redis_pro
         await relay.stop()
 
 
-async def test_bulk_and_flow_enqueues_whose_connection_breaks_name_their_jobs(redis_process, host_on):
+async def test_bulk_and_flow_enqueues_whose_connection_breaks_return_their_jobs_once(redis_process, host_on):
     relay = await Relay(redis_process.port, TASK).start()
     host = host_on(relay.port)
     try:
         await host.enqueue(TASK, {"a": 0, "b": 0})
-        relay.mode = "cut"
-        with pytest.raises(EnqueueUnanswered) as bulk:
-            await host.enqueue_many(TASK, [{"a": i, "b": 0} for i in range(3)])
-        with pytest.raises(EnqueueUnanswered) as flow:
-            await host.enqueue_flow(Flow(TASK, {"a": 1, "b": 1}, children=[Flow(TASK, {"a": 2, "b": 2})]))
+        relay.mode = "cut"  # stored, then the connection breaks: settled by their ids, found
+        ids = await host.enqueue_many(TASK, [{"a": i, "b": 0} for i in range(3)])
+        root = await host.enqueue_flow(Flow(TASK, {"a": 1, "b": 1}, children=[Flow(TASK, {"a": 2, "b": 2})]))
         relay.mode = "pass"
-        # Each was stored (once, however often the client sent it): their ids tell.
-        assert len(bulk.value.job_ids) == 3
-        assert all([await host.job(job_id) for job_id in bulk.value.job_ids])
-        (root,) = flow.value.job_ids
-        stored = await host.job(root)
-        assert stored is not None and len(stored.depends_on) == 1
+        assert [(await host.job(job_id)).kwargs for job_id in ids] == [{"a": i, "b": 0} for i in range(3)]
+        assert root.kwargs == {"a": 1, "b": 1} and len(root.depends_on) == 1
         counts = await host.engine.counts("t-basic")
-        assert (counts["waiting"], counts["waiting-deps"]) == (5, 1)
+        assert (counts["waiting"], counts["waiting-deps"]) == (5, 1)  # each stored once
     finally:
         await discard(host)
         await relay.stop()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """enqueue_many sends two jobs per round trip, one per script call."""
+    monkeypatch.setattr(producer, "PIPELINE_CHUNK", 2)
+    monkeypatch.setattr(producer, "JOBS_PER_CALL", 1)
+
+
+async def test_a_bulk_enqueue_lost_part_way_says_which_jobs_were_stored(
+    redis_process, host_on, quick, small_chunks
+):
+    relay = await Relay(redis_process.port, "hold-me").start()
+    host = host_on(relay.port)
+    labels = ["a", "b", "hold-me", "d", "e"]  # round trips: a b | hold-me d | e
+    try:
+        await host.engine.setup(["t-prio"])
+        relay.mode = "hold"  # only the second round trip names the marker
+        with pytest.raises(EnqueueIncomplete, match="after storing 2 of its 5 jobs") as partial:
+            await host.enqueue_many("t-prio.mark", [{"label": label} for label in labels])
+        assert partial.value.stored == [True, True, False, False, False]
+        await relay.release()  # the held round trip reaches Redis after all: its ids are fenced
+        found = [await host.job(job_id) for job_id in partial.value.job_ids]
+        assert [job.kwargs["label"] if job else None for job in found] == ["a", "b", None, None, None]
+        assert sum((await host.engine.counts("t-prio")).values()) == 2
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_a_flow_lost_on_the_way_is_fenced_whole_and_never_runs(redis_process, host_on, quick):
+    relay = await Relay(redis_process.port, TASK).start()
+    host = host_on(relay.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        relay.mode = "hold"
+        flow = Flow(TASK, {"a": 1, "b": 1}, children=[Flow("t-prio.mark", {"label": "child"})])
+        with pytest.raises(RedisTimeoutError, match="none of it was stored") as refused:
+            await host.enqueue_flow(flow)
+        assert not isinstance(refused.value, EnqueueUnanswered)
+        await relay.release()  # the transaction runs late: every one of its jobs is refused
+        assert sum((await host.engine.counts("t-basic")).values()) == 1
+        assert sum((await host.engine.counts("t-prio")).values()) == 0
+    finally:
+        await discard(host)
+        await relay.stop()
+
+
+async def test_a_bulk_enqueue_into_a_hung_redis_names_its_jobs(redis_process, host_on, quick):
+    host = host_on(redis_process.port)
+    try:
+        await host.enqueue(TASK, {"a": 0, "b": 0})
+        await asyncio.gather(*(host.engine.redis.ping() for _ in range(4)))  # a warm pool
+        os.kill(redis_process.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(EnqueueUnanswered) as unknown:
+                await host.enqueue_many(TASK, [{"a": i, "b": 0} for i in range(3)])
+        finally:
+            os.kill(redis_process.proc.pid, signal.SIGCONT)
+        assert len(unknown.value.job_ids) == 3
+        assert all([await host.job(job_id) for job_id in unknown.value.job_ids])  # Redis ran them
+    finally:
+        await discard(host)

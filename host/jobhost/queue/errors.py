@@ -42,6 +42,20 @@ class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
         )
 
 
+class EnqueueIncomplete(RedisTimeoutError):
+    """Redis stopped answering a bulk enqueue part way, then said which of its jobs it had stored:
+    `stored[i]` tells whether job `job_ids[i]` (made for the i-th kwargs) exists and will run.
+    The others never will (their ids are fenced): enqueueing those kwargs again runs each once."""
+
+    def __init__(self, job_ids: list[str], stored: list[bool], reason: BaseException) -> None:
+        self.job_ids, self.stored = job_ids, stored
+        super().__init__(
+            f"Redis stopped answering a bulk enqueue ({str(reason) or 'no answer in time'}) after "
+            f"storing {sum(stored)} of its {len(job_ids)} jobs; the others were not stored and never "
+            "will be: enqueue those again (the error's `stored` tells which)"
+        )
+
+
 class NotReplicated(OutcomeUnknown, RuntimeError):
     """Jobs were stored on the Redis primary, but fewer replicas than JOBHOST_REDIS_MIN_REPLICAS
     confirmed them in time: they exist and will run, unless the primary fails before a replica

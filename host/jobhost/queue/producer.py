@@ -16,6 +16,7 @@ from jobhost.queue import codec, search
 from jobhost.queue.catalog import TaskSpec
 from jobhost.queue.connection import SOCKET_TIMEOUT
 from jobhost.queue.errors import (
+    EnqueueIncomplete,
     EnqueueUnanswered,
     IdempotencyKeyReused,
     JobInputError,
@@ -204,18 +205,25 @@ class Producer:
                 return reply
         except UNANSWERED as exc:
             lost: BaseException = exc
-        # The answer is lost, not necessarily the enqueue: a frozen Redis runs it when it resumes.
-        # Ask on another connection, briefly: found, or fenced so that it never runs.
-        try:
-            async with asyncio.timeout(SETTLE_TIMEOUT):
-                stored = await self.store.scripts.settle(keys=keys, args=[job_id, FENCE_TTL])
-        except UNANSWERED:
-            raise EnqueueUnanswered([job_id], lost) from lost
-        if not stored:
+        if not (await self._settle([(queue, job_id)], lost))[0]:
             raise RedisTimeoutError(
                 f"Redis did not answer the enqueue of job {job_id!r}; it was not stored"
             ) from lost
         return ["duplicate", job_id]
+
+    async def _settle(self, jobs: Sequence[tuple[str, str]], lost: BaseException) -> list[bool]:
+        """Whether each of these jobs (queue, id) of an enqueue whose answer was `lost` was stored;
+        those not stored are fenced, so they never will be. EnqueueUnanswered if Redis cannot
+        be asked either."""
+        # The answer is lost, not necessarily the enqueue: a frozen Redis runs it when it resumes.
+        # Ask on another connection, briefly: found, or fenced so that it never runs.
+        keys = [self.store.keys.base(queue) for queue, _ in jobs]
+        try:
+            async with asyncio.timeout(SETTLE_TIMEOUT):
+                stored = await self.store.scripts.settle(keys=keys, args=[FENCE_TTL, *(i for _, i in jobs)])
+        except UNANSWERED:
+            raise EnqueueUnanswered([job_id for _, job_id in jobs], lost) from lost
+        return [bool(one) for one in stored]
 
     async def _replicated(self, queue: str, job_ids: list[str]) -> None:
         """With JOBHOST_REDIS_MIN_REPLICAS, return once that many replicas have these jobs
@@ -249,7 +257,10 @@ class Producer:
     ) -> list[str]:
         """Enqueue many jobs of one task in pipelined round trips; returns their ids in order.
 
-        Every kwargs is checked before the first job is stored."""
+        Every kwargs is checked before the first job is stored. When Redis does not answer, the
+        jobs of that round trip are settled by their ids: all stored, and the enqueue goes on; else
+        EnqueueIncomplete says which were (the rest never will be); EnqueueUnanswered (the ids
+        up to that round trip's) when Redis cannot even be asked."""
         options = EnqueueOptions(owner=owner, priority=priority)
         prepared = [self._prepare(task_name, kwargs, options) for kwargs in kwargs_list]
         if not prepared:
@@ -267,17 +278,26 @@ class Producer:
             for call in range(start, min(start + PIPELINE_CHUNK, len(jobs)), JOBS_PER_CALL):
                 args = shared + [arg for job in jobs[call : call + JOBS_PER_CALL] for arg in job]
                 await self.store.scripts.enqueue(keys=base, args=args, client=pipe)
+            chunk = ids[start : start + PIPELINE_CHUNK]
             try:
-                await pipe.execute()
+                async with asyncio.timeout(ANSWER_TIMEOUT):
+                    await pipe.execute()
             except UNANSWERED as exc:  # the chunks before were stored, this one may have been
-                raise EnqueueUnanswered(ids[: start + PIPELINE_CHUNK], exc) from exc
-            await self._replicated(task.queue, ids[start : start + PIPELINE_CHUNK])
+                try:
+                    stored = await self._settle([(task.queue, job_id) for job_id in chunk], exc)
+                except EnqueueUnanswered:
+                    raise EnqueueUnanswered(ids[: start + len(chunk)], exc) from exc
+                if not all(stored):
+                    stored = [True] * start + stored + [False] * (len(ids) - start - len(chunk))
+                    raise EnqueueIncomplete(ids, stored, exc) from exc
+            await self._replicated(task.queue, chunk)
         return ids
 
     async def enqueue_flow(self, flow: Flow) -> Job:
         """Enqueue a tree of jobs, across queues, in one atomic step (a Redis transaction): each
         job depends on its children, so children run first and their parent once all of them
-        completed. Nothing is stored if any job is refused. Returns the root job."""
+        completed. Nothing is stored if any job is refused. Returns the root job. When Redis does
+        not answer, the flow is settled as one enqueue's job is: the whole flow, or nothing."""
         if flow.size() > MAX_FLOW_JOBS:
             raise JobInputError(f"a flow holds at most {MAX_FLOW_JOBS} jobs, this one {flow.size()}")
         # children before their parent: task, id, kwargs, payload, options
@@ -304,9 +324,18 @@ class Producer:
             args = self._options(task, options) + self._job(task, job_id, kwargs, payload)
             await self.store.scripts.enqueue(keys=self.store.base(task.queue), args=args, client=pipe)
         try:
-            await pipe.execute()
-        except UNANSWERED as exc:  # one transaction: the root tells whether the flow was stored
-            raise EnqueueUnanswered([root], exc) from exc
+            async with asyncio.timeout(ANSWER_TIMEOUT):
+                await pipe.execute()
+        except UNANSWERED as exc:  # one transaction: all of its jobs were stored, or none (fenced)
+            settled = [(task.queue, job_id) for task, job_id, *_ in plan]
+            try:
+                stored = await self._settle(settled, exc)
+            except EnqueueUnanswered:
+                raise EnqueueUnanswered([root], exc) from exc
+            if not stored[-1]:
+                raise RedisTimeoutError(
+                    f"Redis did not answer the enqueue of the flow of job {root!r}; none of it was stored"
+                ) from exc
         await self._replicated(plan[-1][0].queue, [root])
         job = await self.inspector.job(root)
         if job is None:
