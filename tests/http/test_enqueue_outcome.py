@@ -88,11 +88,13 @@ async def test_a_flyer_upload_into_a_hung_redis_keeps_its_flyer_and_the_retry_an
         ann_user, ann, keyed = await uploader(api, "upload-hung")
         files = {"file": ("sample.png", SAMPLE, "image/png")}
         with frozen(redis_server):
-            job_id = unknown_job(await api.client.post(UPLOAD, files=files, headers=keyed))
+            answer = await api.client.post(UPLOAD, files=files, headers=keyed)
+        job_id = unknown_job(answer)
 
         # The job exists (Redis ran it when it resumed), and so do its flyer and file.
         flyer = await Flyers(api.host.db).by_key(ann_user.owner, "upload-hung")
         assert flyer is not None and (flyer.job_id, flyer.status) == (job_id, "queued")
+        assert answer.json()["flyerId"] == flyer.id  # the 503 says which flyer to look up
         assert await api.host.blobs.get(flyer.stored_name) == SAMPLE
         assert (await api.host.job(job_id)) is not None
         retry = await api.client.post(UPLOAD, files=files, headers=keyed)
@@ -109,9 +111,11 @@ async def test_a_flyer_upload_while_redis_is_down_is_queued_by_the_retry_once_it
         ann_user, ann, keyed = await uploader(api, "upload-down")
         files = {"file": ("sample.png", SAMPLE, "image/png")}
         redis_server.stop()
-        first = unknown_job(await api.client.post(UPLOAD, files=files, headers=keyed))
+        answer = await api.client.post(UPLOAD, files=files, headers=keyed)
+        first = unknown_job(answer)
         flyer = await Flyers(api.host.db).by_key(ann_user.owner, "upload-down")
         assert flyer is not None and flyer.job_id == first  # kept: it cannot be known that no job exists
+        assert answer.json()["flyerId"] == flyer.id
         assert await api.host.blobs.get(flyer.stored_name) == SAMPLE
 
         redis_server.start()  # without persistence: the first job was never stored anywhere

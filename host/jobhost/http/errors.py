@@ -56,7 +56,7 @@ def _redis(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
 def _outcome_unknown(request: Request[Any, Any, Any], exc: OutcomeUnknown) -> Response[dict[str, Any]]:
     # Not "nothing was done": the jobs may exist; the caller reconciles by id instead of resending.
     log.warning("%s %s: %s", request.method, request.url.path, exc)
-    body = {"status_code": 503, "detail": str(exc), "outcome": "unknown", "job_ids": exc.job_ids}
+    body = {"status_code": 503, "detail": str(exc), "outcome": "unknown", "job_ids": exc.job_ids, **exc.about}
     return Response(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 

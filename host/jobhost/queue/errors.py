@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
@@ -24,9 +26,13 @@ class IdempotencyKeyReused(JobInputError):
 class OutcomeUnknown(Exception):
     """An enqueue that may or may not have stored its jobs (`job_ids`, made before the call).
     Whoever enqueued looks them up by id, or retries with the same idempotency key; enqueueing
-    them again without one may run them twice."""
+    them again without one may run them twice. `about`: what the code it passed through adds
+    for the caller (a route's 503 shows it beside `job_ids`), such as the record the job is for."""
 
-    job_ids: list[str]
+    def __init__(self, job_ids: list[str], message: str) -> None:
+        self.job_ids = job_ids
+        self.about: dict[str, Any] = {}
+        super().__init__(message)
 
 
 class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
@@ -34,11 +40,11 @@ class EnqueueUnanswered(OutcomeUnknown, RedisTimeoutError):
     jobs may run once Redis works again (a frozen server runs what its sockets hold)."""
 
     def __init__(self, job_ids: list[str], reason: BaseException) -> None:
-        self.job_ids = job_ids
         super().__init__(
+            job_ids,
             f"Redis did not answer the enqueue of {_named(job_ids)} ({str(reason) or 'no answer in time'}), "
             "so whether it was stored is unknown: it may exist and run; look it up by id, or retry "
-            "with the same idempotency key"
+            "with the same idempotency key",
         )
 
 
@@ -62,11 +68,11 @@ class NotReplicated(OutcomeUnknown, RuntimeError):
     has them. Whoever enqueued should look them up (by id) before enqueueing them again."""
 
     def __init__(self, job_ids: list[str], acked: int, wanted: int) -> None:
-        self.job_ids = job_ids
         super().__init__(
+            job_ids,
             f"{_named(job_ids)} stored, but only {acked} of the {wanted} Redis replica(s) "
             "JOBHOST_REDIS_MIN_REPLICAS asks for confirmed it in time: it may be lost if the Redis "
-            "primary fails now; look it up by id before enqueueing it again"
+            "primary fails now; look it up by id before enqueueing it again",
         )
 
 

@@ -93,8 +93,9 @@ async def _queue(host: Host, flyers: Flyers, record: FlyerRecord) -> str:
     kicker = process_flyer.kicker().with_labels(owner=record.owner, unique_key=f"flyer:{record.id}")
     try:
         kicked = await kicker.kiq(flyer_id=record.id)
-    except OutcomeUnknown as exc:  # the client is told the job id; its follow-up finds the record
+    except OutcomeUnknown as exc:  # the client is told the job and flyer ids; its follow-up finds them
         await flyers.set_job(record.id, exc.job_ids[0])
+        exc.about["flyerId"] = record.id
         raise
     await flyers.set_job(record.id, kicked.task_id)
     return str(kicked.task_id)

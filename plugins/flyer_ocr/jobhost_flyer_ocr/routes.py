@@ -85,8 +85,9 @@ def _refused(
     summary="Upload a flyer: 202 with the job that reads its deals",
     description="The answer's `Location` is the job's status route; `/api/jobs/{jobId}/events` streams its "
     "progress. Send an `Idempotency-Key` header to make a retried upload return the first answer "
-    'instead of queueing a second job. A 503 with `"outcome": "unknown"` and `job_ids` means Redis hung '
-    "mid-enqueue: the job may exist; retry with the same key (or look the job up).",
+    'instead of queueing a second job. A 503 with `"outcome": "unknown"`, `job_ids` and `flyerId` means '
+    "Redis hung mid-enqueue: the job may exist, and the flyer is kept for it; retry with the same key "
+    "(or look the job or the flyer up).",
 )
 async def upload_and_process(
     host: NamedDependency[Host],
