@@ -39,6 +39,13 @@ async def enqueue(
     return {"job_id": job.id}
 
 
+@post("/api/demo/jobs/bulk", status_code=202)
+async def enqueue_bulk(
+    host: NamedDependency[Host], user: NamedDependency[User], data: JSONBody[list[dict[str, Any]]]
+) -> dict[str, list[str]]:
+    return {"job_ids": await host.enqueue_many("demo.work", data, owner=user.owner)}
+
+
 @get("/api/demo/users/{user_id:int}")
 async def find_user(
     host: NamedDependency[Host], user_id: FromPath[int], page: FromQuery[int] = 1
@@ -69,5 +76,5 @@ def register_tasks(register):
 
 @hookimpl
 def register_routes(register):
-    for handler in (enqueue, find_user, upload):
+    for handler in (enqueue, enqueue_bulk, find_user, upload):
         register(handler)

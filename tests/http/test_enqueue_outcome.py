@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jobhost.queue import producer
 from jobhost_flyer_ocr.demo import SAMPLE_FLYER
 from jobhost_flyer_ocr.intake import requeue_stranded
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.task import QUEUE as FLYER_QUEUE
 from tests.http import jobs_demo
 from tests.http.outages import RedisServer
+from tests.relay import Relay
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +72,37 @@ async def test_a_hung_redis_answers_unknown_and_the_same_key_never_duplicates(ma
         assert other.status_code == 422
         assert "'order-17' was used for another request" in other.json()["detail"]
         assert (await api.host.engine.counts(jobs_demo.QUEUE))["waiting"] == 4
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_bulk_enqueue_lost_part_way_answers_which_jobs_were_stored(
+    make_api, redis_server, monkeypatch
+):
+    monkeypatch.setattr(producer, "PIPELINE_CHUNK", 2)  # round trips: 1 2 | 424242 3
+    monkeypatch.setattr(producer, "JOBS_PER_CALL", 1)
+    monkeypatch.setattr(producer, "ANSWER_TIMEOUT", 1.0)
+    relay = await Relay(redis_server.port, "424242").start()
+    try:
+        async with make_api(jobs_demo, REDIS_URL=f"redis://127.0.0.1:{relay.port}/0") as api:
+            _, ann = await api.user("ann@example.org")
+            relay.mode = "hold"  # the second round trip is lost on the way
+            steps = [{"steps": n} for n in (1, 2, 424242, 3)]
+            answer = await api.client.post("/api/demo/jobs/bulk", json=steps, headers=ann)
+            assert answer.status_code == 503 and answer.headers["retry-after"]
+            body = answer.json()
+            assert "after storing 2 of its 4 jobs" in body["detail"]
+            assert (body["outcome"], body["stored"], len(body["job_ids"])) == (
+                "partial",
+                [True, True, False, False],
+                4,
+            )
+            await relay.release()  # it reaches Redis late: its ids are fenced
+            for job_id, stored in zip(body["job_ids"], body["stored"], strict=True):
+                status = await api.client.get(f"/api/jobs/{job_id}", headers=ann)
+                assert status.status_code == (200 if stored else 404)
+            assert sum((await api.host.engine.counts(jobs_demo.QUEUE)).values()) == 2
+    finally:
+        await relay.stop()
 
 
 async def uploader(api, key: str):

@@ -24,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from jobhost.errors import ServiceUnavailable
 from jobhost.queue.errors import (
+    EnqueueIncomplete,
     IdempotencyKeyReused,
     JobInputError,
     JobNotFound,
@@ -58,6 +59,13 @@ def _outcome_unknown(request: Request[Any, Any, Any], exc: OutcomeUnknown) -> Re
     log.warning("%s %s: %s", request.method, request.url.path, exc)
     body = {"status_code": 503, "detail": str(exc), "outcome": "unknown", "job_ids": exc.job_ids, **exc.about}
     return Response(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
+
+
+def _incomplete(request: Request[Any, Any, Any], exc: EnqueueIncomplete) -> Response[dict[str, Any]]:
+    # Not "nothing was done" either: some jobs exist; the caller sends again only the others.
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    body = {"status_code": 503, "detail": str(exc), "outcome": "partial", "job_ids": exc.job_ids}
+    return Response(body | {"stored": exc.stored}, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 
 def _database(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -148,6 +156,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RedisConnectionError: _redis,
     ReadOnlyError: _redis,  # a replica, until the client finds the new primary
     OutcomeUnknown: _outcome_unknown,  # before the Redis errors: EnqueueUnanswered is one
+    EnqueueIncomplete: _incomplete,  # a Redis TimeoutError too
     RedisTimeoutError: _redis,
     OperationalError: _database,
     InterfaceError: _database,
