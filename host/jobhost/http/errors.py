@@ -37,12 +37,15 @@ log = logging.getLogger("jobhost.http")
 RETRY_AFTER = "5"
 
 
-def error(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    return Response({"status_code": status, "detail": detail}, status_code=status, headers=headers)
+def error(
+    status: int, detail: str, headers: dict[str, str] | None = None, **fields: Any
+) -> Response[dict[str, Any]]:
+    body = {"status_code": status, "detail": detail, **fields}
+    return Response(body, status_code=status, headers=headers)
 
 
-def unavailable(detail: str) -> Response[dict[str, Any]]:
-    return error(503, detail, {"Retry-After": RETRY_AFTER})
+def unavailable(detail: str, **fields: Any) -> Response[dict[str, Any]]:
+    return error(503, detail, {"Retry-After": RETRY_AFTER}, **fields)
 
 
 def _service(_: Request[Any, Any, Any], exc: ServiceUnavailable) -> Response[dict[str, Any]]:
@@ -57,15 +60,13 @@ def _redis(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
 def _outcome_unknown(request: Request[Any, Any, Any], exc: OutcomeUnknown) -> Response[dict[str, Any]]:
     # Not "nothing was done": the jobs may exist; the caller reconciles by id instead of resending.
     log.warning("%s %s: %s", request.method, request.url.path, exc)
-    body = {"status_code": 503, "detail": str(exc), "outcome": "unknown", "job_ids": exc.job_ids, **exc.about}
-    return Response(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
+    return unavailable(str(exc), outcome="unknown", job_ids=exc.job_ids, **exc.about)
 
 
 def _incomplete(request: Request[Any, Any, Any], exc: EnqueueIncomplete) -> Response[dict[str, Any]]:
     # Not "nothing was done" either: some jobs exist; the caller sends again only the others.
     log.warning("%s %s: %s", request.method, request.url.path, exc)
-    body = {"status_code": 503, "detail": str(exc), "outcome": "partial", "job_ids": exc.job_ids}
-    return Response(body | {"stored": exc.stored}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+    return unavailable(str(exc), outcome="partial", job_ids=exc.job_ids, stored=exc.stored)
 
 
 def _database(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -211,10 +211,12 @@ class Producer:
             ) from lost
         return ["duplicate", job_id]
 
-    async def _settle(self, jobs: Sequence[tuple[str, str]], lost: BaseException) -> list[bool]:
+    async def _settle(
+        self, jobs: Sequence[tuple[str, str]], lost: BaseException, unknown: list[str] | None = None
+    ) -> list[bool]:
         """Whether each of these jobs (queue, id) of an enqueue whose answer was `lost` was stored;
-        those not stored are fenced, so they never will be. EnqueueUnanswered if Redis cannot
-        be asked either."""
+        those not stored are fenced, so they never will be. EnqueueUnanswered, naming `unknown`
+        (default: these jobs), if Redis cannot be asked either."""
         # The answer is lost, not necessarily the enqueue: a frozen Redis runs it when it resumes.
         # Ask on another connection, briefly: found, or fenced so that it never runs.
         keys = [self.store.keys.base(queue) for queue, _ in jobs]
@@ -222,7 +224,7 @@ class Producer:
             async with asyncio.timeout(SETTLE_TIMEOUT):
                 stored = await self.store.scripts.settle(keys=keys, args=[FENCE_TTL, *(i for _, i in jobs)])
         except UNANSWERED:
-            raise EnqueueUnanswered([job_id for _, job_id in jobs], lost) from lost
+            raise EnqueueUnanswered(unknown or [job_id for _, job_id in jobs], lost) from lost
         return [bool(one) for one in stored]
 
     async def _replicated(self, queue: str, job_ids: list[str]) -> None:
@@ -283,10 +285,8 @@ class Producer:
                 async with asyncio.timeout(ANSWER_TIMEOUT):
                     await pipe.execute()
             except UNANSWERED as exc:  # the chunks before were stored, this one may have been
-                try:
-                    stored = await self._settle([(task.queue, job_id) for job_id in chunk], exc)
-                except EnqueueUnanswered:
-                    raise EnqueueUnanswered(ids[: start + len(chunk)], exc) from exc
+                asked = [(task.queue, job_id) for job_id in chunk]
+                stored = await self._settle(asked, exc, unknown=ids[: start + len(chunk)])
                 if not all(stored):
                     stored = [True] * start + stored + [False] * (len(ids) - start - len(chunk))
                     raise EnqueueIncomplete(ids, stored, exc) from exc
@@ -327,11 +327,7 @@ class Producer:
             async with asyncio.timeout(ANSWER_TIMEOUT):
                 await pipe.execute()
         except UNANSWERED as exc:  # one transaction: all of its jobs were stored, or none (fenced)
-            settled = [(task.queue, job_id) for task, job_id, *_ in plan]
-            try:
-                stored = await self._settle(settled, exc)
-            except EnqueueUnanswered:
-                raise EnqueueUnanswered([root], exc) from exc
+            stored = await self._settle([(task.queue, job_id) for task, job_id, *_ in plan], exc, [root])
             if not stored[-1]:
                 raise RedisTimeoutError(
                     f"Redis did not answer the enqueue of the flow of job {root!r}; none of it was stored"
