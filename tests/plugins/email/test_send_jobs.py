@@ -1,10 +1,12 @@
 """Send jobs on the real queue: `jobhost worker` processes, the shared Redis, real SMTP servers."""
 
 import asyncio
+import itertools
 import signal
 import time
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from jobhost_email.jobs import SEND_TASK, prune_ledger
@@ -100,9 +102,60 @@ async def test_no_duplicate_when_the_worker_dies_after_the_server_accepted(stack
     assert len(s.smtp.received) == 1
 
 
+@attrs.frozen
+class Try:
+    """One try of a job, from its state events. An event's id is Redis's clock when it was
+    written; an `active` event's `at` is the start booked for the try, which may be later than
+    its claim (claim.lua books rate-limited starts ahead)."""
+
+    worker: str
+    waiting: float  # since when it could be claimed
+    claimed: float
+    started: float
+    ended: float
+
+
+async def tries(host, job_id: str) -> list[Try]:
+    states = [
+        (int(i.split("-")[0]) / 1000, e) async for i, e in host.engine.events(job_id) if e["type"] == "state"
+    ]
+    ran, waiting = [], 0.0
+    for (at, event), (ended, _) in itertools.pairwise(states):
+        if event["state"] == "waiting":
+            waiting = at
+        elif event["state"] == "active":
+            ran.append(Try(event["worker"], waiting, at, event["at"] / 1000, ended))
+    return ran
+
+
+def wasted(ran: list[Try], count: int, per: float, slots: int, react: float) -> float:
+    """Seconds during which a job could have started and none did: one was waiting, a worker that
+    was up (it had claimed a job) had a free slot (a try holds one from its claim to its end), and
+    fewer than `count` tries had started in the last `per` seconds. A worker is given `react`
+    seconds to notice a new job or a freed slot: booking ahead saves the wait for a place, not a
+    busy process's wake-up."""
+    up = {t.worker: min(u.claimed for u in ran if u.worker == t.worker) for t in ran}
+    edges = sorted(
+        {x for t in ran for x in (t.waiting + react, t.claimed, t.started, t.started + per, t.ended + react)}
+    )
+
+    def could_start(now: float) -> bool:
+        return (
+            any(t.waiting + react <= now < t.claimed for t in ran)
+            and sum(1 for t in ran if now - per < t.started <= now) < count
+            and any(
+                since <= now
+                and sum(1 for t in ran if t.worker == w and t.claimed <= now < t.ended + react) < slots
+                for w, since in up.items()
+            )
+        )
+
+    return sum(b - a for a, b in itertools.pairwise(edges) if could_start(a))
+
+
 async def test_the_rate_limit_holds_across_two_worker_processes(stack):
-    count, per, total = 20, 1.0, 120
-    s = await stack(env={"EMAIL_RATE_LIMIT": f"{count}/s"})
+    count, per, total, concurrency = 20, 1.0, 120, 10
+    s = await stack(env={"EMAIL_RATE_LIMIT": f"{count}/s", "EMAIL_WORKER_CONCURRENCY": str(concurrency)})
     jobs = [await s.host.enqueue(SEND_TASK, message(s, subject=f"n{n}").as_kwargs()) for n in range(total)]
     s.start_worker()
     s.start_worker()
@@ -110,19 +163,21 @@ async def test_the_rate_limit_holds_across_two_worker_processes(stack):
 
     assert all(j.state == "completed" for j in done)
     assert len(s.smtp.received) == total
-    assert len({j.worker for j in done}) == 2, "both worker processes should have sent mail"
-    starts = sorted(j.started_at.timestamp() for j in done)
+    ran = [t for j in done for t in await tries(s.host, j.id)]  # a retried job's tries all count
+    assert len({t.worker for t in ran}) == 2, "both worker processes should have sent mail"
+    starts = sorted(t.started for t in ran)
     busiest = max(sum(1 for t in starts[i:] if t < start + per) for i, start in enumerate(starts))
-    # The first `count` start as slots come free; each later one takes the place of the start
-    # `count` before it, at least `per` later.
-    pace = (total - count) / (starts[-1] - starts[count - 1])
+    pace = (len(starts) - count) / (starts[-1] - starts[count - 1])
+    lost = wasted(ran, count, per, concurrency, react=0.05)
     print(
-        f"\nrate limit {count}/{per:g}s, {total} messages, 2 workers: {pace:.2f}/s, busiest window {busiest}"
+        f"\nrate limit {count}/{per:g}s, {total} messages, 2 workers: {pace:.2f}/s, "
+        f"busiest window {busiest}, {lost:.3f}s lost"
     )
     assert busiest <= count
-    # Starts are booked ahead (claim.lua), so a worker slow to come back for the next place,
-    # as on a loaded machine, costs no pace; and no mail goes out before its booked start.
-    assert 0.9 * count / per <= pace <= 1.1 * count / per
+    # Starts are booked ahead (claim.lua), so a worker slow to come back for the next place costs
+    # no pace: the pace is the rate limit's, or all the workers can do (as on a loaded machine,
+    # where each send takes longer, or a job waits for its retry). Never less.
+    assert lost <= 0.01, f"for {lost:.3f}s a job waited while a slot and a place were free"
     started = {j.id: j.started_at.timestamp() for j in done}
     sent = {r.message["Subject"]: r.at for r in s.smtp.received}
     assert all(sent[f"n{n}"] >= started[job.id] for n, job in enumerate(jobs))
