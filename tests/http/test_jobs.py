@@ -13,9 +13,12 @@ from jobhost.worker import running_worker
 from tests.http import jobs_demo
 
 
-async def sse(client, path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    """Every message of an SSE stream until the server ends it: events and comments."""
-    messages: list[dict[str, Any]] = []
+async def sse(
+    client, path: str, headers: dict[str, str], messages: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every message of an SSE stream until the server ends it: events and comments, appended to
+    `messages` (if given) as they arrive."""
+    messages = [] if messages is None else messages
     current: dict[str, Any] = {}
     async with client.stream("GET", path, headers=headers) as response:
         assert response.status_code == 200, await response.aread()
@@ -65,13 +68,17 @@ async def test_events_stream_a_real_job_to_completion_and_resume(make_api):
         job_id = (await api.client.post("/api/demo/jobs", json={"steps": 2}, headers=ann)).json()["job_id"]
         path = f"/api/jobs/{job_id}/events"
 
-        reading = asyncio.create_task(sse(api.client, path, ann))
-        await asyncio.sleep(0.6)  # nothing runs the job yet: heartbeats only
-        assert not reading.done()
+        messages: list[dict[str, Any]] = []
+        reading = asyncio.create_task(sse(api.client, path, ann, messages))
+        # Nothing runs the job yet: the stream holds its one event, then heartbeats. Waiting for
+        # one, not a fixed time, as a loaded machine can take longer than that to open the stream.
+        async with asyncio.timeout(10):
+            while {"comment": "heartbeat"} not in messages:
+                await asyncio.sleep(0.05)
+        assert [e["state"] for _, e in events(messages)] == ["waiting"]
         async with running_worker(api.host, [jobs_demo.QUEUE]):
-            messages = await asyncio.wait_for(reading, 30)
+            await asyncio.wait_for(reading, 30)
 
-        assert {"comment": "heartbeat"} in messages
         seen = events(messages)
         states = [e["state"] for _, e in seen if e["type"] == "state"]
         assert states[0] == "waiting" and states[-1] == "completed" and "active" in states
