@@ -3,6 +3,7 @@ queue's timeout stops tesseract, fails, and fails the flyer on its last try."""
 
 from __future__ import annotations
 
+import time
 import types
 from pathlib import Path
 
@@ -12,9 +13,13 @@ from PIL import Image
 from jobhost import QueuePolicy, hookimpl
 from jobhost.testing import discard
 from jobhost_flyer_ocr import plugin
+from jobhost_flyer_ocr.cents import set_raised_apart
 from jobhost_flyer_ocr.intake import TASK, accept
+from jobhost_flyer_ocr.load import load_pages
+from jobhost_flyer_ocr.prepare import prepare
 from jobhost_flyer_ocr.records import Flyers
 from jobhost_flyer_ocr.task import process_flyer
+from jobhost_flyer_ocr.validate import DEFAULT_LIMITS
 from tests.plugins.flyer_ocr import flyergen
 from tests.plugins.flyer_ocr.conftest import migrate
 from tests.plugins.flyer_ocr.flyerstack import tesseract_children
@@ -51,13 +56,25 @@ def big_page(flyer: flyergen.TestFlyer) -> bytes:
     return flyergen.encode([poster], "png")
 
 
+def before_ocr(data: bytes) -> float:
+    """Seconds this machine, as loaded now, takes over what comes before tesseract on `data`."""
+    started = time.monotonic()
+    for page in load_pages(data, DEFAULT_LIMITS):
+        set_raised_apart(prepare(page))
+    return time.monotonic() - started
+
+
 async def test_a_try_past_the_queue_timeout_stops_tesseract_and_fails_the_flyer(
     make_host, migrated_url, grid_flyer
 ):
-    host = make_host(("flyer_ocr", short_queue(3.0)), DATABASE_URL=migrated_url)
+    data = big_page(grid_flyer)
+    # The deadline (0.9 of the timeout) must fall while tesseract reads the page, which takes
+    # about four times as long as what comes before it: scaled to the machine's pace, not fixed,
+    # since a loaded machine can spend a fixed 3 s before tesseract even starts.
+    host = make_host(("flyer_ocr", short_queue(3 * before_ocr(data))), DATABASE_URL=migrated_url)
     try:
         async with host.worker():
-            accepted = await accept(host, "7", big_page(grid_flyer))
+            accepted = await accept(host, "7", data)
             job = await host.wait(accepted.job_id, timeout=60)
             # tesseract was stopped at the task's deadline, before the queue's timeout.
             assert (job.state, job.attempt) == ("dead", 1)
