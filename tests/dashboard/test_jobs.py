@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import unquote
 
 from playwright.async_api import Page, expect
@@ -16,12 +15,6 @@ async def admin_page(dashboard: Dashboard) -> Page:
     page = await dashboard.page()
     await dashboard.login(page, "root@example.org")
     return page
-
-
-async def until(check, timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.05)
 
 
 async def test_job_goes_from_waiting_to_completed_without_a_reload(dashboard: Dashboard):

@@ -13,6 +13,7 @@ from taskiq import TaskiqDepends
 import jobhost
 from jobhost import JobContext, QueuePolicy, hookimpl
 from jobhost.events import ATTEMPTS, delivery_id, queue_name
+from tests.polling import until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -59,13 +60,6 @@ def producer() -> types.SimpleNamespace:
     )
 
 
-async def wait_for(check, timeout: float = 10.0) -> None:
-    ends = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < ends, "timed out"
-        await asyncio.sleep(0.02)
-
-
 def test_every_plugin_that_handles_events_gets_an_events_queue_it_owns(make_host):
     host = make_host(("watcher", Recorder().plugin()), ("producer", producer()))
     policy = host.registry.queues["events.watcher"]
@@ -82,7 +76,7 @@ async def test_an_event_emitted_outside_a_job_is_delivered_by_a_worker(make_host
     host = make_host(("watcher", recorder.plugin()), **redis_env)
     async with host.worker():
         event = await host.emit("thing.made", {"n": 1}, source="route")
-        await wait_for(lambda: recorder.done)
+        await until(lambda: recorder.done)
     assert recorder.done == {event.id: {"n": 1}}
     job = await host.job(delivery_id("events.watcher", event.id))
     assert job is not None and job.state == "completed"
@@ -95,7 +89,7 @@ async def test_a_failing_handler_is_retried_with_backoff_and_its_effect_happens_
     async with host.worker():
         event = await host.emit("thing.made", {"n": 2})
         job_id = delivery_id("events.watcher", event.id)
-        await wait_for(lambda: recorder.tries)
+        await until(lambda: recorder.tries)
         await asyncio.sleep(0.1)
         job = await host.job(job_id)
         assert job is not None and job.state == "delayed"
@@ -117,7 +111,7 @@ async def test_a_handler_that_keeps_failing_ends_in_the_dead_set(make_host, redi
         event = await host.emit("thing.made", {"n": 3})
         job_id = delivery_id("events.watcher", event.id)
         for attempt in range(1, ATTEMPTS):
-            await wait_for(lambda attempt=attempt: len(recorder.tries) >= attempt)
+            await until(lambda attempt=attempt: len(recorder.tries) >= attempt)
             while (await host.job(job_id)).state != "delayed":  # type: ignore[union-attr]
                 await asyncio.sleep(0.02)
             await host.engine.retry(job_id)
@@ -135,7 +129,7 @@ async def test_events_of_a_job_go_out_when_it_completes_and_never_when_it_fails(
         assert (await host.wait(failed.id)).state == "dead"
         done = await host.enqueue("producer.make", {"n": 5})
         assert (await host.wait(done.id)).state == "completed"
-        await wait_for(lambda: recorder.done)
+        await until(lambda: recorder.done)
         await asyncio.sleep(0.2)
     assert list(recorder.done.values()) == [{"n": 5}]
     assert await host.engine.outbox(["producer"], 10) == []  # relayed and gone
@@ -155,7 +149,7 @@ async def test_a_crash_between_completing_and_relaying_loses_no_event(make_host,
     assert (await host.job(job.id)).state == "completed"  # type: ignore[union-attr]
     assert recorder.tries == []
     async with host.worker():
-        await wait_for(lambda: recorder.done)
+        await until(lambda: recorder.done)
     assert recorder.done == {"e" * 32: {"n": 6}}
 
 

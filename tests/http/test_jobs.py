@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from jobhost.worker import running_worker
 from tests.http import jobs_demo
+from tests.polling import until
 
 
 async def sse(
@@ -72,9 +73,7 @@ async def test_events_stream_a_real_job_to_completion_and_resume(make_api):
         reading = asyncio.create_task(sse(api.client, path, ann, messages))
         # Nothing runs the job yet: the stream holds its one event, then heartbeats. Waiting for
         # one, not a fixed time, as a loaded machine can take longer than that to open the stream.
-        async with asyncio.timeout(10):
-            while {"comment": "heartbeat"} not in messages:
-                await asyncio.sleep(0.05)
+        await until(lambda: {"comment": "heartbeat"} in messages)
         assert [e["state"] for _, e in events(messages)] == ["waiting"]
         async with running_worker(api.host, [jobs_demo.QUEUE]):
             await asyncio.wait_for(reading, 30)

@@ -13,8 +13,9 @@ from jobhost.queue.connection import connect, connect_sync
 from jobhost.queue.errors import NotReplicated
 from jobhost.settings import Settings
 from jobhost.testing import discard
+from tests.polling import until
 from tests.queue.queue_support import load_host, runs
-from tests.queue.test_queue_processes import Procs, until
+from tests.queue.test_queue_processes import Procs
 from tests.redis_topologies import SERVICE, RedisProcess, SentinelGroup
 
 pytestmark = pytest.mark.slow

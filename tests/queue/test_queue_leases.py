@@ -7,17 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from jobhost.worker import running_worker
-
-
-async def until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await predicate()):
-        assert time.monotonic() < deadline, f"not true within {timeout}s"
-        await asyncio.sleep(0.02)
-    return value
+from tests.polling import until
 
 
 def lease_warnings(caplog) -> list[str]:

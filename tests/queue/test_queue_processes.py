@@ -18,6 +18,7 @@ from jobhost.settings import Settings
 from jobhost.testing import discard
 from jobhost.worker import running_worker
 from tests.conftest import write_distribution
+from tests.polling import until
 from tests.ports import free_port
 from tests.queue.queue_support import load_host, process_argv, process_env, runs
 
@@ -63,17 +64,6 @@ def procs(prefix, tmp_path):
     procs = Procs(prefix, tmp_path)
     yield procs
     procs.stop_all()
-
-
-async def until(predicate, timeout: float, every: float = 0.05):
-    """Poll an async predicate until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not true within {timeout}s"
-        await asyncio.sleep(every)
 
 
 async def wait_exit(proc: subprocess.Popen, timeout: float) -> int:
@@ -367,7 +357,7 @@ async def test_jobhost_worker_supervises_its_process_by_default(redis_host, proc
     (again,) = await until(lambda: worker_pids(host, but={child}), 30)  # started again
     sup.kill()  # the supervisor itself is SIGKILLed: its worker must not run on unsupervised
     sup.wait()
-    await until(lambda: asyncio.sleep(0, gone(again)), 10)
+    await until(lambda: gone(again), 10)
 
 
 def test_worker_process_env_isolated():

@@ -4,14 +4,13 @@ The same with real worker processes is in test_queue_processes.py."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 from datetime import timedelta
 
 import pytest
 
 from jobhost.worker import running_worker
+from tests.polling import until
 
 
 async def worker_died(engine, queue: str, worker: str) -> None:
@@ -145,10 +144,3 @@ async def _stalled(host, worker, back, fresh) -> str:
 
 async def running(host, queue: str, n: int) -> bool:
     return (await host.engine.counts(queue))["active"] >= n
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, f"not true within {timeout}s"
-        await asyncio.sleep(0.01)
