@@ -6,7 +6,8 @@ from playwright.async_api import expect
 
 from tests.dashboard import demo_plugin
 from tests.dashboard.conftest import Dashboard
-from tests.dashboard.test_jobs import admin_page, until
+from tests.dashboard.test_jobs import admin_page
+from tests.polling import until
 
 
 async def test_search_by_a_payload_field_and_page_through(dashboard: Dashboard):
@@ -70,7 +71,7 @@ async def test_shift_click_selection_and_a_bulk_retry(dashboard: Dashboard):
                 states = [await engine.job_state(job_id) for job_id in picked]
                 return states == ["completed"] * 4
 
-            await until(retried)
+            await until(retried, timeout=15.0)
         assert (await engine.counts("demo"))["dead"] == 2
     finally:
         demo_plugin.BROKEN.clear()
