@@ -83,16 +83,19 @@ async def test_an_event_emitted_outside_a_job_is_delivered_by_a_worker(make_host
     assert job.kwargs == {"event_id": event.id, "name": "thing.made", "data": {"n": 1}, "source": "route"}
 
 
+async def delayed(host, job_id: str):
+    """The job, once its failed try has put it back to wait for its backoff."""
+    job = await host.job(job_id)
+    return job if job is not None and job.state == "delayed" else None
+
+
 async def test_a_failing_handler_is_retried_with_backoff_and_its_effect_happens_once(make_host, redis_env):
     recorder = Recorder(failures=1)
     host = make_host(("watcher", recorder.plugin()), **redis_env)
     async with host.worker():
         event = await host.emit("thing.made", {"n": 2})
         job_id = delivery_id("events.watcher", event.id)
-        await until(lambda: recorder.tries)
-        await asyncio.sleep(0.1)
-        job = await host.job(job_id)
-        assert job is not None and job.state == "delayed"
+        job = await until(lambda: delayed(host, job_id))
         assert "ConnectionError: the mail relay is down" in job.errors[0].error
         assert 4 <= job.run_at.timestamp() - time.time() <= 5.5  # the events queue's backoff: 5 s first
         # The same event emitted again by a relay that crashed half-way: the delivery is found.
@@ -112,8 +115,7 @@ async def test_a_handler_that_keeps_failing_ends_in_the_dead_set(make_host, redi
         job_id = delivery_id("events.watcher", event.id)
         for attempt in range(1, ATTEMPTS):
             await until(lambda attempt=attempt: len(recorder.tries) >= attempt)
-            while (await host.job(job_id)).state != "delayed":  # type: ignore[union-attr]
-                await asyncio.sleep(0.02)
+            await until(lambda: delayed(host, job_id))
             await host.engine.retry(job_id)
         dead = await host.wait(job_id, timeout=10)
     assert dead.state == "dead" and len(dead.errors) == ATTEMPTS
