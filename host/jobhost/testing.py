@@ -25,6 +25,9 @@ its deliveries with a worker in the test, returning each delivery's job:
         [job] = await deliver(host, "flyer.processed", {"flyer_id": 1})
         assert job.state == "completed"
 
+Events emitted by a job are handled after it completes: `await settled(host)`, inside
+`host.worker()`, waits until every event emitted so far has been handled.
+
 Routes are tested through the real app with `client(host)`, signed in as a user or an admin:
 
     async def test_my_route(make_host, database_url):
@@ -68,6 +71,7 @@ __all__ = [
     "make_host",
     "migrate",
     "open_database",
+    "settled",
 ]
 
 HostFactory = Callable[..., Host]
@@ -176,6 +180,24 @@ async def delivered(host: Host, event: Event, timeout: float = 10.0) -> list[Job
             jobs = [await host.job(job_id) for job_id in ids]
             if all(job is not None and job.state in _TRIED for job in jobs):
                 return [job for job in jobs if job is not None]
+            await asyncio.sleep(0.02)
+
+
+async def settled(host: Host, timeout: float = 30.0) -> None:
+    """Once every event emitted so far (by a route, or by a try that completed) has reached each
+    subscribing plugin's handler for good: nothing left to relay, and no delivery waiting,
+    running or due for another try. A worker of the events queues must be running (`host.worker()`
+    runs every queue). Call it before reading what handlers record, such as a report's figures."""
+    queues = [task.queue for task in host.events.subscribers()]
+
+    async def busy(queue: str) -> bool:
+        counts = await host.engine.counts(queue)
+        return any(counts[state] for state in ("waiting", "active", "delayed"))
+
+    async with asyncio.timeout(timeout):
+        # The outbox first: a relay enqueues the deliveries before it clears their outbox entry,
+        # so once the outbox is empty every delivery is in an events queue to be counted.
+        while await host.engine.outbox(host.registry.queues, 1) or any([await busy(q) for q in queues]):
             await asyncio.sleep(0.02)
 
 

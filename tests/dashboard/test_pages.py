@@ -10,6 +10,7 @@ import attrs
 from playwright.async_api import expect
 from taskiq import ScheduledTask
 
+from jobhost.testing import settled
 from jobhost_analytics.facts import FlyerFact
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
 from jobhost_analytics.records import Records
@@ -134,8 +135,11 @@ async def test_a_report_page_shows_real_figures_with_charts(dashboard: Dashboard
         async with host.worker():
             uploads = [await accept(host, "7", sample, filename=f"{n}.png") for n in range(2)]
             demo = [await host.enqueue("demo.process", {"flyer_id": n}) for n in (1, 2, 3, 13)]
-            for job_id in [u.job_id for u in uploads] + [j.id for j in demo]:
-                await host.wait(job_id, timeout=180)
+            ended = [await host.wait(u.job_id, timeout=180) for u in uploads]
+            assert [job.state for job in ended] == ["completed", "completed"]
+            for job in demo:
+                await host.wait(job.id, timeout=180)
+            await settled(host)  # the flyers' events have reached the analytics plugin
             daily = await host.wait(
                 (await host.enqueue(DAILY_TASK, {"day": today.isoformat()})).id, timeout=60
             )

@@ -13,6 +13,7 @@ from taskiq import TaskiqDepends
 import jobhost
 from jobhost import JobContext, QueuePolicy, hookimpl
 from jobhost.events import ATTEMPTS, delivery_id, queue_name
+from jobhost.testing import settled
 from tests.polling import until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -28,16 +29,19 @@ def redis_env(request) -> dict[str, str]:
 
 
 class Recorder:
-    """A subscribing plugin that keeps what it saw; `failures` tries raise first."""
+    """A subscribing plugin that keeps what it saw; `failures` tries raise first, and each try
+    takes `delay` seconds."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
         self.tries: list[tuple[str, str, dict]] = []
         self.done: dict[str, dict] = {}  # event id → data: the effect, once per event id
         self.failures = failures
+        self.delay = delay
 
     def plugin(self) -> types.SimpleNamespace:
         async def handle_event(event, host):
             self.tries.append((event.id, event.name, event.data))
+            await asyncio.sleep(self.delay)
             if len(self.tries) <= self.failures:
                 raise ConnectionError("the mail relay is down")
             self.done.setdefault(event.id, event.data)
@@ -153,6 +157,27 @@ async def test_a_crash_between_completing_and_relaying_loses_no_event(make_host,
     async with host.worker():
         await until(lambda: recorder.done)
     assert recorder.done == {"e" * 32: {"n": 6}}
+
+
+async def test_settled_waits_for_every_event_so_far_to_reach_its_handlers(make_host, redis_env):
+    """`jobhost.testing.settled`: the events of jobs that completed are relayed and handled (each
+    handler takes 0.3 s) before it returns; an event left in an outbox with no worker to relay it
+    holds it until it times out."""
+    recorder = Recorder(delay=0.3)
+    host = make_host(("watcher", recorder.plugin()), ("producer", producer()), **redis_env)
+    async with host.worker():
+        jobs = [await host.enqueue("producer.make", {"n": n}) for n in range(3)]
+        assert [(await host.wait(job.id)).state for job in jobs] == ["completed"] * 3
+        await settled(host)
+        assert sorted(data["n"] for data in recorder.done.values()) == [0, 1, 2]
+    # A try completed by a worker that died before relaying its event: the event waits in the
+    # outbox, not yet in any events queue, and no worker runs to relay it.
+    await host.enqueue("producer.make", {"n": 3})
+    (claimed,) = (await host.engine.claim("producer", "gone", 1, 30, None)).jobs
+    event = {"event_id": "e" * 32, "name": "thing.made", "data": {"n": 3}, "source": "producer"}
+    assert await host.engine.complete(claimed, 3, [event])
+    with pytest.raises(TimeoutError):
+        await settled(host, timeout=0.5)
 
 
 async def test_event_data_must_be_json(make_host):

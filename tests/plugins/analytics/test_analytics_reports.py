@@ -5,13 +5,13 @@ jobs to a real SMTP server (aiosmtpd on loopback)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from jobhost.scheduler import Scheduler
 from jobhost.store.accounts import Accounts
+from jobhost.testing import settled
 from jobhost_analytics import reporting
 from jobhost_analytics.jobs import DAILY_TASK, WEEKLY_TASK
 from jobhost_analytics.periods import DAILY, WEEKLY, parse, previous
@@ -70,16 +70,6 @@ def durations_ms(jobs) -> list[int]:
     return sorted(round((j.finished_at - j.started_at).total_seconds() * 1000) for j in jobs)
 
 
-async def delivered(host):
-    """Once every event emitted so far has reached the plugins' handlers."""
-    while True:
-        counts = [await host.engine.counts(q) for q in EVENT_QUEUES if q in host.registry.queues]
-        busy = sum(c[state] for c in counts for state in ("waiting", "active", "delayed"))
-        if not busy and not await host.engine.outbox(host.registry.queues, 1):
-            return
-        await asyncio.sleep(0.05)
-
-
 async def test_the_daily_and_weekly_reports_of_real_work(stack):
     host, server = stack
     sample = SAMPLE_FLYER.read_bytes()
@@ -100,7 +90,7 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
             for kwargs in ({"fail_first": True}, {"fail_always": True}, {})
         ]
         assert [j.state for j in flaky] == ["completed", "dead", "completed"]
-        await delivered(host)
+        await settled(host)
 
         daily = (await run(host, DAILY_TASK, {"day": today.isoformat()})).result
         # what the flyer plugin itself stored of the two flyers it read
@@ -167,7 +157,7 @@ async def test_the_daily_and_weekly_reports_of_real_work(stack):
             "flyer.processed", {**announced, "items": [i.as_dict() for i in first.items]}, "flyer_ocr"
         )
         await host.emit("flyer.uploaded", announced, "flyer_ocr")
-        await delivered(host)
+        await settled(host)
         again = (await run(host, DAILY_TASK, {"day": today.isoformat()})).result
         assert again["flyers"] == daily["flyers"] and again["deals"] == daily["deals"]
         for before, after in zip(daily["queues"], again["queues"], strict=True):
