@@ -7,6 +7,7 @@ the very same message and the delivery ledger can recognise it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email import policy
@@ -33,7 +34,9 @@ RESERVED_HEADERS = frozenset(
 )
 # RFC 5322 field name: printable ASCII except the colon.
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
-_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+# What SMTP's RCPT line can carry: no space, quote or angle bracket (control characters are
+# refused in every one-line field).
+_ADDRESS = re.compile(r'^[^@\s<>"]+@[^@\s<>"]+$')
 _MESSAGE_ID = re.compile(r"^<[^<>\s]+@[^<>\s]+>$")
 # Lines up to RFC 5322's hard limit of 998: the default 78 makes Python RFC 2047-encode a header
 # it cannot fold, such as a long `List-Unsubscribe` URL, which mail clients then cannot use.
@@ -47,8 +50,11 @@ class InvalidMail(ValueError):
 def _one_line(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidMail(f"mail field {field!r} must be a string, got {value!r}")
-    if "\r" in value or "\n" in value:
+    # Python's email package breaks lines at every Unicode line boundary, not only CR and LF.
+    if len(value.splitlines()) > 1 or value.endswith(("\r", "\n")):
         raise InvalidMail(f"mail field {field!r} must be one line, got {value!r}")
+    if any(unicodedata.category(c) == "Cc" and c != "\t" for c in value):
+        raise InvalidMail(f"mail field {field!r} holds a control character: {value!r}")
     return value
 
 
@@ -58,9 +64,21 @@ def _recipients(value: str | Iterable[str]) -> tuple[str, ...]:
         raise InvalidMail("mail field 'to' needs at least one address")
     for recipient in recipients:
         _one_line("to", recipient)
-        if not _ADDRESS.match(parseaddr(recipient)[1]):
+        if not _ADDRESS.match(parseaddr(recipient)[1]) or not _parses_as_header(recipient):
             raise InvalidMail(f"mail field 'to': {recipient!r} is not an address such as ann@example.com")
     return recipients
+
+
+def _parses_as_header(recipient: str) -> bool:
+    """Whether the email package can write `recipient` in a To header. Its parser raises assorted
+    errors (AttributeError, IndexError) on some malformed addresses rather than a defect."""
+    message = EmailMessage(policy=_POLICY)
+    try:
+        message["To"] = recipient
+        message.as_bytes()
+    except Exception:
+        return False
+    return True
 
 
 def _headers(value: Mapping[str, str] | None) -> dict[str, str]:

@@ -15,7 +15,7 @@ from litestar.params import FromQuery, JSONBody
 
 from jobhost import Host, User
 from jobhost_email.mail import InvalidMail
-from jobhost_email.smtp import MailFailure
+from jobhost_email.smtp import MailFailure, RecipientRefused
 from jobhost_email.templates import render
 from jobhost_email.unsubscribe import PATH as UNSUBSCRIBE_PATH
 from jobhost_email.unsubscribe import Unsubscribe
@@ -127,7 +127,7 @@ async def email_test(
     )
     try:
         message_id = await mail.send(data.to, "jobhost test message", text, html)
-    except InvalidMail as exc:
+    except (InvalidMail, RecipientRefused) as exc:  # the address, not the server, is at fault
         raise HTTPException(status_code=400, detail=str(exc)) from None
     except MailFailure as failure:
         # The request was fine; the mail server was not: unavailable, with its reply.

@@ -50,6 +50,11 @@ class PermanentFailure(MailFailure, PermanentError):
     permanent = True
 
 
+class RecipientRefused(PermanentFailure):
+    """The server refused every recipient with a 5xx reply (a malformed or unknown mailbox): the
+    address is at fault, not the server, and another address may well pass."""
+
+
 def _untrusted_certificate(exc: BaseException) -> ssl.SSLCertVerificationError | None:
     """aiosmtplib wraps TLS errors in its own; find a certificate failure anywhere in the chain."""
     seen: BaseException | None = exc
@@ -68,7 +73,7 @@ def classify(exc: SMTPException | OSError, server: str) -> MailFailure:
         passing = [r.code for r in exc.recipients if not 500 <= r.code < 600]
         if passing:
             return TemporaryFailure(server, f"recipients refused: {reply}", passing[0])
-        return PermanentFailure(server, f"recipients refused: {reply}", exc.recipients[0].code)
+        return RecipientRefused(server, f"recipients refused: {reply}", exc.recipients[0].code)
     if isinstance(exc, SMTPResponseException):
         failure = PermanentFailure if 500 <= exc.code < 600 else TemporaryFailure
         return failure(server, f"{exc.code} {exc.message}", exc.code)

@@ -2,6 +2,9 @@ import json
 from email import message_from_bytes, policy
 
 import pytest
+from aiosmtplib.email import parse_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
 from jobhost_email.mail import InvalidMail, Mail, bulk_headers
@@ -62,6 +65,15 @@ def test_text_only_mail_is_a_single_plain_part():
         ({"to": "not-an-address"}, "'to': 'not-an-address' is not an address"),
         ({"to": "ann@example.com\nBcc: all@example.com"}, "'to' must be one line"),
         ({"subject": "Hi\r\nBcc: all@example.com"}, "'subject' must be one line"),
+        # Line boundaries other than CR and LF, which Python's email package breaks lines at too
+        ({"subject": "Hi\x85Bcc: all@example.com"}, "'subject' must be one line"),
+        ({"to": "Ann\u2028 <ann@example.com>"}, "'to' must be one line"),
+        # What SMTP's RCPT line cannot carry (aiosmtplib raises ValueError on it)
+        ({"to": "ann\x00@example.com"}, "'to' holds a control character"),
+        ({"to": 'a"nn@example.com'}, "is not an address"),
+        # Addresses Python's header parser raises AttributeError on, instead of a defect
+        ({"to": "ann@[example"}, "is not an address"),
+        ({"to": ".Ann <ann@example.com>"}, "is not an address"),
         ({"subject": 42}, "'subject' must be a string"),
         ({"text": None}, "'text' must be a string"),
         ({"html": b"<p>"}, "'html' must be a string"),
@@ -74,6 +86,29 @@ def test_bad_fields_are_refused_naming_the_field(overrides, field):
     with pytest.raises(InvalidMail, match=r"mail field") as caught:
         compose(**overrides)
     assert field in str(caught.value)
+
+
+_CHARS = st.characters(codec="utf-8")
+_ADDRESSES = st.one_of(
+    st.text(_CHARS, max_size=12),
+    st.builds("{}@{}".format, st.text(_CHARS, max_size=6), st.text(_CHARS, max_size=8)),
+    st.builds("{} <{}@example.com>".format, st.text(_CHARS, max_size=6), st.text(_CHARS, max_size=6)),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(to=_ADDRESSES, subject=st.text(_CHARS, max_size=8))
+def test_any_address_and_subject_are_refused_or_can_be_sent(to, subject):
+    """Whatever a caller sends: InvalidMail naming the field, or a message that MIME and SMTP can
+    carry (no other error from the email package or aiosmtplib when it is sent)."""
+    try:
+        mail = compose(to=to, subject=subject)
+    except InvalidMail as refused:
+        assert "mail field 'to'" in str(refused) or "mail field 'subject'" in str(refused)
+        return
+    for recipient in mail.envelope_recipients:
+        assert not any(ord(c) < 0x20 or c == "\x7f" for c in parse_address(recipient))
+    mail.to_mime("deals@example.com").as_bytes()
 
 
 @pytest.mark.parametrize(
