@@ -67,6 +67,10 @@ class JobhostKicker(AsyncKicker[P, R]):
         self.labels.update({name: _json_label(value) for name, value in labels.items()})
         return self
 
+    def with_task_id(self, task_id: str | None) -> JobhostKicker[P, R]:
+        super().with_task_id(task_id)
+        return self
+
     async def kiq(self, *args: Any, **kwargs: Any) -> Any:
         """Send the job; a refusal raises its reason (JobInputError naming the task and field, or
         the Redis error) rather than taskiq's bare "Cannot send task to the queue"."""

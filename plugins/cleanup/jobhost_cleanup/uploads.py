@@ -47,11 +47,12 @@ async def sweep_uploads(
     host: Host, target: CleanupTarget, *, retention: float, grace: float, now: datetime, dry_run: bool
 ) -> UploadSweep:
     assert target.blob_prefix is not None and target.owners is not None
+    owners_of = target.owners
     done = UploadSweep(target.name, dry_run)
     orphaned_before = now - timedelta(seconds=grace)
 
     async def judge(page: list[BlobInfo]) -> None:
-        owners = await target.owners(host, [info.key for info in page], now - timedelta(seconds=retention))
+        owners = await owners_of(host, [info.key for info in page], now - timedelta(seconds=retention))
         for info in page:
             verdict = owners.get(info.key)
             orphan = verdict is None and info.stored_at < orphaned_before

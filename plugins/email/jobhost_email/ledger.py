@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobhost_email.mail import Mail
 from jobhost_email.smtp import Accepted, MailFailure
-from jobhost_email.tables import claims, deliveries, failures
+from jobhost_email.tables import claims, deliveries, failures, touched
 
 
 def _aware(moment: datetime) -> datetime:
@@ -69,7 +69,7 @@ class Ledger:
                     .where(or_(claims.c.holder == holder, claims.c.until < now))
                     .values(holder=holder, until=until)
                 )
-                if not taken.rowcount:
+                if not touched(taken):
                     await session.execute(
                         insert(claims).values(message_id=message_id, holder=holder, until=until)
                     )
@@ -199,4 +199,4 @@ class Ledger:
             gone_failures = await session.execute(delete(failures).where(failures.c.failed_at < before))
             # Claims lapse within minutes; one left behind by a killed worker goes too.
             await session.execute(delete(claims).where(claims.c.until < before))
-        return gone.rowcount + gone_failures.rowcount
+        return touched(gone) + touched(gone_failures)

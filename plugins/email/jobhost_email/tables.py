@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy.engine import CursorResult, Result
 
 # Stable constraint names, so later migrations can alter them on SQLite and PostgreSQL alike.
 metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "pk": "pk_%(table_name)s"})
@@ -54,3 +57,8 @@ watchlists = Table(
     Column("alerts", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+def touched(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (SQLAlchemy types `execute` results without `rowcount`)."""
+    return cast("CursorResult[Any]", result).rowcount

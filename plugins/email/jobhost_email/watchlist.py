@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobhost_email.tables import watchlists
+from jobhost_email.tables import touched, watchlists
 
 MAX_KEYWORDS = 100
 MAX_KEYWORD_LENGTH = 60
@@ -88,7 +88,7 @@ class Watchlists:
             changed = await session.execute(
                 update(watchlists).where(watchlists.c.user_id == user_id).values(**values)
             )
-            if changed.rowcount == 0:
+            if touched(changed) == 0:
                 new = {"user_id": user_id, "alerts": True, **values}
                 await session.execute(insert(watchlists).values(**new))
             row = (await session.execute(select(watchlists).where(watchlists.c.user_id == user_id))).one()
@@ -102,7 +102,7 @@ class Watchlists:
                 .where(watchlists.c.user_id == user_id)
                 .values(alerts=False, updated_at=datetime.now(UTC))
             )
-        return changed.rowcount > 0
+        return touched(changed) > 0
 
     async def subscribed(self) -> list[Watchlist]:
         """Every watchlist that wants alerts and has keywords."""

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -105,8 +106,9 @@ def demo(ctx: click.Context, file: Path | None, timeout: float, sample: bool) ->
     if sample:
         click.echo(SAMPLE_FLYER)
         return
-    upgrade = ctx.find_root().command.get_command(ctx, "db").get_command(ctx, "upgrade")  # type: ignore[union-attr]
-    ctx.invoke(upgrade)
+    # jobhost's own `db upgrade`, always there
+    db = cast(click.Group, cast(click.Group, ctx.find_root().command).get_command(ctx, "db"))
+    ctx.invoke(cast(click.Command, db.get_command(ctx, "upgrade")))
     path = file or SAMPLE_FLYER
     host = Host.load()
     beside = host.attach_running()

@@ -25,8 +25,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment and not moment.tzinfo else moment
 
 
-def _cents(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+def _cents(value: Any) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def _cents_or_none(value: Any) -> Decimal | None:
+    return None if value is None else _cents(value)
 
 
 @attrs.frozen
@@ -89,15 +93,15 @@ def _item(row: Any) -> Item:
         price=_cents(row.price),
         quantity=row.quantity,
         unit=row.unit,
-        unit_price=_cents(row.unit_price),
+        unit_price=_cents_or_none(row.unit_price),
         size=row.size,
-        save=_cents(row.save),
+        save=_cents_or_none(row.save),
         percent_off=row.percent_off,
         bogo=row.bogo,
         page=row.page,
         box=Box(**row.box),
         confidence=row.confidence,
-        regular_price=_cents(row.regular_price),
+        regular_price=_cents_or_none(row.regular_price),
         description=row.description,
         limit=row.purchase_limit,
         needs_review=row.needs_review,
@@ -115,7 +119,8 @@ class Flyers:
         values = {"status": "queued", "created_at": datetime.now(UTC), **values}
         try:
             async with self._sessions() as session, session.begin():
-                new_id = (await session.execute(insert(flyers).values(**values))).inserted_primary_key[0]
+                made = insert(flyers).values(**values).returning(flyers.c.id)
+                new_id = (await session.execute(made)).scalar_one()
         except IntegrityError:
             if values.get("idempotency_key") is not None:
                 raise DuplicateKey(values["idempotency_key"]) from None
