@@ -23,7 +23,12 @@ async def test_create_user_normalizes_email_and_refuses_duplicates(accounts):
 
 @pytest.mark.parametrize(
     ("email", "password", "message"),
-    [("not-an-email", "long enough", "is not an email address"), ("a@b.c", "short", "at least 8")],
+    [
+        ("not-an-email", "long enough", "is not an email address"),
+        ("ann\x00@example.org", "long enough", "is not an email address"),  # no mail could reach it
+        ('"ann"<x>@example.org', "long enough", "is not an email address"),
+        ("a@b.c", "short", "at least 8"),
+    ],
 )
 async def test_bad_input_is_refused_and_stores_nothing(host, accounts, email, password, message):
     with pytest.raises(AccountError, match=message):

@@ -37,7 +37,9 @@ TOKEN_BATCH = 1000
 RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)
 
 log = logging.getLogger("jobhost.accounts")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# An address mail can be sent to: no space, control character, quote or angle bracket, which
+# SMTP's RCPT line cannot carry (the email plugin refuses them too).
+_EMAIL = re.compile(r'^[^@\s<>"\x00-\x1f\x7f]+@[^@\s<>"\x00-\x1f\x7f]+$')
 
 
 class AccountError(ValueError):
