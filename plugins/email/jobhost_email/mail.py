@@ -50,8 +50,9 @@ class InvalidMail(ValueError):
 def _one_line(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidMail(f"mail field {field!r} must be a string, got {value!r}")
-    # Python's email package breaks lines at every Unicode line boundary, not only CR and LF.
-    if len(value.splitlines()) > 1 or value.endswith(("\r", "\n")):
+    # Python's email package breaks lines at every Unicode line boundary, not only CR and LF: one
+    # line is what splitlines() leaves whole, a trailing boundary included.
+    if value.splitlines() not in ([], [value]):
         raise InvalidMail(f"mail field {field!r} must be one line, got {value!r}")
     if any(unicodedata.category(c) == "Cc" and c != "\t" for c in value):
         raise InvalidMail(f"mail field {field!r} holds a control character: {value!r}")

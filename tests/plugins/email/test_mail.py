@@ -68,6 +68,8 @@ def test_text_only_mail_is_a_single_plain_part():
         # Line boundaries other than CR and LF, which Python's email package breaks lines at too
         ({"subject": "Hi\x85Bcc: all@example.com"}, "'subject' must be one line"),
         ({"to": "Ann\u2028 <ann@example.com>"}, "'to' must be one line"),
+        ({"subject": "Deals\u2029"}, "'subject' must be one line"),
+        ({"subject": "Deals\n"}, "'subject' must be one line"),
         # What SMTP's RCPT line cannot carry (aiosmtplib raises ValueError on it)
         ({"to": "ann\x00@example.com"}, "'to' holds a control character"),
         ({"to": 'a"nn@example.com'}, "is not an address"),
