@@ -127,12 +127,17 @@ class Events:
         tasks = self.plugins.registry.tasks
         return [tasks[name] for info in self.plugins.loaded() if (name := f"{info.name}.{HOOK}") in tasks]
 
-    async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> Event:
-        """Inside a try: held with it, and queued when the job completes. Outside: queued now."""
+    @staticmethod
+    def event(name: str, data: dict[str, Any], source: str | None = None) -> Event:
+        """A new event, its data checked to be a JSON-ready dict."""
         if not isinstance(data, dict):
             raise TypeError(f"event {name!r}: data must be a dict, got {type(data).__name__}")
         codec.check(data, f"event {name!r} data")
-        event = Event(name, data, source, secrets.token_hex(16))
+        return Event(name, data, source, secrets.token_hex(16))
+
+    async def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> Event:
+        """Inside a try: held with it, and queued when the job completes. Outside: queued now."""
+        event = self.event(name, data, source)
         held = OUTBOX.get()
         if held is not None:
             held.append(event)

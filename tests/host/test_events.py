@@ -4,6 +4,7 @@ real Redis and the embedded store alike."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import types
 
@@ -57,10 +58,24 @@ async def make(n: int, fail: bool = False, ctx: JobContext = TaskiqDepends()) ->
     return n
 
 
+@jobhost.task("producer.make_in_thread", queue="producer")
+def make_in_thread(n: int, fail: bool = False, data: object = None, ctx: JobContext = TaskiqDepends()) -> int:
+    """A sync task (it runs in a thread, with no event loop to await on) emits through its JobContext."""
+    assert threading.current_thread() is not threading.main_thread()
+    ctx.emit("thing.made", {"n": n, "thread": True} if data is None else data, source="producer")
+    if fail:
+        raise jobhost.PermanentError("the try fails after emitting")
+    return n
+
+
 def producer() -> types.SimpleNamespace:
+    def register_tasks(register):
+        register(make)
+        register(make_in_thread)
+
     return plugin(
         register_queues=lambda register: register(QueuePolicy("producer")),
-        register_tasks=lambda register: register(make),
+        register_tasks=register_tasks,
     )
 
 
@@ -141,6 +156,21 @@ async def test_events_of_a_job_go_out_when_it_completes_and_never_when_it_fails(
     assert await host.engine.outbox(["producer"], 10) == []  # relayed and gone
 
 
+async def test_a_sync_task_emits_through_its_job_context_held_with_its_try(make_host, redis_env):
+    recorder = Recorder()
+    host = make_host(("watcher", recorder.plugin()), ("producer", producer()), **redis_env)
+    async with host.worker():
+        failed = await host.enqueue("producer.make_in_thread", {"n": 7, "fail": True})
+        assert (await host.wait(failed.id)).state == "dead"
+        done = await host.enqueue("producer.make_in_thread", {"n": 8})
+        assert (await host.wait(done.id)).state == "completed"
+        await settled(host)
+    assert list(recorder.done.values()) == [{"n": 8, "thread": True}]
+    (event_id,) = recorder.done
+    delivery = await host.job(delivery_id("events.watcher", event_id))
+    assert delivery is not None and delivery.kwargs["source"] == "producer"
+
+
 async def test_a_crash_between_completing_and_relaying_loses_no_event(make_host, redis_env):
     """The completion script keeps the try's events in the queue's outbox: a worker killed before
     it relayed them leaves them to the next worker's relay."""
@@ -184,3 +214,11 @@ async def test_event_data_must_be_json(make_host):
     host = make_host(("watcher", Recorder().plugin()))
     with pytest.raises(TypeError, match=r"event 'thing.made' data\['at'\] is a set"):
         await host.emit("thing.made", {"at": {1}})
+
+
+async def test_a_sync_task_that_emits_data_that_is_not_json_fails_its_try_naming_it(make_host):
+    host = make_host(("watcher", Recorder().plugin()), ("producer", producer()))
+    async with host.worker():
+        job = await host.enqueue("producer.make_in_thread", {"n": 9, "data": [1, 2]})
+        failed = await until(lambda: delayed(host, job.id))
+    assert "TypeError: event 'thing.made': data must be a dict, got list" in failed.errors[0].error

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobhost.queue import codec
+
+if TYPE_CHECKING:
+    from jobhost.events import Event
 
 
 class JobContext:
     """What a running task knows about its job: `job: JobContext = TaskiqDepends()` (or a parameter
     named `ctx`) gets it.
 
-    `progress()` and `log()` are plain methods, safe to call from the thread a sync task runs in.
-    The worker writes what they record in call order, and all of it before the job's outcome.
+    `progress()`, `log()` and `emit()` are plain methods, safe to call from the thread a sync task
+    runs in. The worker writes what they record in call order, and all of it before the job's
+    outcome; the events `emit()` holds go out only if the try completes.
     `deadline` is the `time.monotonic()` value at which the try times out (None: no timeout).
     """
 
@@ -29,6 +33,8 @@ class JobContext:
         owner: str | None,
         host: Any,
         notify: Callable[[], None],
+        # Any, not Event: taskiq resolves these hints at run time, where this layer has no Event.
+        emit: Callable[[str, dict[str, Any], str | None], Any],
         deadline: float | None = None,
     ) -> None:
         self.job_id = job_id
@@ -40,6 +46,7 @@ class JobContext:
         self.host = host
         self.deadline = deadline
         self._notify = notify
+        self._emit = emit
         self._lock = threading.Lock()
         self._progress: dict[str, Any] | None = None
         self._percent: float = 0
@@ -87,6 +94,12 @@ class JobContext:
         with self._lock:
             self._lines.append(str(line))
             self._mark()
+
+    def emit(self, name: str, data: dict[str, Any], source: str | None = None) -> Event:
+        """Announce an event as `await host.emit(...)` does inside a try, without awaiting (a sync
+        task can call it): held with this try, it goes out only if the try completes."""
+        event: Event = self._emit(name, data, source)
+        return event
 
     def _mark(self) -> None:
         if not self._dirty:

@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from jobhost.events import Event, Events
 from jobhost.logs import OUTAGES
 from jobhost.queue.context import JobContext
 from jobhost.queue.engine import Engine
@@ -31,6 +32,13 @@ class ProgressWriter:
         def notify() -> None:
             loop.call_soon_threadsafe(self._mark_dirty, running)
 
+        def emit(name: str, data: dict[str, Any], source: str | None = None) -> Event:
+            # Called from a sync task's thread too: a list append needs no lock under the GIL,
+            # and the worker reads the list only once the task has returned.
+            event = Events.event(name, data, source)
+            running.events.append(event)
+            return event
+
         running.flushing = asyncio.Lock()
         return JobContext(
             job_id=job.id,
@@ -41,6 +49,7 @@ class ProgressWriter:
             owner=job.owner,
             host=self.host,
             notify=notify,
+            emit=emit,
             deadline=None if timeout is None else time.monotonic() + timeout,
         )
 
